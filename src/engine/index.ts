@@ -1,0 +1,11 @@
+export { Engine, type KernelCall, type EngineOptions, type EngineStats } from './engine.js';
+export { Tensor, Storage, shapeSize, byteLength, type DType, type HostArray } from './tensor.js';
+export { BufferPool, sizeClass, type PoolCounters } from './pool.js';
+export { PipelineCache } from './pipelines.js';
+export { ScopeStack } from './scope.js';
+export { Tape, type BackwardFn } from './autograd.js';
+export { Profiler, type KernelTiming } from './profiler.js';
+export { GpuError } from './errors.js';
+export { acquireDevice, NO_ADAPTER_HELP, type AdapterSummary } from './device.js';
+export { getGpu } from './gpu.js';
+export { grid, addTensors, addInto } from './builtins.js';
