@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerInfo } from './commands/info.js';
+
+const program = new Command();
+program
+  .name('webgpu-transfer')
+  .description('Transfer learning on a from-scratch WebGPU engine (VGG16, SqueezeNet 1.1, MobileNetV2)')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+registerInfo(program);
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+  process.exit(0);
+} catch (e) {
+  const err = e as { code?: string; exitCode?: number; message?: string };
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+  if (err.code?.startsWith('commander.')) process.exit(err.exitCode ?? 2);
+  console.error(`error: ${err.message ?? String(e)}`);
+  process.exit(1);
+}

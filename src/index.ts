@@ -1,0 +1,2 @@
+// The library: `import { … } from 'webgpu-transfer'`.
+export * from './engine/index.js';
