@@ -5,7 +5,7 @@ export interface KernelTiming {
   totalMs: number;
 }
 
-const CAPACITY = 4096;
+const CAPACITY = 2048; // passes per submit; two timestamps each, within the 4096-query limit
 
 export class Profiler {
   private querySet: GPUQuerySet | null = null;
