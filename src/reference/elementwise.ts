@@ -1,0 +1,29 @@
+/** Float64 references of the elementwise ops and their backward. */
+
+export function refSigmoidScalar(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+export function refRelu(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => Math.max(v, 0));
+}
+
+export function refReluBackward(x: ArrayLike<number>, gy: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v, i) => (v > 0 ? gy[i]! : 0));
+}
+
+export function refSigmoid(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, refSigmoidScalar);
+}
+
+/** From the input x (not the output), so finite differences can check it. */
+export function refSigmoidBackward(x: ArrayLike<number>, gy: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v, i) => {
+    const s = refSigmoidScalar(v);
+    return gy[i]! * s * (1 - s);
+  });
+}
+
+export function refAdd(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a, (v, i) => v + b[i]!);
+}
