@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
+import { registerWeb } from './commands/web.js';
 
 const program = new Command();
 program
@@ -9,6 +10,7 @@ program
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerInfo(program);
+registerWeb(program);
 
 program.exitOverride();
 try {

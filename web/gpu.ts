@@ -1,0 +1,37 @@
+import { Engine } from '../src/engine/index.js';
+import { showError } from './errors.js';
+
+/** Creates the engine on this tab's WebGPU adapter and keeps the adapter badge and the error banner up to date. */
+export async function startEngine(): Promise<Engine | null> {
+  const badge = document.getElementById('adapter')!;
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    badge.className = 'adapter bad';
+    badge.textContent = 'No WebGPU in this browser';
+    showError(
+      new Error('This browser does not expose WebGPU (navigator.gpu). Use a recent Chrome or Edge, or enable WebGPU in the browser flags; pages must be served from localhost or https.'),
+      'No WebGPU',
+    );
+    return null;
+  }
+  let engine: Engine;
+  try {
+    engine = await Engine.create();
+  } catch (e) {
+    badge.className = 'adapter bad';
+    badge.textContent = 'No WebGPU adapter';
+    showError(e, 'No WebGPU adapter');
+    return null;
+  }
+  const i = engine.info;
+  const name = i.description || [i.vendor, i.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
+  badge.className = 'adapter ok';
+  badge.textContent = `WebGPU adapter: ${name}${i.isFallbackAdapter ? ' (software — expect CPU speeds)' : ''}`;
+  badge.title = `features: ${i.features.join(', ') || 'none'}\nmax storage binding: ${i.limits.maxStorageBufferBindingSize ?? '?'} bytes`;
+  void engine.device.lost.then((info) => {
+    if (info.reason === 'destroyed') return;
+    badge.className = 'adapter bad';
+    badge.textContent = `WebGPU adapter lost: ${name}`;
+    showError(new Error(`${info.message || 'no details'} (reason: ${info.reason}). Reload the page to start again.`), 'The GPU was lost');
+  });
+  return engine;
+}
