@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
+import { startWebServer, type WebServer } from '../src/cli/web-server.js';
+import { parseNpy } from '../src/formats/npy.js';
+import { parseSafetensors } from '../src/formats/safetensors.js';
+
+/**
+ * The browser app end to end: the real server on a free loopback port, Debian's Chromium (WebGPU on SwiftShader)
+ * driven by playwright-core, and the same src/ code run in this process on Dawn as the oracle.
+ */
+
+const root = repoRoot();
+const shared = resolve(root, '../shared');
+const demoDir = join(shared, 'data', 'cats_and_dogs_small');
+const squeezeDir = join(shared, 'weights', 'squeezenet1_1', 'weights');
+const artifacts = join(root, 'test-artifacts');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Flags under which headless Chromium gives WebGPU without a GPU (SwiftShader's Vulkan). */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+
+let server: WebServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run ./setup.sh --browser (or set CHROMIUM=/path/to/chromium)`);
+  if (await bundleIsStale()) {
+    const { buildAll } = (await import(pathToFileURL(join(root, 'scripts', 'build.mjs')).href)) as { buildAll: () => Promise<void> };
+    await buildAll();
+  }
+  server = await startRepoWebServer({ port: 0 });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** `npm test` builds first; a bare `vitest run` after an edit rebuilds here (only then, so dist/ is not rewritten under other tests). */
+async function bundleIsStale(): Promise<boolean> {
+  const bundle = join(root, 'web', 'dist', 'app.js');
+  if (!existsSync(bundle)) return true;
+  const built = (await stat(bundle)).mtimeMs;
+  const newest = async (dir: string): Promise<number> => {
+    let t = 0;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.name === 'dist' || e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      t = Math.max(t, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+    }
+    return t;
+  };
+  return Math.max(await newest(join(root, 'src')), await newest(join(root, 'web'))) > built;
+}
+
+/** A raw GET that keeps the path exactly as written (fetch and URL would normalise `..`). */
+function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+async function openPage(): Promise<{ page: Page; console: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const console: string[] = [];
+  page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
+  await page.goto(server.url);
+  await page.evaluate(() => window.__ready);
+  return { page, console };
+}
+
+describe('web server', () => {
+  it('lists the demo images by split and class, sorted, and serves their bytes', async () => {
+    const res = await fetch(`${server.url}api/data`);
+    const listing = (await res.json()) as { available: boolean; splits: Record<string, Record<string, string[]>> };
+    expect(listing.available).toBe(true);
+    expect(Object.keys(listing.splits).sort()).toEqual((await readdir(demoDir)).sort());
+    const cats = listing.splits['train']!['cats']!;
+    expect(cats.length).toBe((await readdir(join(demoDir, 'train', 'cats'))).length);
+    expect(Object.keys(listing.splits['train']!)).toEqual(['cats', 'dogs']);
+    const img = await fetch(`${server.url}api/data/train/cats/${cats[0]}`);
+    expect(img.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await img.arrayBuffer()).equals(await readFile(join(demoDir, 'train', 'cats', cats[0]!)))).toBe(true);
+  });
+
+  it('serves SqueezeNet 1.1 as safetensors holding exactly the .npy tensors', async () => {
+    const list = (await (await fetch(`${server.url}api/weights`)).json()) as { name: string; source: string }[];
+    expect(list.find((w) => w.name === 'squeezenet1_1')?.source).toBe('npy');
+    const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/squeezenet1_1.safetensors`)).arrayBuffer());
+    const { tensors } = parseSafetensors(bytes);
+    const files = (await readdir(squeezeDir)).filter((f) => f.endsWith('.npy'));
+    expect(tensors.size).toBe(files.length);
+    for (const f of files) {
+      const want = parseNpy(await readFile(join(squeezeDir, f)));
+      const got = tensors.get(f.slice(0, -4))!;
+      expect(got.shape, f).toEqual(want.shape);
+      expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(want.data.buffer, want.data.byteOffset, want.data.byteLength)), f).toBe(true);
+    }
+  });
+
+  it('refuses paths outside its folders, writes and non-loopback addresses', async () => {
+    const refused = [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/api/data/train/cats/..%2F..%2F..%2F..%2Fpackage.json',
+      '/api/data/..%2F..%2F..%2Fmain/package.json',
+      '/api/data/train/cats/%2e%2e/%2e%2e/x.jpg',
+      '/api/weights/..%2Fsqueezenet1_1.safetensors',
+      '/.git/config',
+      '/dist/..%5C..%5Cpackage.json',
+      '/app.ts',
+    ];
+    for (const p of refused) {
+      const r = await rawGet(server.port, p);
+      expect([400, 403, 404], `${p} → ${r.status}`).toContain(r.status);
+      expect(r.body.toString()).not.toContain('webgpu-transfer');
+    }
+    expect((await rawGet(server.port, '/api/data', 'POST')).status).toBe(405);
+    const page = await rawGet(server.port, '/');
+    expect(page.status).toBe(200);
+    expect(String(page.headers['content-security-policy'])).toContain("connect-src 'self'");
+    await expect(startWebServer({ webDir: join(root, 'web'), host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing/);
+  });
+});
+
+describe('browser app', () => {
+  it('shows the WebGPU adapter and starts without errors', async () => {
+    const { page, console } = await openPage();
+    const adapter = await page.textContent('#adapter');
+    expect(adapter, console.join('\n')).toMatch(/^WebGPU adapter: /);
+    expect(await page.evaluate(() => window.__errors())).toEqual([]);
+    expect(await page.textContent('#data-summary')).toMatch(/0 = cats: \d+ train/);
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'browser-start.png'), fullPage: true });
+    await page.close();
+  });
+});
