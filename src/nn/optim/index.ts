@@ -1,0 +1,1 @@
+export { RMSprop, type RMSpropOptions } from './rmsprop.js';

@@ -1,0 +1,81 @@
+import type { Tensor } from '../../engine/index.js';
+import { rmspropStep } from '../../kernels/rmsprop.js';
+
+export interface RMSpropOptions {
+  lr: number;
+  /** Decay of the squared-gradient average (Keras default 0.9). */
+  rho?: number;
+  /** Added to √a, outside the square root as in Keras 2 (default 1e-7). */
+  epsilon?: number;
+  /** Keras 2 time decay: update k (from 0) uses lr / (1 + decay·k). */
+  decay?: number;
+}
+
+/**
+ * RMSprop with Keras 2 semantics: a ← ρ·a + (1 − ρ)·g², p ← p − lr_t·g / (√a + ε), accumulators from zero.
+ * One fused kernel per parameter; parameters whose gradient is null (frozen, or unused this step) are skipped.
+ */
+export class RMSprop {
+  readonly lr: number;
+  readonly rho: number;
+  readonly epsilon: number;
+  readonly decay: number;
+  /** Updates made so far (Keras' `iterations`); settable when restoring a checkpoint. */
+  iterations = 0;
+  private readonly accumulators: Tensor[];
+
+  constructor(
+    readonly params: Tensor[],
+    opts: RMSpropOptions,
+  ) {
+    this.lr = opts.lr;
+    this.rho = opts.rho ?? 0.9;
+    this.epsilon = opts.epsilon ?? 1e-7;
+    this.decay = opts.decay ?? 0;
+    if (!(this.lr > 0) || !(this.rho >= 0 && this.rho < 1) || !(this.epsilon >= 0) || !(this.decay >= 0)) {
+      throw new Error(`RMSprop: invalid options lr=${this.lr} rho=${this.rho} epsilon=${this.epsilon} decay=${this.decay}`);
+    }
+    const names = new Set<string>();
+    for (const [i, p] of params.entries()) {
+      const name = paramName(p, i);
+      if (names.has(name)) throw new Error(`RMSprop: two parameters are named ${name}`);
+      names.add(name);
+    }
+    this.accumulators = params.map((p) => p.engine.keep(p.engine.full(p.shape, 0)));
+  }
+
+  /** The learning rate the next update uses. */
+  get currentLr(): number {
+    return this.lr / (1 + this.decay * this.iterations);
+  }
+
+  step(): void {
+    const lr = this.currentLr;
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      p.engine.noGrad(() => rmspropStep(p.engine, p, p.grad!, this.accumulators[i]!, lr, this.rho, this.epsilon));
+    });
+    this.iterations++;
+  }
+
+  /** Drops every gradient (backward allocates fresh ones; until then gradients accumulate). */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** The squared-gradient accumulators by parameter name (for checkpoints; write into them to restore). */
+  stateTensors(): Map<string, Tensor> {
+    return new Map(this.params.map((p, i) => [paramName(p, i), this.accumulators[i]!]));
+  }
+
+  dispose(): void {
+    for (const a of this.accumulators) a.dispose();
+  }
+}
+
+function paramName(p: Tensor, i: number): string {
+  return p.name ?? `param_${i}`;
+}
