@@ -3,3 +3,4 @@ export { relu, sigmoid, add } from './activations.js';
 export { concatChannels } from './concat.js';
 export { dropout } from './dropout.js';
 export { bceWithLogits } from './loss.js';
+export { depthwiseConv2d, relu6, type DepthwiseActivation } from './depthwise.js';

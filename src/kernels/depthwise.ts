@@ -1,0 +1,305 @@
+/**
+ * Depthwise 3×3 convolution (one filter per channel), NHWC, symmetric padding 1, stride 1 or 2, optional bias and a
+ * fused ReLU / ReLU6 epilogue: forward, gradient of the input, gradient of the filter and bias.
+ * Filters are [3, 3, C, 1]. When C is a multiple of 4 every thread handles four channels as a vec4.
+ * The gradient kernels take the forward output `y` to mask the activation's slope (y in (0, 6) for ReLU6).
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Tensor } from '../engine/tensor.js';
+import { entry1d, flatIndex, grid } from './common.js';
+
+export type DepthwiseActivation = 'linear' | 'relu' | 'relu6';
+
+export interface DepthwiseShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  stride: 1 | 2;
+  ho: number;
+  wo: number;
+}
+
+const WG = 64;
+
+export function depthwiseShape(xShape: readonly number[], stride: 1 | 2): DepthwiseShape {
+  if (xShape.length !== 4) throw new Error(`depthwise conv: input must be NHWC, got [${xShape.join(', ')}]`);
+  if (stride !== 1 && stride !== 2) throw new Error(`depthwise conv: stride must be 1 or 2, got ${String(stride)}`);
+  const [n, h, w, c] = xShape as [number, number, number, number];
+  const ho = Math.floor((h - 1) / stride) + 1;
+  const wo = Math.floor((w - 1) / stride) + 1;
+  if (n < 1 || h < 1 || w < 1 || c < 1) throw new Error(`depthwise conv: empty input [${xShape.join(', ')}]`);
+  return { n, h, w, c, stride, ho, wo };
+}
+
+interface Layout {
+  v: 1 | 4;
+  cv: number;
+  ty: string;
+  zero: string;
+}
+
+function layout(c: number): Layout {
+  const v = c % 4 === 0 ? 4 : 1;
+  return { v, cv: c / v, ty: v === 4 ? 'vec4<f32>' : 'f32', zero: v === 4 ? 'vec4<f32>(0.0)' : '0.0' };
+}
+
+function epilogue(act: DepthwiseActivation, ty: string, z: string): string {
+  if (act === 'relu') return `max(${z}, ${ty}(0.0))`;
+  if (act === 'relu6') return `clamp(${z}, ${ty}(0.0), ${ty}(6.0))`;
+  return z;
+}
+
+/** WGSL that sets `g` to the upstream gradient at output index `o`, masked by the activation's slope. */
+function maskedGrad(act: DepthwiseActivation, ty: string, zero: string, o: string): string {
+  if (act === 'linear') return `let g = gy[${o}];`;
+  const yv = `y[${o}]`;
+  const cond = act === 'relu' ? `${yv} > ${ty}(0.0)` : `(${yv} > ${ty}(0.0)) & (${yv} < ${ty}(6.0))`;
+  return `let g = select(${zero}, gy[${o}], ${cond});`;
+}
+
+function bindingList(decls: [string, 'read' | 'read_write', string][]): string {
+  return decls.map(([name, access, ty], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${ty}>;`).join('\n');
+}
+
+// ------------------------------------------------------------------ forward
+
+function forwardCode(s: DepthwiseShape, act: DepthwiseActivation, hasBias: boolean): string {
+  const { ty, cv, zero } = layout(s.c);
+  const total = s.n * s.ho * s.wo * cv;
+  const decls: [string, 'read' | 'read_write', string][] = [
+    ['x', 'read', ty],
+    ['wt', 'read', ty],
+  ];
+  if (hasBias) decls.push(['bias', 'read', ty]);
+  decls.push(['y', 'read_write', ty]);
+  return `${bindingList(decls)}
+${entry1d(WG)} {
+  let i = ${flatIndex(WG)};
+  if (i >= ${total}u) { return; }
+  let c = i % ${cv}u;
+  var r = i / ${cv}u;
+  let ox = r % ${s.wo}u;
+  r = r / ${s.wo}u;
+  let oy = r % ${s.ho}u;
+  let n = r / ${s.ho}u;
+  var acc: ${ty} = ${hasBias ? 'bias[c]' : zero};
+  for (var ky = 0u; ky < 3u; ky++) {
+    let iy = i32(oy * ${s.stride}u + ky) - 1;
+    if (iy < 0 || iy >= ${s.h}) { continue; }
+    for (var kx = 0u; kx < 3u; kx++) {
+      let ix = i32(ox * ${s.stride}u + kx) - 1;
+      if (ix < 0 || ix >= ${s.w}) { continue; }
+      acc += x[((n * ${s.h}u + u32(iy)) * ${s.w}u + u32(ix)) * ${cv}u + c] * wt[(ky * 3u + kx) * ${cv}u + c];
+    }
+  }
+  y[i] = ${epilogue(act, ty, 'acc')};
+}`;
+}
+
+/** y = act(depthwise(x, w) + b). x [N,H,W,C], w [3,3,C,1], b [C] or null → y [N,Ho,Wo,C]. */
+export function depthwiseForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null, stride: 1 | 2, act: DepthwiseActivation, out?: Tensor): Tensor {
+  const s = depthwiseShape(x.shape, stride);
+  checkFilter(w, b, s.c);
+  const y = out ?? e.empty([s.n, s.ho, s.wo, s.c], 'f32', 'depthwise_fwd');
+  checkOut(y, s.n * s.ho * s.wo * s.c, 'depthwise forward');
+  const total = s.n * s.ho * s.wo * layout(s.c).cv;
+  e.run({
+    name: 'depthwise_fwd',
+    code: forwardCode(s, act, b !== null),
+    bindings: b ? [x, w, b, y] : [x, w, y],
+    workgroups: grid(total, WG),
+  });
+  return y;
+}
+
+function checkOut(t: Tensor, size: number, what: string): void {
+  if (t.size !== size || t.dtype !== 'f32') throw new Error(`${what}: output tensor [${t.shape.join(', ')}] ${t.dtype} does not hold ${size} f32 values`);
+}
+
+function checkFilter(w: Tensor, b: Tensor | null, c: number): void {
+  if (w.size !== 9 * c || w.shape[0] !== 3 || w.shape[1] !== 3) {
+    throw new Error(`depthwise conv: filter must be [3, 3, ${c}, 1], got [${w.shape.join(', ')}]`);
+  }
+  if (b && b.size !== c) throw new Error(`depthwise conv: bias must have ${c} values, got [${b.shape.join(', ')}]`);
+}
+
+// ------------------------------------------------------------------ gradient of the input
+
+function gradInputCode(s: DepthwiseShape, act: DepthwiseActivation): string {
+  const { ty, cv, zero } = layout(s.c);
+  const total = s.n * s.h * s.w * cv;
+  const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
+  if (act !== 'linear') decls.push(['y', 'read', ty]);
+  decls.push(['wt', 'read', ty], ['gx', 'read_write', ty]);
+  // Output row oy reads input row oy·stride − 1 + ky, so input row iy gets oy = (iy + 1 − ky) / stride when exact.
+  const outIndex = (t: string, lim: number): string =>
+    s.stride === 1 ? `if (${t} < 0 || ${t} >= ${lim}) { continue; }` : `if (${t} < 0 || (${t} & 1) != 0 || (${t} >> 1u) >= ${lim}) { continue; }`;
+  const div = s.stride === 1 ? '' : ' >> 1u';
+  return `${bindingList(decls)}
+${entry1d(WG)} {
+  let i = ${flatIndex(WG)};
+  if (i >= ${total}u) { return; }
+  let c = i % ${cv}u;
+  var r = i / ${cv}u;
+  let ix = i32(r % ${s.w}u);
+  r = r / ${s.w}u;
+  let iy = i32(r % ${s.h}u);
+  let n = r / ${s.h}u;
+  var acc: ${ty} = ${zero};
+  for (var ky = 0; ky < 3; ky++) {
+    let ty_ = iy + 1 - ky;
+    ${outIndex('ty_', s.ho)}
+    let oy = u32(ty_${div});
+    for (var kx = 0; kx < 3; kx++) {
+      let tx_ = ix + 1 - kx;
+      ${outIndex('tx_', s.wo)}
+      let ox = u32(tx_${div});
+      let o = ((n * ${s.ho}u + oy) * ${s.wo}u + ox) * ${cv}u + c;
+      ${maskedGrad(act, ty, zero, 'o')}
+      acc += g * wt[u32(ky * 3 + kx) * ${cv}u + c];
+    }
+  }
+  gx[i] = acc;
+}`;
+}
+
+/** dL/dx for y = act(depthwise(x, w) + b), given dL/dy and (for a non-linear activation) y. */
+export function depthwiseGradInput(
+  e: Engine,
+  gy: Tensor,
+  y: Tensor | null,
+  w: Tensor,
+  xShape: readonly number[],
+  stride: 1 | 2,
+  act: DepthwiseActivation,
+  out?: Tensor,
+): Tensor {
+  const s = depthwiseShape(xShape, stride);
+  checkFilter(w, null, s.c);
+  checkOut(gy, s.n * s.ho * s.wo * s.c, 'depthwise grad-input (upstream gradient)');
+  if (act !== 'linear' && !y) throw new Error('depthwise grad-input: the forward output is needed to mask the activation');
+  const gx = out ?? e.empty(xShape, 'f32', 'depthwise_grad_input');
+  checkOut(gx, s.n * s.h * s.w * s.c, 'depthwise grad-input');
+  const total = s.n * s.h * s.w * layout(s.c).cv;
+  e.run({
+    name: 'depthwise_grad_input',
+    code: gradInputCode(s, act),
+    bindings: act === 'linear' ? [gy, w, gx] : [gy, y!, w, gx],
+    workgroups: grid(total, WG),
+  });
+  return gx;
+}
+
+// ------------------------------------------------------------------ gradient of the filter and bias
+
+/** Partial sums over slices of the N·Ho·Wo output positions: partial[slice][tap][c], tap 9 = bias. */
+function filterPartialCode(s: DepthwiseShape, act: DepthwiseActivation, slices: number, chunk: number, taps: number): string {
+  const { ty, cv, zero } = layout(s.c);
+  const positions = s.n * s.ho * s.wo;
+  const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
+  if (act !== 'linear') decls.push(['y', 'read', ty]);
+  decls.push(['x', 'read', ty], ['partial', 'read_write', ty]);
+  return `${bindingList(decls)}
+${entry1d(WG)} {
+  let i = ${flatIndex(WG)};
+  if (i >= ${slices * cv}u) { return; }
+  let c = i % ${cv}u;
+  let slice = i / ${cv}u;
+  var acc: array<${ty}, ${taps}>;
+  for (var t = 0u; t < ${taps}u; t++) { acc[t] = ${zero}; }
+  let p0 = slice * ${chunk}u;
+  let p1 = min(p0 + ${chunk}u, ${positions}u);
+  for (var p = p0; p < p1; p++) {
+    let ox = p % ${s.wo}u;
+    let rest = p / ${s.wo}u;
+    let oy = rest % ${s.ho}u;
+    let n = rest / ${s.ho}u;
+    let o = p * ${cv}u + c;
+    ${maskedGrad(act, ty, zero, 'o')}
+    ${taps === 10 ? 'acc[9] += g;' : ''}
+    for (var ky = 0u; ky < 3u; ky++) {
+      let iy = i32(oy * ${s.stride}u + ky) - 1;
+      if (iy < 0 || iy >= ${s.h}) { continue; }
+      for (var kx = 0u; kx < 3u; kx++) {
+        let ix = i32(ox * ${s.stride}u + kx) - 1;
+        if (ix < 0 || ix >= ${s.w}) { continue; }
+        acc[ky * 3u + kx] += g * x[((n * ${s.h}u + u32(iy)) * ${s.w}u + u32(ix)) * ${cv}u + c];
+      }
+    }
+  }
+  for (var t = 0u; t < ${taps}u; t++) { partial[(slice * ${taps}u + t) * ${cv}u + c] = acc[t]; }
+}`;
+}
+
+function filterReduceCode(s: DepthwiseShape, slices: number, taps: number, writeW: boolean, writeB: boolean): string {
+  const { ty, cv, zero } = layout(s.c);
+  const decls: [string, 'read' | 'read_write', string][] = [['partial', 'read', ty]];
+  if (writeW) decls.push(['gw', 'read_write', ty]);
+  if (writeB) decls.push(['gb', 'read_write', ty]);
+  const stores: string[] = [];
+  if (writeW) stores.push(`if (t < 9u) { gw[t * ${cv}u + c] = acc; }`);
+  if (writeB) stores.push(`if (t == 9u) { gb[c] = acc; }`);
+  return `${bindingList(decls)}
+${entry1d(WG)} {
+  let i = ${flatIndex(WG)};
+  if (i >= ${taps * cv}u) { return; }
+  let c = i % ${cv}u;
+  let t = i / ${cv}u;
+  var acc: ${ty} = ${zero};
+  for (var sl = 0u; sl < ${slices}u; sl++) { acc += partial[(sl * ${taps}u + t) * ${cv}u + c]; }
+  ${stores.join('\n  ')}
+}`;
+}
+
+/** How the N·Ho·Wo positions are split so that about 8192 threads share the reduction. */
+function slicing(s: DepthwiseShape): { slices: number; chunk: number } {
+  const positions = s.n * s.ho * s.wo;
+  const cv = layout(s.c).cv;
+  const wanted = Math.max(1, Math.min(Math.ceil(8192 / cv), Math.ceil(positions / 8)));
+  const chunk = Math.ceil(positions / wanted);
+  return { slices: Math.ceil(positions / chunk), chunk };
+}
+
+/**
+ * dL/dw [3,3,C,1] and dL/db [C] (each only when asked for) for y = act(depthwise(x, w) + b).
+ * Two passes: per-slice partial sums, then a fixed-order sum over slices (deterministic).
+ */
+export function depthwiseGradFilter(
+  e: Engine,
+  gy: Tensor,
+  y: Tensor | null,
+  x: Tensor,
+  stride: 1 | 2,
+  act: DepthwiseActivation,
+  want: { filter: boolean; bias: boolean },
+  out: { gw?: Tensor; gb?: Tensor } = {},
+): { gw: Tensor | null; gb: Tensor | null } {
+  if (!want.filter && !want.bias) return { gw: null, gb: null };
+  const s = depthwiseShape(x.shape, stride);
+  if (act !== 'linear' && !y) throw new Error('depthwise grad-filter: the forward output is needed to mask the activation');
+  checkOut(gy, s.n * s.ho * s.wo * s.c, 'depthwise grad-filter (upstream gradient)');
+  const { cv } = layout(s.c);
+  const { slices, chunk } = slicing(s);
+  const taps = want.bias ? 10 : 9;
+  const partial = e.empty([slices, taps, s.c], 'f32', 'depthwise_grad_filter_partial');
+  e.run({
+    name: 'depthwise_grad_filter_partial',
+    code: filterPartialCode(s, act, slices, chunk, taps),
+    bindings: act === 'linear' ? [gy, x, partial] : [gy, y!, x, partial],
+    workgroups: grid(slices * cv, WG),
+  });
+  const gw = want.filter ? (out.gw ?? e.empty([3, 3, s.c, 1], 'f32', 'depthwise_grad_filter')) : null;
+  const gb = want.bias ? (out.gb ?? e.empty([s.c], 'f32', 'depthwise_grad_bias')) : null;
+  if (gw) checkOut(gw, 9 * s.c, 'depthwise grad-filter');
+  if (gb) checkOut(gb, s.c, 'depthwise grad-bias');
+  const outs = [gw, gb].filter((t): t is Tensor => t !== null);
+  e.run({
+    name: 'depthwise_grad_filter_reduce',
+    code: filterReduceCode(s, slices, taps, want.filter, want.bias),
+    bindings: [partial, ...outs],
+    workgroups: grid(taps * cv, WG),
+  });
+  partial.dispose();
+  return { gw, gb };
+}
