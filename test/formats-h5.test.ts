@@ -1,4 +1,4 @@
-import h5wasm from 'h5wasm';
+import h5wasm, { type Dataset, type File as H5File, type Group } from 'h5wasm';
 import { describe, expect, it } from 'vitest';
 import { kerasWeightName, parseKerasH5, writeKerasH5 } from '../src/formats/keras-h5.js';
 import { type HostTensor, type NamedArrays, WeightFormatError } from '../src/formats/types.js';
@@ -21,7 +21,7 @@ function tinyModel(): { tensors: NamedArrays; layers: string[] } {
 }
 
 /** Writes an HDF5 file with h5wasm directly, for layouts the writer under test does not produce. */
-async function rawH5(build: (f: h5wasm.File) => void): Promise<Uint8Array> {
+async function rawH5(build: (f: H5File) => void): Promise<Uint8Array> {
   const { FS } = await h5wasm.ready;
   const path = `/raw-${Math.random().toString(36).slice(2)}.h5`;
   const f = new h5wasm.File(path, 'w');
@@ -64,9 +64,9 @@ describe('Keras HDF5 weights', () => {
     const f = new h5wasm.File('/inspect.h5', 'r');
     try {
       expect(f.attrs['layer_names']!.value).toEqual(layers);
-      expect((f.get('block1_conv1') as h5wasm.Group).attrs['weight_names']!.value).toEqual(['block1_conv1_W_1:0', 'block1_conv1_b_1:0']);
-      expect((f.get('block1_pool') as h5wasm.Group).attrs['weight_names']!.value).toEqual([]);
-      const ds = f.get('block1_conv1/block1_conv1_W_1:0') as h5wasm.Dataset;
+      expect((f.get('block1_conv1') as Group).attrs['weight_names']!.value).toEqual(['block1_conv1_W_1:0', 'block1_conv1_b_1:0']);
+      expect((f.get('block1_pool') as Group).attrs['weight_names']!.value).toEqual([]);
+      const ds = f.get('block1_conv1/block1_conv1_W_1:0') as Dataset;
       expect(ds.shape).toEqual([3, 3, 3, 4]);
       expect(ds.dtype).toBe('<f');
     } finally {
@@ -77,8 +77,8 @@ describe('Keras HDF5 weights', () => {
     FS!.writeFile('/inspect2.h5', k2);
     const g = new h5wasm.File('/inspect2.h5', 'r');
     try {
-      expect((g.get('block2_conv1') as h5wasm.Group).attrs['weight_names']!.value).toEqual(['block2_conv1/kernel:0', 'block2_conv1/bias:0']);
-      expect((g.get('block2_conv1/block2_conv1/kernel:0') as h5wasm.Dataset).shape).toEqual([3, 3, 4, 8]);
+      expect((g.get('block2_conv1') as Group).attrs['weight_names']!.value).toEqual(['block2_conv1/kernel:0', 'block2_conv1/bias:0']);
+      expect((g.get('block2_conv1/block2_conv1/kernel:0') as Dataset).shape).toEqual([3, 3, 4, 8]);
     } finally {
       g.close();
       FS!.unlink('/inspect2.h5');

@@ -135,11 +135,11 @@ describe('TF.js layers model: synthetic manifests', () => {
     expect(m.totalBytes).toBe(36);
     expect(m.totalValues).toBe(12);
     const r = await loadTfjsLayers(m, shards);
-    expect(Array.from(r.tensors.get('a/kernel')!.data)).toEqual(Array.from(values.subarray(0, 3)));
-    expect(Array.from(r.tensors.get('a/bias')!.data)).toEqual(Array.from(values.subarray(3, 5)));
-    expect(Array.from(r.tensors.get('b/kernel')!.data)).toEqual(Array.from(values.subarray(5, 8)));
+    expect(Array.from(r.tensors.get('a/kernel')!.data as Float32Array)).toEqual(Array.from(values.subarray(0, 3)));
+    expect(Array.from(r.tensors.get('a/bias')!.data as Float32Array)).toEqual(Array.from(values.subarray(3, 5)));
+    expect(Array.from(r.tensors.get('b/kernel')!.data as Float32Array)).toEqual(Array.from(values.subarray(5, 8)));
     expect(r.tensors.get('b/kernel')!.shape).toEqual([3, 1]);
-    expect(Array.from(r.tensors.get('c/q')!.data)).toEqual([-1, -0.5, 0, 126.5]);
+    expect(Array.from(r.tensors.get('c/q')!.data as Float32Array)).toEqual([-1, -0.5, 0, 126.5]);
     expect(r.coverage.missingShards).toEqual([]);
     expect(r.coverage.missingTensors).toEqual([]);
   });
@@ -166,7 +166,7 @@ describe('TF.js layers model: synthetic manifests', () => {
     expect([...r.tensors.keys()]).toEqual(['b/kernel', 'c/q']);
     // a/kernel = bytes 0..12: s1 covers 0..10 → elements [0, 2); a/bias = bytes 12..20: nothing.
     expect(r.coverage.partialTensors.get('a/kernel')!.covered).toEqual([[0, 2]]);
-    expect(Array.from(r.coverage.partialTensors.get('a/kernel')!.tensor.data).slice(0, 2)).toEqual(Array.from(values.subarray(0, 2)));
+    expect(Array.from(r.coverage.partialTensors.get('a/kernel')!.tensor.data as Float32Array).slice(0, 2)).toEqual(Array.from(values.subarray(0, 2)));
     expect(r.coverage.partialTensors.get('a/kernel')!.tensor.data[2]).toBeNaN();
     expect(r.coverage.partialTensors.has('a/bias')).toBe(false);
     expect(r.coverage.missingTensors.map((t) => [t.name, t.missingBytes])).toEqual([
