@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
 import { registerWeb } from './commands/web.js';
+import { registerWeights } from './commands/weights.js';
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
 
 registerInfo(program);
 registerWeb(program);
+registerWeights(program);
 
 program.exitOverride();
 try {
