@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
+import { registerData } from './commands/data.js';
+import { registerAugmentPreview } from './commands/augment-preview.js';
 import { registerWeb } from './commands/web.js';
 import { registerWeights } from './commands/weights.js';
 
@@ -11,6 +13,8 @@ program
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerInfo(program);
+registerData(program);
+registerAugmentPreview(program);
 registerWeb(program);
 registerWeights(program);
 
