@@ -1,2 +1,3 @@
 // The library: `import { … } from 'webgpu-transfer'`.
 export * from './engine/index.js';
+export * from './data/index.js';
