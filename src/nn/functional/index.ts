@@ -4,3 +4,6 @@ export { concatChannels } from './concat.js';
 export { dropout } from './dropout.js';
 export { bceWithLogits } from './loss.js';
 export { depthwiseConv2d, relu6, type DepthwiseActivation } from './depthwise.js';
+export { conv2d, type Conv2dOptions } from './conv2d.js';
+export { dense, matmul } from './dense.js';
+export { zeroPad2d } from './pad.js';

@@ -1,0 +1,10 @@
+import type { Tensor } from '../../engine/tensor.js';
+import { zeroPadBackward, zeroPadForward, type Pads } from '../../kernels/pad.js';
+
+/** Pads an NHWC tensor with zeros: pads = [top, bottom, left, right]. Differentiable. */
+export function zeroPad2d(x: Tensor, pads: Pads): Tensor {
+  const e = x.engine;
+  const y = zeroPadForward(e, x, pads);
+  e.tape.record('zeroPad2d', [x], y, (gy) => [zeroPadBackward(e, gy, x.shape, pads)]);
+  return y;
+}

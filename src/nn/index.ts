@@ -1,0 +1,8 @@
+// The nn layer: layers, Sequential, initialisers and the differentiable ops they are made of.
+export * as F from './functional/index.js';
+export { Layer, INFERENCE, shapeText, type ForwardContext, type BuildContext } from './layer.js';
+export * from './layers/index.js';
+export { Sequential, type SetWeightsOptions } from './sequential.js';
+export { fans, glorotUniform, zeros } from './init.js';
+export * from './optim/index.js';
+export { BinaryMetrics } from './metrics.js';

@@ -1,0 +1,66 @@
+import type { Tensor } from '../../engine/tensor.js';
+import { dropout } from '../functional/dropout.js';
+import { zeroPad2d } from '../functional/pad.js';
+import { Layer, type ForwardContext } from '../layer.js';
+
+/** [N, ...] → [N, prod(...)] as a view (no copy; the gradient passes straight through). */
+export class Flatten extends Layer {
+  readonly kind = 'Flatten';
+
+  computeOutputShape(input: readonly number[]): number[] {
+    return [input.reduce((a, d) => a * d, 1)];
+  }
+
+  forward(x: Tensor, _ctx: ForwardContext): Tensor {
+    return x.flatten();
+  }
+}
+
+/** 32-bit FNV-1a of a layer name, so two dropout layers fed the same seed draw different masks. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Inverted dropout in training (kept units scaled by 1 / (1 − rate)); the identity at inference. */
+export class Dropout extends Layer {
+  readonly kind = 'Dropout';
+  readonly rate: number;
+
+  constructor(name: string, rate: number) {
+    super(name);
+    if (!(rate >= 0 && rate < 1)) throw new Error(`Dropout '${name}': rate must be in [0, 1), got ${rate}`);
+    this.rate = rate;
+  }
+
+  computeOutputShape(input: readonly number[]): number[] {
+    return [...input];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    if (!ctx.training || this.rate === 0) return x;
+    return dropout(x, this.rate, (ctx.seed ^ nameHash(this.name)) >>> 0, ctx.step);
+  }
+}
+
+/** Keras ZeroPadding2D: [top, bottom, left, right] rows / columns of zeros around each image. */
+export class ZeroPadding2D extends Layer {
+  readonly kind = 'ZeroPadding2D';
+  readonly pads: [number, number, number, number];
+
+  constructor(name: string, padding: number | [number, number, number, number]) {
+    super(name);
+    this.pads = typeof padding === 'number' ? [padding, padding, padding, padding] : [...padding];
+  }
+
+  computeOutputShape(input: readonly number[]): number[] {
+    if (input.length !== 3) throw new Error(`ZeroPadding2D '${this.name}': expects (H, W, C) inputs, got (${input.join(', ')})`);
+    const [t, b, l, r] = this.pads;
+    return [input[0]! + t + b, input[1]! + l + r, input[2]!];
+  }
+
+  forward(x: Tensor, _ctx: ForwardContext): Tensor {
+    return zeroPad2d(x, this.pads);
+  }
+}
