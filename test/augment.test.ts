@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { augmentParamsToMatrix, BOOK_AUGMENTATION, IDENTITY_AUGMENT, sampleAugmentBatch, type AugmentParams } from '../src/data/augment-params.js';
 import { Rng } from '../src/data/rng.js';
-import { augment } from '../src/kernels/augment.js';
+import { augment, augmentWithMatrices } from '../src/kernels/augment.js';
 import { affineWarpRef } from '../src/reference/augment.js';
 import { testEngine } from './helpers/engine.js';
 
@@ -89,6 +89,12 @@ describe('augmentation kernel', () => {
     expect(b).toEqual(a);
     expect(maxAbsDiff(a, c)).toBeGreaterThan(0.01);
     expect(e.pipelines.misses).toBe(missesAfterFirst);
+    // Host matrices: the uploaded parameter tensor is released, the result is the same.
+    const live = e.pool.counters.liveBuffers;
+    const y = augmentWithMatrices(e, x, sampleAugmentBatch(new Rng(7), BOOK_AUGMENTATION, N, H, W).matrices);
+    expect(await y.readF32()).toEqual(a);
+    expect(e.pool.counters.liveBuffers).toBe(live + 1);
+    y.dispose();
     x.dispose();
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataScan } from '../src/cli/commands/data.js';
 import { DiskPixelCache } from '../src/data/cache-node.js';
 import { BadImagesError, DatasetLayoutError } from '../src/data/errors.js';
 import { openImageFolder } from '../src/data/image-folder-node.js';
@@ -102,6 +103,19 @@ describe('bad image files', () => {
     const c3 = new DiskPixelCache({ dir: cacheDir });
     await openImageFolder(dir, { targetSize: [6, 6], cache: c3 });
     expect(c3.counters).toEqual({ hits: 2, misses: 1, writes: 1 });
+  });
+});
+
+describe('data scan (CLI)', () => {
+  it('fails listing the bad files, or skips them and prints the classes', async () => {
+    const cacheDir = await tempDir('wt-scan-cache-');
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: () => undefined };
+    await expect(dataScan(root, { size: 8, cacheDir }, io)).rejects.toThrow(/3 bad image files/);
+    await dataScan(root, { size: 8, cacheDir, skipBad: true }, io);
+    expect(out[0]).toBe('Found 3 images belonging to 2 classes.');
+    expect(out[1]).toContain(join(root, 'dogs', 'zero.jpg'));
+    expect(out.slice(2)).toEqual(['  0 cats: 2 images', '  1 dogs: 1 images']);
   });
 });
 

@@ -59,3 +59,13 @@ export function augment(e: Engine, x: Tensor, matrices: Tensor, out?: Tensor): T
   e.run({ name: 'augment_affine', code: augmentCode(n, h, w, c), bindings: [x, matrices, y], workgroups: grid(n * h * w, WG) });
   return y;
 }
+
+/** `augment` with the matrices given on the host: one upload of N×6 floats, released once the dispatch is recorded. */
+export function augmentWithMatrices(e: Engine, x: Tensor, matrices: Float32Array, out?: Tensor): Tensor {
+  const m = e.upload(matrices, [matrices.length / 6, 6]);
+  try {
+    return augment(e, x, m, out);
+  } finally {
+    m.dispose();
+  }
+}
