@@ -9,6 +9,7 @@ import { expectClose, FWD_TOL, randomArray, size } from './helpers/small-ops.js'
 describe('RMSprop (Keras 2 semantics)', () => {
   it('the fused kernel follows the float64 reference over several steps', async () => {
     const e = await testEngine();
+    const misses = e.pipelines.misses;
     for (const shape of [[7, 5], [1], [3, 3, 3, 17], [1000]]) {
       await e.tidyAsync(async () => {
         const n = size(shape);
@@ -28,6 +29,8 @@ describe('RMSprop (Keras 2 semantics)', () => {
         expectClose(await a.readF32(), refA, FWD_TOL, `accumulators [${shape}]`);
       });
     }
+    // Sizes and learning rates are runtime values: one pipeline serves every tensor and step.
+    expect(e.pipelines.misses - misses).toBe(1);
   });
 
   it('the reference puts ε outside the square root and starts from a = 0', () => {
