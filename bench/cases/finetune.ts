@@ -1,0 +1,169 @@
+// One fine-tuning step of the recipe: blocks 1–4 frozen (forward only), block5 + Flatten + Dense(256, relu) +
+// Dense(1) trained — forward, BCE on the logit, backward, RMSprop update. TF.js runs the same network with the
+// same starting weights through tf.variableGrads + tf.train.rmsprop. The compared values are the loss and every
+// trainable gradient of the first step (the two RMSprops differ by design: Keras puts ε outside the square root).
+import type * as TF from '@tensorflow/tfjs';
+import type { Engine, Tensor } from '../../src/engine/index.js';
+import { bceWithLogits, dense } from '../ops.js';
+import { RMSprop } from '../../src/nn/optim/index.js';
+import { bias, glorot, labels01, lazy, uniform } from '../host-data.js';
+import type { Tf } from '../tfjs-setup.js';
+import type { CaseDef, Side } from './types.js';
+import { oursForward, tfjsForward, uploadOurs, uploadTfjs } from './vgg16-nets.js';
+import { convFlops, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
+
+const LR = 1e-5;
+const FEATURES = OUTPUT_SIZE * OUTPUT_SIZE * 512;
+const HIDDEN = 256;
+const FROZEN = VGG16_CONVS.filter((l) => l.block < 5);
+const TRAINED = VGG16_CONVS.filter((l) => l.block === 5);
+
+const head = lazy(() => ({
+  w1: glorot([FEATURES, HIDDEN], 601),
+  b1: new Float32Array(HIDDEN),
+  w2: glorot([HIDDEN, 1], 602),
+  b2: bias(1, 603),
+}));
+
+/** Forward of everything, backward of block5 (filter grads ×3, input grads of conv2/conv3) and the head. */
+export function finetuneFlops(batch: number): number {
+  const frozen = FROZEN.reduce((a, l) => a + convFlops(l, batch), 0);
+  const block5 = TRAINED.reduce((a, l) => a + convFlops(l, batch), 0);
+  const headFwd = 2 * batch * (FEATURES * HIDDEN + HIDDEN);
+  return frozen + block5 + block5 + (block5 * 2) / 3 + 3 * headFwd;
+}
+
+export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[] {
+  const batch = quick ? 2 : 20;
+  const images = lazy(() => uniform(batch * INPUT * INPUT * 3, 0, 1, 700 + batch));
+  const labels = lazy(() => labels01(batch, 701));
+  const need = largestActivationBytes(batch);
+  return [
+    {
+      name: `finetune_step_b${batch}`,
+      fullName: 'finetune_step_b20',
+      group: 'finetune',
+      batch,
+      shape: `[${batch},${INPUT},${INPUT},3]: blocks 1-4 frozen, block5 + Dense(${HIDDEN},relu) + Dense(1) trained, RMSprop(${LR})`,
+      flops: finetuneFlops(batch),
+      images: batch,
+      tolerance: 1e-3,
+      ...(need > maxBindingBytes ? { skip: `block1 activations need ${(need / 2 ** 20).toFixed(0)} MiB in one binding` } : {}),
+      wasmUnsupported: 'tfjs-backend-wasm has no Conv2DBackpropFilter kernel',
+      ours: (ctx) => oursFinetune(ctx.engine, batch, images(), labels()),
+      tfjs: (ctx, backend) => {
+        if (backend === 'wasm') throw new Error('tfjs-backend-wasm has no Conv2DBackpropFilter kernel');
+        return tfjsFinetune(ctx.tfjs.tf, () => ctx.tfjs.finishWebgpu(), batch, images(), labels());
+      },
+    },
+  ];
+}
+
+function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Float32Array): Side {
+  const frozen = uploadOurs(e, FROZEN);
+  const block5 = uploadOurs(e, TRAINED);
+  const h = head();
+  const named = (t: Tensor, name: string): Tensor => ((t.name = name), e.keep(t));
+  const w1 = named(e.upload(h.w1, [FEATURES, HIDDEN]), 'dense_1/kernel');
+  const b1 = named(e.upload(h.b1, [HIDDEN]), 'dense_1/bias');
+  const w2 = named(e.upload(h.w2, [HIDDEN, 1]), 'dense_2/kernel');
+  const b2 = named(e.upload(h.b2, [1]), 'dense_2/bias');
+  const params = [...[...block5.values()].flatMap((p) => [p.w, p.b]), w1, b1, w2, b2];
+  for (const p of params) {
+    p.trainable = true;
+    p.requiresGrad = true;
+  }
+  const x = e.keep(e.upload(images, [batch, INPUT, INPUT, 3]));
+  const y = e.keep(e.upload(labels, [batch]));
+  const opt = new RMSprop(params, { lr: LR });
+  let loss: Tensor | null = null;
+
+  const forwardBackward = (): Tensor =>
+    e.tidy(() => {
+      const features = e.noGrad(() => oursForward(x, FROZEN, frozen, true));
+      const top = oursForward(features, TRAINED, block5, false);
+      const hidden = dense(top.reshape([batch, FEATURES]), w1, b1, { relu: true });
+      const l = bceWithLogits(dense(hidden, w2, b2), y);
+      e.tape.backward(l);
+      return l;
+    });
+  const enqueue = (): void => {
+    loss?.dispose();
+    loss = forwardBackward();
+    opt.step();
+    opt.zeroGrad();
+  };
+  return {
+    enqueue,
+    finish: () => e.sync(),
+    async result() {
+      loss?.dispose();
+      loss = forwardBackward();
+      const out = [await loss.readF32()];
+      for (const p of params) out.push(await p.grad!.readF32());
+      opt.step();
+      opt.zeroGrad();
+      return out;
+    },
+    dispose() {
+      loss?.dispose();
+      opt.zeroGrad();
+      opt.dispose();
+      for (const t of [x, y, w1, b1, w2, b2]) t.dispose();
+      for (const p of [...frozen.values(), ...block5.values()]) (p.w.dispose(), p.b.dispose());
+    },
+  };
+}
+
+function tfjsFinetune(tf: Tf, finish: () => Promise<void>, batch: number, images: Float32Array, labels: Float32Array): Side {
+  const frozen = uploadTfjs(tf, FROZEN);
+  const block5 = uploadTfjs(tf, TRAINED, true);
+  const h = head();
+  const w1 = tf.variable(tf.tensor2d(h.w1, [FEATURES, HIDDEN]), true, 'dense_1/kernel');
+  const b1 = tf.variable(tf.tensor1d(h.b1), true, 'dense_1/bias');
+  const w2 = tf.variable(tf.tensor2d(h.w2, [HIDDEN, 1]), true, 'dense_2/kernel');
+  const b2 = tf.variable(tf.tensor1d(h.b2), true, 'dense_2/bias');
+  const vars = [...[...block5.values()].flatMap((p) => [p.w, p.b]), w1, b1, w2, b2] as TF.Variable[];
+  const x = tf.tensor4d(images, [batch, INPUT, INPUT, 3]);
+  const y = tf.tensor2d(labels, [batch, 1]);
+  // TF.js's RMSprop: a ← ρa + (1−ρ)g², p ← p − lr·g/√(a + ε).
+  const opt = tf.train.rmsprop(LR, 0.9, 0, 1e-7);
+
+  const lossOf = (features: TF.Tensor4D) => (): TF.Scalar => {
+    const top = tfjsForward(tf, features, TRAINED, block5, false);
+    const hidden = tf.fused.matMul({ a: top.reshape([batch, FEATURES]), b: w1, bias: b1, activation: 'relu' });
+    const logits = tf.fused.matMul({ a: hidden, b: w2, bias: b2 });
+    return tf.losses.sigmoidCrossEntropy(y, logits) as TF.Scalar;
+  };
+  const gradients = (): { value: TF.Scalar; grads: TF.NamedTensorMap } => {
+    const features = tfjsForward(tf, x, FROZEN, frozen, true);
+    return tf.variableGrads(lossOf(features), vars);
+  };
+  let loss: TF.Tensor | null = null;
+  return {
+    enqueue() {
+      loss?.dispose();
+      loss = tf.tidy(() => {
+        const { value, grads } = gradients();
+        opt.applyGradients(grads);
+        return value;
+      });
+    },
+    finish,
+    async result() {
+      const { value, grads } = tf.tidy(() => gradients());
+      const out = [(await value.data()) as Float32Array];
+      for (const v of vars) out.push((await grads[v.name]!.data()) as Float32Array);
+      opt.applyGradients(grads);
+      value.dispose();
+      tf.dispose(grads);
+      return out;
+    },
+    dispose() {
+      loss?.dispose();
+      opt.dispose();
+      tf.dispose([x, y, ...vars]);
+      for (const p of frozen.values()) tf.dispose([p.w, p.b]);
+    },
+  };
+}

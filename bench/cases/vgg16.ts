@@ -1,0 +1,76 @@
+import type * as TF from '@tensorflow/tfjs';
+import type { Tensor } from '../../src/engine/index.js';
+import { lazy, uniform } from '../host-data.js';
+import type { CaseDef, Side } from './types.js';
+import { oursForward, tfjsForward, uploadOurs, uploadTfjs } from './vgg16-nets.js';
+import { BASE_FLOPS_PER_IMAGE, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
+
+/** The whole VGG16 conv base forward (inference) at 150×150, batches 1, 20 and 64 (--quick: 1, 2 and 4). */
+export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
+  const full = [1, 20, 64];
+  const run = quick ? [1, 2, 4] : full;
+  return run.map((batch, i) => {
+    const images = lazy(() => uniform(batch * INPUT * INPUT * 3, 0, 1, 500 + batch));
+    const need = largestActivationBytes(batch);
+    return {
+      name: `vgg16_forward_b${batch}`,
+      fullName: `vgg16_forward_b${full[i]}`,
+      group: 'vgg16',
+      batch,
+      shape: `[${batch},${INPUT},${INPUT},3] -> [${batch},${OUTPUT_SIZE},${OUTPUT_SIZE},512]`,
+      flops: batch * BASE_FLOPS_PER_IMAGE,
+      images: batch,
+      tolerance: 1e-3,
+      ...(need > maxBindingBytes
+        ? { skip: `block1 activations need ${(need / 2 ** 20).toFixed(0)} MiB in one binding; this device allows ${(maxBindingBytes / 2 ** 20).toFixed(0)} MiB` }
+        : {}),
+      ours(ctx): Side {
+        const e = ctx.engine;
+        const params = uploadOurs(e, VGG16_CONVS);
+        const x = e.keep(e.upload(images(), [batch, INPUT, INPUT, 3]));
+        let out: Tensor | null = null;
+        const enqueue = (): void => {
+          out?.dispose();
+          out = e.tidy(() => e.noGrad(() => oursForward(x, VGG16_CONVS, params, true)));
+        };
+        return {
+          enqueue,
+          finish: () => e.sync(),
+          async result() {
+            enqueue();
+            return [await out!.readF32()];
+          },
+          dispose() {
+            out?.dispose();
+            x.dispose();
+            for (const p of params.values()) (p.w.dispose(), p.b.dispose());
+          },
+        };
+      },
+      tfjs(ctx, backend): Side {
+        const h = ctx.tfjs;
+        const tf = h.tf;
+        const params = uploadTfjs(tf, VGG16_CONVS);
+        const x = tf.tensor4d(images(), [batch, INPUT, INPUT, 3]);
+        let out: TF.Tensor | null = null;
+        const enqueue = (): void => {
+          out?.dispose();
+          out = tf.tidy(() => tfjsForward(tf, x, VGG16_CONVS, params, true));
+        };
+        return {
+          enqueue,
+          finish: () => (backend === 'webgpu' ? h.finishWebgpu() : Promise.resolve()),
+          async result() {
+            enqueue();
+            return [(await out!.data()) as Float32Array];
+          },
+          dispose() {
+            out?.dispose();
+            x.dispose();
+            for (const p of params.values()) (p.w.dispose(), p.b.dispose());
+          },
+        };
+      },
+    } satisfies CaseDef;
+  });
+}

@@ -1,0 +1,77 @@
+// `npm run bench [-- --quick] [--json FILE] [--profile] [--cases a,b]`: our engine against TensorFlow.js on the
+// same WebGPU device (and TF.js wasm on the CPU). Table on stdout, progress on stderr, exit 1 on a mismatch.
+import { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Engine } from '../src/engine/index.js';
+import { allCases, filterCases } from './cases/index.js';
+import { buildReport, formatMarkdown, formatProfile, formatTable } from './report.js';
+import { runCase, type CaseResult } from './runner.js';
+import { setupTfjs } from './tfjs-setup.js';
+import { FULL_TIMING, QUICK_TIMING } from './timing.js';
+
+interface Options {
+  quick?: boolean;
+  json?: string;
+  profile?: boolean;
+  cases?: string;
+  list?: boolean;
+  wasm: boolean;
+  wasmDir?: string;
+  separateDevice?: boolean;
+  markdown?: boolean;
+}
+
+const program = new Command()
+  .name('bench')
+  .description('Benchmarks this engine against TensorFlow.js (WebGPU on the same device; wasm on the CPU)')
+  .option('--quick', 'every case at reduced batch/size and repetitions (minutes on a CPU driver)')
+  .option('--json <file>', 'also write the report as JSON')
+  .option('--profile', 'per-kernel GPU time of ours from timestamp queries, top kernels first')
+  .option('--cases <list>', 'comma-separated filters on case name or group (matmul, conv, conv_grad, pool, dense, vgg16, finetune)')
+  .option('--list', 'list the cases and exit')
+  .option('--no-wasm', 'skip the TF.js wasm (CPU) backend')
+  .option('--wasm-dir <dir>', "folder with tfjs-backend-wasm's .wasm files (for bundles that include TF.js)")
+  .option('--separate-device', 'give TF.js its own GPUDevice on the same adapter instead of sharing ours')
+  .option('--markdown', 'also print the table as Markdown');
+
+const opts = program.parse(process.argv).opts<Options>();
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+
+const engine = await Engine.create();
+const maxBinding = engine.info.limits.maxStorageBufferBindingSize ?? engine.device.limits.maxStorageBufferBindingSize;
+const cases = filterCases(allCases(Boolean(opts.quick), maxBinding), opts.cases);
+if (opts.list) {
+  for (const c of cases) process.stdout.write(`${c.name.padEnd(32)} ${c.group.padEnd(9)} ${c.shape}\n`);
+  process.exit(0);
+}
+log(`adapter: ${engine.info.vendor} ${engine.info.architecture} — ${engine.info.description}`);
+const tfjs = await setupTfjs(engine, {
+  noWasm: !opts.wasm,
+  ...(opts.wasmDir ? { wasmDir: opts.wasmDir } : {}),
+  separateDevice: Boolean(opts.separateDevice),
+});
+log(`TF.js ${tfjs.tf.version.tfjs}: webgpu ${tfjs.sharedDevice ? 'on our GPUDevice' : 'on its own device'}; wasm ${tfjs.wasm ? 'ready (single-threaded in Node)' : `unavailable (${tfjs.wasmError ?? 'disabled'})`}`);
+
+const timing = opts.quick ? QUICK_TIMING : FULL_TIMING;
+const results: CaseResult[] = [];
+const started = performance.now();
+for (const [i, def] of cases.entries()) {
+  log(`(${i + 1}/${cases.length}) ${def.name}  ${def.shape}`);
+  results.push(await runCase(def, { engine, tfjs, quick: Boolean(opts.quick) }, { timing, profile: Boolean(opts.profile), wasm: tfjs.wasm, log }));
+}
+log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+const report = buildReport(engine.info, { sharedDevice: tfjs.sharedDevice, tfjsVersion: tfjs.tf.version.tfjs, quick: Boolean(opts.quick), timing }, results);
+process.stdout.write(`${formatTable(report)}\n`);
+if (opts.profile) process.stdout.write(`${formatProfile(report)}\n`);
+if (opts.markdown) process.stdout.write(`\n${formatMarkdown(report)}\n`);
+if (opts.json) {
+  mkdirSync(dirname(opts.json), { recursive: true });
+  writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${opts.json}`);
+}
+const bad = report.cases.filter((c) => c.check === 'MISMATCH' || c.check === 'error');
+if (bad.length) log(`${bad.length} case(s) failed: ${bad.map((c) => `${c.name} (${c.check})`).join(', ')}`);
+// A live GPUDevice keeps Node running: exit explicitly.
+process.exit(bad.length ? 1 : 0);

@@ -1,0 +1,191 @@
+// The JSON report (`--json FILE`) and the plain-text table printed to stdout.
+import type { AdapterSummary } from '../src/engine/index.js';
+import type { CaseResult } from './runner.js';
+import type { TimingOptions } from './timing.js';
+
+export type Check = 'ok' | 'MISMATCH' | 'unchecked' | 'error' | 'skipped';
+
+export interface CaseReport {
+  name: string;
+  /** The full-size case this stands for (differs from `name` under --quick). */
+  full_name: string;
+  group: string;
+  batch: number | null;
+  shape: string;
+  ours_ms: number | null;
+  tfjs_ms: number | null;
+  /** tfjs_ms / ours_ms: above 1 means ours is faster. */
+  ratio: number | null;
+  tfjs_wasm_ms: number | null;
+  ratio_wasm: number | null;
+  /** GFLOP/s achieved by ours (and by TF.js WebGPU). */
+  gflops: number | null;
+  tfjs_gflops: number | null;
+  images_per_s: number | null;
+  tfjs_images_per_s: number | null;
+  /** max|ours − tfjs| / max|tfjs| over every compared output; null when not computed or not finite. */
+  max_rel_diff: number | null;
+  max_rel_diff_wasm: number | null;
+  tolerance: number;
+  check: Check;
+  samples: { ours: number; tfjs: number; wasm: number };
+  errors?: { ours?: string; tfjs?: string; wasm?: string };
+  skipped?: string;
+  profile?: { kernel: string; calls: number; ms: number }[];
+}
+
+export interface Report {
+  adapter: { vendor: string; architecture: string; description: string; device: string };
+  device: { shared_with_tfjs: boolean; fallback_adapter: boolean; max_storage_binding_bytes: number };
+  date: string;
+  node: string;
+  tfjs_version: string;
+  quick: boolean;
+  timing: TimingOptions;
+  cases: CaseReport[];
+}
+
+const finite = (x: number | null | undefined): number | null => (x != null && Number.isFinite(x) ? x : null);
+const round = (x: number | null, digits: number): number | null => (x == null ? null : Number(x.toPrecision(digits)));
+
+export function checkOf(r: CaseResult): Check {
+  if (r.skipped) return 'skipped';
+  if (r.ours.error) return 'error';
+  if (r.maxRelDiff == null) return 'unchecked';
+  return r.maxRelDiff <= r.def.tolerance ? 'ok' : 'MISMATCH';
+}
+
+export function caseReport(r: CaseResult): CaseReport {
+  const d = r.def;
+  const ours = finite(r.ours.timing?.medianMs);
+  const tfjs = finite(r.tfjs.timing?.medianMs);
+  const wasm = finite(r.wasm.timing?.medianMs);
+  const per = (ms: number | null, amount: number | undefined, scale: number): number | null =>
+    ms != null && amount ? round(amount / (ms / 1000) / scale, 4) : null;
+  const errors = Object.fromEntries(
+    (['ours', 'tfjs', 'wasm'] as const).filter((k) => r[k].error && r[k].error !== 'disabled').map((k) => [k, r[k].error!]),
+  );
+  return {
+    name: d.name,
+    full_name: d.fullName,
+    group: d.group,
+    batch: d.batch ?? null,
+    shape: d.shape,
+    ours_ms: round(ours, 5),
+    tfjs_ms: round(tfjs, 5),
+    ratio: ours && tfjs ? round(tfjs / ours, 4) : null,
+    tfjs_wasm_ms: round(wasm, 5),
+    ratio_wasm: ours && wasm ? round(wasm / ours, 4) : null,
+    gflops: per(ours, d.flops, 1e9),
+    tfjs_gflops: per(tfjs, d.flops, 1e9),
+    images_per_s: per(ours, d.images, 1),
+    tfjs_images_per_s: per(tfjs, d.images, 1),
+    max_rel_diff: round(finite(r.maxRelDiff), 3),
+    max_rel_diff_wasm: round(finite(r.maxRelDiffWasm), 3),
+    tolerance: d.tolerance,
+    check: checkOf(r),
+    samples: {
+      ours: r.ours.timing?.samplesMs.length ?? 0,
+      tfjs: r.tfjs.timing?.samplesMs.length ?? 0,
+      wasm: r.wasm.timing?.samplesMs.length ?? 0,
+    },
+    ...(Object.keys(errors).length ? { errors } : {}),
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    ...(r.profile ? { profile: r.profile.map((k) => ({ kernel: k.name, calls: k.calls, ms: round(k.totalMs, 4)! })) } : {}),
+  };
+}
+
+export function buildReport(
+  info: AdapterSummary,
+  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; timing: TimingOptions },
+  results: CaseResult[],
+): Report {
+  return {
+    adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description, device: info.device },
+    device: {
+      shared_with_tfjs: meta.sharedDevice,
+      fallback_adapter: info.isFallbackAdapter,
+      max_storage_binding_bytes: info.limits.maxStorageBufferBindingSize ?? 0,
+    },
+    date: new Date().toISOString(),
+    node: process.version,
+    tfjs_version: meta.tfjsVersion,
+    quick: meta.quick,
+    timing: meta.timing,
+    cases: results.map(caseReport),
+  };
+}
+
+function ms(x: number | null): string {
+  if (x == null) return '-';
+  if (x >= 1000) return `${(x / 1000).toFixed(2)} s`;
+  return `${x.toPrecision(3)} ms`;
+}
+function num(x: number | null, digits = 3): string {
+  return x == null ? '-' : x >= 1000 ? x.toFixed(0) : x.toPrecision(digits);
+}
+function ratio(x: number | null): string {
+  return x == null ? '-' : `${x.toFixed(x >= 10 ? 1 : 2)}x`;
+}
+function diff(x: number | null): string {
+  return x == null ? '-' : x === 0 ? '0' : x.toExponential(1);
+}
+
+/** A fixed-width table, one row per case; errors and skips as footnotes. */
+export function formatTable(rep: Report): string {
+  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'max_rel_diff', 'check'];
+  const rows = rep.cases.map((c) => [
+    c.name,
+    ms(c.ours_ms),
+    ms(c.tfjs_ms),
+    ratio(c.ratio),
+    ms(c.tfjs_wasm_ms),
+    c.gflops == null ? '-' : `${num(c.gflops)} / ${num(c.tfjs_gflops)}`,
+    c.images_per_s == null ? '-' : `${num(c.images_per_s)} / ${num(c.tfjs_images_per_s)}`,
+    diff(c.max_rel_diff),
+    c.check,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((s, i) => (i === 0 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
+  const notes: string[] = [];
+  for (const c of rep.cases) {
+    if (c.skipped) notes.push(`${c.name}: skipped: ${c.skipped}`);
+    for (const [k, v] of Object.entries(c.errors ?? {})) notes.push(`${c.name}: ${k}: ${v}`);
+  }
+  const a = rep.adapter;
+  return [
+    `adapter: ${a.vendor} ${a.architecture} (${a.description}); TF.js ${rep.tfjs_version} ${rep.device.shared_with_tfjs ? 'on the same GPUDevice' : 'on its own device, same adapter'}${rep.quick ? '; --quick (reduced sizes)' : ''}`,
+    'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s and img/s: ours / tfjs webgpu',
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
+}
+
+export function formatProfile(rep: Report, top = 10): string {
+  const out: string[] = [];
+  for (const c of rep.cases) {
+    if (!c.profile?.length) continue;
+    const total = c.profile.reduce((a, k) => a + k.ms, 0);
+    out.push('', `${c.name}: GPU time per kernel (one iteration, timestamp queries), total ${ms(total)}`);
+    for (const k of c.profile.slice(0, top)) {
+      out.push(`  ${k.kernel.padEnd(40)} ${String(k.calls).padStart(5)} calls  ${ms(k.ms).padStart(10)}  ${((100 * k.ms) / (total || 1)).toFixed(1).padStart(5)}%`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** A Markdown table of the same numbers, for bench/README.md. */
+export function formatMarkdown(rep: Report): string {
+  const rows = rep.cases.map(
+    (c) =>
+      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${diff(c.max_rel_diff)} | ${c.check} |`,
+  );
+  return [
+    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | max_rel_diff | check |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n');
+}

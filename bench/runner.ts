@@ -1,0 +1,110 @@
+// Runs one case on each implementation in turn (ours, TF.js WebGPU, TF.js wasm), one at a time so their memory
+// never overlaps, and compares what they computed.
+import type { KernelTiming } from '../src/engine/index.js';
+import type { BenchContext, CaseDef, Side } from './cases/types.js';
+import { maxRelDiffAll } from './compare.js';
+import { measure, runOnce, type Timing, type TimingOptions } from './timing.js';
+
+export interface SideResult {
+  timing?: Timing;
+  error?: string;
+}
+
+export interface CaseResult {
+  def: CaseDef;
+  ours: SideResult;
+  tfjs: SideResult;
+  wasm: SideResult;
+  /** ours vs TF.js WebGPU (the reported number), and ours vs TF.js wasm (a second opinion). */
+  maxRelDiff: number | null;
+  maxRelDiffWasm: number | null;
+  /** Per-kernel GPU time of one iteration of ours (with --profile). */
+  profile?: KernelTiming[];
+  skipped?: string;
+}
+
+export interface RunOptions {
+  timing: TimingOptions;
+  profile: boolean;
+  wasm: boolean;
+  log: (line: string) => void;
+}
+
+export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): Promise<CaseResult> {
+  const res: CaseResult = { def, ours: {}, tfjs: {}, wasm: {}, maxRelDiff: null, maxRelDiffWasm: null };
+  if (def.skip) {
+    res.skipped = def.skip;
+    o.log(`${def.name}: skipped (${def.skip})`);
+    return res;
+  }
+  const outputs: { ours?: Float32Array[]; tfjs?: Float32Array[]; wasm?: Float32Array[] } = {};
+
+  outputs.ours = await side('ours', res.ours, () => def.ours(ctx), async (s) => {
+    if (!o.profile || !ctx.engine.profiler.supported) return;
+    ctx.engine.profiler.start();
+    await runOnce(s);
+    res.profile = await ctx.engine.profiler.stop();
+  });
+
+  await ctx.tfjs.useWebgpu();
+  outputs.tfjs = await side('tfjs', res.tfjs, () => def.tfjs(ctx, 'webgpu'));
+
+  if (!o.wasm) res.wasm.error = 'disabled';
+  else if (def.wasmUnsupported) res.wasm.error = def.wasmUnsupported;
+  else if (!ctx.tfjs.wasm) res.wasm.error = ctx.tfjs.wasmError ?? 'unavailable';
+  else {
+    try {
+      await ctx.tfjs.useWasm();
+      outputs.wasm = await side('wasm', res.wasm, () => def.tfjs(ctx, 'wasm'));
+    } finally {
+      await ctx.tfjs.useWebgpu();
+    }
+  }
+
+  if (outputs.ours && outputs.tfjs) res.maxRelDiff = maxRelDiffAll(outputs.ours, outputs.tfjs);
+  if (outputs.ours && outputs.wasm) res.maxRelDiffWasm = maxRelDiffAll(outputs.ours, outputs.wasm);
+  return res;
+
+  async function side(
+    label: string,
+    into: SideResult,
+    make: () => Side,
+    after?: (s: Side) => Promise<void>,
+  ): Promise<Float32Array[] | undefined> {
+    let s: Side | null = null;
+    try {
+      const t0 = performance.now();
+      s = make();
+      // The first run (from the initial state) gives the compared values and compiles the pipelines.
+      const out = await s.result();
+      await s.finish();
+      const first = performance.now() - t0;
+      o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
+      into.timing = await measure(s, o.timing, first);
+      o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}`);
+      await after?.(s);
+      return out;
+    } catch (e) {
+      into.error = errorText(e);
+      o.log(`${def.name}: ${label} failed: ${into.error}`);
+      return undefined;
+    } finally {
+      try {
+        s?.dispose();
+        if (label === 'ours') await ctx.engine.sync();
+      } catch (e) {
+        into.error ??= errorText(e);
+      }
+    }
+  }
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0]!;
+  const m = (e as { message?: unknown })?.message;
+  return typeof m === 'string' ? m : String(e);
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms >= 10 ? 1 : 3)} ms`;
+}

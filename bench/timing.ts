@@ -1,0 +1,64 @@
+// Wall-clock timing of GPU work the way the GPU sees it: warm-up excluded, completion awaited, median of several
+// samples. Short iterations are batched (k enqueues, one wait) so the submit/wait round trip does not dominate.
+export interface Timed {
+  /** Records one iteration without waiting for it (a synchronous backend simply runs it). */
+  enqueue(): void;
+  /** Resolves when every enqueued iteration has finished on the device. */
+  finish(): Promise<void>;
+}
+
+export interface TimingOptions {
+  warmup: number;
+  minReps: number;
+  maxReps: number;
+  /** Keep sampling (up to maxReps) until the samples add up to this much time. */
+  minTotalMs: number;
+  /** Iterations per sample are raised until one sample takes at least this long (1 iteration if it already does). */
+  minSampleMs: number;
+  /** Upper bound on iterations per sample. */
+  maxInner: number;
+  /** Skip the warm-up when the first run (which compiled every pipeline) took longer than this. */
+  skipWarmupAfterMs?: number;
+}
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  /** Milliseconds per iteration, one entry per sample. */
+  samplesMs: number[];
+  /** Iterations per sample. */
+  inner: number;
+}
+
+export const QUICK_TIMING: TimingOptions = { warmup: 1, minReps: 1, maxReps: 3, minTotalMs: 1500, minSampleMs: 10, maxInner: 20, skipWarmupAfterMs: 3000 };
+export const FULL_TIMING: TimingOptions = { warmup: 2, minReps: 3, maxReps: 30, minTotalMs: 3000, minSampleMs: 20, maxInner: 100 };
+
+export async function runOnce(t: Timed, iterations = 1): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) t.enqueue();
+  await t.finish();
+  return performance.now() - t0;
+}
+
+/** `firstRunMs`: how long the first (compiling) run took, if one was made before. */
+export async function measure(t: Timed, o: TimingOptions, firstRunMs = Infinity): Promise<Timing> {
+  let last = firstRunMs;
+  const warmup = o.skipWarmupAfterMs != null && firstRunMs > o.skipWarmupAfterMs ? 0 : o.warmup;
+  for (let i = 0; i < warmup; i++) last = await runOnce(t);
+  const inner = last >= o.minSampleMs || !Number.isFinite(last) ? 1 : Math.min(o.maxInner, Math.ceil(o.minSampleMs / Math.max(last, 1e-3)));
+  const samplesMs: number[] = [];
+  let total = 0;
+  while (samplesMs.length < o.minReps || (samplesMs.length < o.maxReps && total < o.minTotalMs)) {
+    const ms = await runOnce(t, inner);
+    total += ms;
+    samplesMs.push(ms / inner);
+  }
+  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs, inner };
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
