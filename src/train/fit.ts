@@ -1,0 +1,212 @@
+import type { Engine, Tensor } from '../engine/index.js';
+import { GpuError } from '../engine/index.js';
+import { bceWithLogits } from '../nn/functional/index.js';
+import { BinaryMetrics } from '../nn/metrics.js';
+import type { RMSprop } from '../nn/optim/index.js';
+import type { BatchStream, ForwardFn } from './batches.js';
+import { silentSink, type EventSink } from './events.js';
+import { appendEpoch, emptyHistory, type EpochLogs, type History } from './history.js';
+
+/** Training produced a NaN or infinite loss; the weights after this epoch are not kept. */
+export class DivergenceError extends Error {
+  constructor(
+    message: string,
+    readonly epoch: number,
+  ) {
+    super(message);
+    this.name = 'DivergenceError';
+  }
+}
+
+export interface FitOptions {
+  engine: Engine;
+  forward: ForwardFn;
+  optimizer: RMSprop;
+  /** Total epochs; training runs epochs `initialEpoch` … `epochs − 1` (0-based). */
+  epochs: number;
+  initialEpoch?: number;
+  seed: number;
+  /** History of the epochs already run (when resuming); appended to. */
+  history?: History;
+  /** The training batches of one epoch (shuffled / augmented as a function of the seed and `epoch`). */
+  train(epoch: number): BatchStream;
+  validation?(): BatchStream;
+  sink?: EventSink;
+  /** After each finished epoch, history already appended (checkpointing goes here). */
+  onEpochEnd?(epoch: number, logs: EpochLogs, history: History): Promise<void> | void;
+  /** After each training step has been recorded (tests inject faults here). */
+  onStepEnd?(epoch: number, step: number): Promise<void> | void;
+}
+
+/**
+ * Keeps at most two steps in flight: the host records step k while the GPU finishes step k − 1, so progress and
+ * images/s are real and a lost device is noticed within a step.
+ */
+export class StepPacer {
+  private previous: Promise<unknown> | null = null;
+  constructor(private readonly e: Engine) {}
+
+  async step(): Promise<void> {
+    const e = this.e;
+    e.flush();
+    const done = e.device.queue.onSubmittedWorkDone();
+    const prev = this.previous;
+    this.previous = done;
+    if (prev) await raceLost(e, prev);
+  }
+
+  async drain(): Promise<void> {
+    const prev = this.previous;
+    this.previous = null;
+    if (prev) await raceLost(this.e, prev);
+    await this.e.sync();
+  }
+}
+
+async function raceLost(e: Engine, p: Promise<unknown>): Promise<void> {
+  const lost = e.device.lost.then((info) => {
+    throw new GpuError(`GPU device lost (${info.reason}): ${info.message || 'no details'}`, 'device-lost');
+  });
+  await Promise.race([p, lost]);
+  if (e.lost) await e.sync(); // rethrows the engine's device-lost error
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** Runs `source` through the model without gradients; mean BCE and accuracy over every image. */
+export async function evaluate(
+  e: Engine,
+  forward: ForwardFn,
+  source: BatchStream,
+  opts: { seed?: number; sink?: EventSink; name?: string } = {},
+): Promise<{ loss: number; acc: number; count: number }> {
+  const sink = opts.sink ?? silentSink;
+  const name = opts.name ?? 'evaluate';
+  const metrics = new BinaryMetrics(e);
+  const pacer = new StepPacer(e);
+  const t0 = now();
+  let images = 0;
+  try {
+    sink({ type: 'phase', name, total: source.steps, unit: 'steps' });
+    for (let step = 0; step < source.steps; step++) {
+      const batch = await source.next();
+      try {
+        e.tidy(() =>
+          e.noGrad(() => {
+            const logits = forward(batch.x, { training: false, seed: opts.seed ?? 0, epoch: 0, step });
+            metrics.add(logits, batch.y, bceWithLogits(logits, batch.y));
+          }),
+        );
+      } finally {
+        batch.dispose();
+      }
+      images += batch.size;
+      await pacer.step();
+      const el = now() - t0;
+      sink({ type: 'progress', name, done: step + 1, total: source.steps, images, elapsed_s: el, images_per_s: images / Math.max(el, 1e-9) });
+    }
+    await pacer.drain();
+    return await metrics.read();
+  } finally {
+    source.close();
+    metrics.dispose();
+  }
+}
+
+/** Sigmoid probabilities [N] for every image of `source`, in order. */
+export async function predictProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
+  const out = new Float32Array(source.images);
+  let pos = 0;
+  try {
+    for (let step = 0; step < source.steps; step++) {
+      const batch = await source.next();
+      let logits: Tensor;
+      try {
+        logits = e.tidy(() => e.noGrad(() => forward(batch.x, { training: false, seed: 0, epoch: 0, step })));
+      } finally {
+        batch.dispose();
+      }
+      const z = await logits.readF32();
+      logits.dispose();
+      for (let i = 0; i < batch.size; i++) out[pos++] = 1 / (1 + Math.exp(-z[i]!));
+    }
+  } finally {
+    source.close();
+  }
+  return out;
+}
+
+/** The Keras `fit` loop for binary classification with BCE-from-logits and RMSprop. */
+export async function fit(o: FitOptions): Promise<History> {
+  const e = o.engine;
+  const sink = o.sink ?? silentSink;
+  const history = o.history ?? emptyHistory();
+  const metrics = new BinaryMetrics(e);
+  const params = o.optimizer.params;
+  try {
+    for (let epoch = o.initialEpoch ?? 0; epoch < o.epochs; epoch++) {
+      const label = `Epoch ${epoch + 1}/${o.epochs}`;
+      const t0 = now();
+      metrics.reset();
+      const source = o.train(epoch);
+      const pacer = new StepPacer(e);
+      let images = 0;
+      sink({ type: 'phase', name: label, total: source.steps, unit: 'steps' });
+      try {
+        for (let step = 0; step < source.steps; step++) {
+          const batch = await source.next();
+          try {
+            e.tidy(() => {
+              const logits = o.forward(batch.x, { training: true, seed: o.seed, epoch, step });
+              const loss = bceWithLogits(logits, batch.y);
+              metrics.add(logits, batch.y, loss);
+              e.tape.backward(loss);
+              o.optimizer.step();
+              o.optimizer.zeroGrad();
+            });
+          } finally {
+            batch.dispose();
+            e.tape.clear();
+            for (const p of params) {
+              p.grad?.dispose();
+              p.grad = null;
+            }
+          }
+          images += batch.size;
+          await o.onStepEnd?.(epoch, step);
+          await pacer.step();
+          const el = now() - t0;
+          sink({ type: 'progress', name: label, done: step + 1, total: source.steps, images, elapsed_s: el, images_per_s: images / Math.max(el, 1e-9) });
+        }
+        await pacer.drain();
+      } finally {
+        source.close();
+      }
+      const trainSeconds = now() - t0;
+      const train = await metrics.read();
+      if (!Number.isFinite(train.loss)) {
+        throw new DivergenceError(`training diverged: the loss of epoch ${epoch + 1} is ${train.loss}`, epoch);
+      }
+      const val = o.validation ? await evaluate(e, o.forward, o.validation(), { sink, name: `${label} validation` }) : { loss: NaN, acc: NaN };
+      if (o.validation && !Number.isFinite(val.loss)) {
+        throw new DivergenceError(`training diverged: the validation loss after epoch ${epoch + 1} is ${val.loss}`, epoch);
+      }
+      const logs: EpochLogs = {
+        epoch: epoch + 1,
+        epochs: o.epochs,
+        loss: train.loss,
+        acc: train.acc,
+        val_loss: val.loss,
+        val_acc: val.acc,
+        seconds: now() - t0,
+        images_per_s: images / Math.max(trainSeconds, 1e-9),
+      };
+      appendEpoch(history, logs);
+      await o.onEpochEnd?.(epoch, logs, history);
+      sink({ type: 'epoch', ...logs });
+    }
+    return history;
+  } finally {
+    metrics.dispose();
+  }
+}

@@ -1,0 +1,48 @@
+import { Rng } from '../data/rng.js';
+import type { Engine, Tensor } from '../engine/index.js';
+import type { Layer, ForwardContext as LayerContext } from '../nn/layer.js';
+import { Dense, Dropout, Flatten } from '../nn/layers/index.js';
+import { Sequential } from '../nn/sequential.js';
+import type { ForwardContext } from './batches.js';
+import { mixSeed, STREAM } from './seeds.js';
+
+export const HEAD_UNITS = 256;
+export const HEAD_DROPOUT = 0.5;
+
+/**
+ * The book's classifier head on top of features of `featureShape`: [Flatten] → Dense(256, relu) → [Dropout(0.5)] →
+ * Dense(1). The last layer returns the logit; the sigmoid is folded into the loss (BCE from logits, as Keras computes
+ * it for a sigmoid output) and applied by `predict`.
+ */
+export function headLayers(featureShape: readonly number[], opts: { dropout: boolean }): Layer[] {
+  const layers: Layer[] = [];
+  if (featureShape.length > 1) layers.push(new Flatten('flatten'));
+  layers.push(new Dense('dense_1', { units: HEAD_UNITS, activation: 'relu' }));
+  if (opts.dropout) layers.push(new Dropout('dropout_1', HEAD_DROPOUT));
+  layers.push(new Dense('dense_2', { units: 1, activation: 'linear' }));
+  return layers;
+}
+
+/** Recipe 1's model: the head alone, trained on extracted features. */
+export function buildFeatureHead(e: Engine, featureShape: readonly number[], seed: number): Sequential {
+  const model = new Sequential('head', headLayers(featureShape, { dropout: true }));
+  model.build(featureShape, { engine: e, rng: new Rng(mixSeed(seed, STREAM.init)) });
+  return model;
+}
+
+/** Recipes 2 and 3: the (built) base, then the head without dropout, as in the book. */
+export function buildTransferModel(e: Engine, base: Sequential, inputSize: number, seed: number): Sequential {
+  const model = new Sequential('model', [base, ...headLayers(base.outputShape!, { dropout: false })]);
+  model.build([inputSize, inputSize, 3], { engine: e, rng: new Rng(mixSeed(seed, STREAM.init)) });
+  return model;
+}
+
+/** What the layers see: dropout masks drawn from (seed, epoch) and the step. */
+export function layerContext(ctx: ForwardContext): LayerContext {
+  return { training: ctx.training, seed: mixSeed(ctx.seed, STREAM.dropout, ctx.epoch), step: ctx.step };
+}
+
+/** Runs the model and returns the logits [N, 1]. */
+export function forwardLogits(model: Sequential, x: Tensor, ctx: ForwardContext): Tensor {
+  return model.forward(x, layerContext(ctx));
+}

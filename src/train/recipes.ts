@@ -1,0 +1,121 @@
+import type { AugmentConfig } from '../data/augment-params.js';
+import type { ImageFolder } from '../data/image-folder.js';
+import type { Engine, Tensor } from '../engine/index.js';
+import type { PreprocessMode } from '../kernels/preprocess.js';
+import type { Sequential } from '../nn/sequential.js';
+import type { BatchStream, ForwardFn } from './batches.js';
+import { featureBatches, type FeatureSet } from './features.js';
+import { prepareImages, uploadImageBatch } from './image-input.js';
+import { buildFeatureHead, forwardLogits } from './model.js';
+import { checkBatchFits } from './preflight.js';
+import type { TrainingPlan } from './run.js';
+import { epochBatchIndices, ScheduledBatches } from './schedule.js';
+
+/** The book's settings for each recipe (Deep Learning with Python, 5.3). */
+export const RECIPE_DEFAULTS = {
+  'feature-head': { epochs: 30, batch: 20, lr: 2e-5 },
+  augment: { epochs: 30, batch: 20, lr: 2e-5, steps: 100, validationSteps: 50 },
+  finetune: { epochs: 100, batch: 20, lr: 1e-5, steps: 100, validationSteps: 50 },
+} as const;
+
+export type RecipeName = keyof typeof RECIPE_DEFAULTS;
+
+export interface FeatureHeadOptions {
+  train: FeatureSet;
+  validation: FeatureSet;
+  test?: FeatureSet;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  model: string;
+  config: Record<string, unknown>;
+}
+
+/** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1) on extracted features, RMSprop, BCE, reshuffled each epoch. */
+export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: TrainingPlan; model: Sequential } {
+  const shape = o.train.featureShape;
+  for (const s of [o.validation, o.test]) {
+    if (s && s.featureShape.join(',') !== shape.join(',')) throw new Error(`feature shapes differ between splits: [${shape.join(', ')}] and [${s.featureShape.join(', ')}]`);
+  }
+  const model = buildFeatureHead(e, shape, o.seed);
+  checkBatchFits(e, model, shape, o.batch);
+  const forward: ForwardFn = (x, ctx) => forwardLogits(model, x, ctx);
+  const evalStream = (set: FeatureSet): BatchStream => featureBatches(e, set, { batchSize: o.batch, shuffle: false, seed: o.seed });
+  const plan: TrainingPlan = {
+    recipe: 'feature-head',
+    model: o.model,
+    config: o.config,
+    params: model.trainableParams(),
+    forward,
+    lr: o.lr,
+    epochs: o.epochs,
+    seed: o.seed,
+    train: (epoch) => featureBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch }),
+    validation: () => evalStream(o.validation),
+    ...(o.test ? { test: () => evalStream(o.test!) } : {}),
+  };
+  return { plan, model };
+}
+
+/** Batches of images from a folder: a u8 upload per batch, the augmentation/normalisation happens in `forward`. */
+export function imageBatches(
+  e: Engine,
+  folder: ImageFolder,
+  o: { batchSize: number; shuffle: boolean; seed: number; epoch?: number; steps?: number },
+): BatchStream {
+  const batches = epochBatchIndices({ size: folder.size, batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch ?? 0, ...(o.steps ? { steps: o.steps } : {}) });
+  return new ScheduledBatches(batches, (idx) => folder.loadBatch(idx), (host) => uploadImageBatch(e, host));
+}
+
+/** A forward pass from u8 pixels: normalisation, augmentation when training, then the model's logits. */
+export function imageForward(e: Engine, model: Sequential, preprocess: PreprocessMode, augmentation: AugmentConfig | null): ForwardFn {
+  return (x: Tensor, ctx) => {
+    const input = prepareImages(e, x, preprocess, ctx, augmentation);
+    const out = forwardLogits(model, input, ctx);
+    input.dispose();
+    return out;
+  };
+}
+
+export interface ImageRecipeOptions {
+  recipe: 'augment' | 'finetune';
+  /** The base + head model, built for `inputSize`, with the wanted layers trainable. */
+  model: Sequential;
+  inputSize: number;
+  preprocess: PreprocessMode;
+  augmentation: AugmentConfig | null;
+  train: ImageFolder;
+  validation: ImageFolder;
+  test?: ImageFolder;
+  epochs: number;
+  /** Training batches per epoch (default: one pass). */
+  steps?: number;
+  validationSteps?: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  modelName: string;
+  config: Record<string, unknown>;
+}
+
+/** Recipes 2 and 3: images through the (partly) frozen base and the head, augmented on the GPU. */
+export function imagePlan(e: Engine, o: ImageRecipeOptions): TrainingPlan {
+  checkBatchFits(e, o.model, [o.inputSize, o.inputSize, 3], o.batch);
+  const params = o.model.trainableParams();
+  if (params.length === 0) throw new Error('nothing to train: every layer of the model is frozen');
+  const forward = imageForward(e, o.model, o.preprocess, o.augmentation);
+  return {
+    recipe: o.recipe,
+    model: o.modelName,
+    config: o.config,
+    params,
+    forward,
+    lr: o.lr,
+    epochs: o.epochs,
+    seed: o.seed,
+    train: (epoch) => imageBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch, ...(o.steps ? { steps: o.steps } : {}) }),
+    validation: () => imageBatches(e, o.validation, { batchSize: o.batch, shuffle: false, seed: o.seed, ...(o.validationSteps ? { steps: o.validationSteps } : {}) }),
+    ...(o.test ? { test: () => imageBatches(e, o.test!, { batchSize: o.batch, shuffle: false, seed: o.seed }) } : {}),
+  };
+}
