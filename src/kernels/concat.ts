@@ -46,8 +46,28 @@ export function concatChannelsForward(e: Engine, xs: Tensor[], out?: Tensor): Te
   const shape = [...xs[0]!.shape.slice(0, -1), total];
   const y = out ?? e.empty(shape, 'f32', 'concat');
   if (y.size !== positions * total) throw new Error('concatChannels: output has the wrong size');
-  e.run({ name: 'concat_fwd', code: concatCode(positions, channels, total), bindings: [...xs, y], workgroups: grid(y.size, WG) });
+  if (xs.length < e.device.limits.maxStorageBuffersPerShaderStage) {
+    e.run({ name: 'concat_fwd', code: concatCode(positions, channels, total), bindings: [...xs, y], workgroups: grid(y.size, WG) });
+    return y;
+  }
+  // More inputs than one shader may bind: place them one at a time.
+  let offset = 0;
+  xs.forEach((x, k) => {
+    const ck = channels[k]!;
+    e.run({ name: 'concat_place', code: placeCode(positions, total, offset, ck), bindings: [x, y], workgroups: grid(x.size, WG) });
+    offset += ck;
+  });
   return y;
+}
+
+function placeCode(positions: number, total: number, offset: number, count: number): string {
+  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${entry1d(WG)} {
+  let i = ${flatIndex(WG)};
+  if (i >= ${positions * count}u) { return; }
+  out[(i / ${count}u) * ${total}u + ${offset}u + i % ${count}u] = x[i];
+}`;
 }
 
 function sliceCode(positions: number, total: number, offset: number, count: number): string {
