@@ -36,6 +36,9 @@ export interface TfjsManifest {
 const DTYPE_SIZE: Record<TfjsDType, number> = { float32: 4, int32: 4, bool: 1, uint8: 1 };
 const QUANT_SIZE: Record<TfjsQuantDType, number> = { uint8: 1, uint16: 2, float16: 2 };
 
+/** Largest partially covered tensor that is returned with NaN holes (1 GiB). */
+const MAX_PARTIAL_BYTES = 1 << 30;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses and validates model.json's weightsManifest (the topology is not needed to read weights). */
@@ -251,23 +254,30 @@ export async function loadTfjsLayers(manifest: TfjsManifest, shards: Map<string,
     for (const spec of g.weights) {
       const lo = spec.byteOffset;
       const hi = lo + spec.byteLength;
-      const raw = new Uint8Array(spec.byteLength);
       const byteRanges: [number, number][] = [];
       for (const pc of pieces) {
         const a = Math.max(lo, pc.start);
         const b = Math.min(hi, pc.start + pc.bytes.length);
-        if (a >= b) continue;
-        raw.set(pc.bytes.subarray(a - pc.start, b - pc.start), a - lo);
-        byteRanges.push([a - lo, b - lo]);
+        if (a < b) byteRanges.push([a - lo, b - lo]);
       }
       const coveredBytes = byteRanges.reduce((s, [a, b]) => s + b - a, 0);
       coverage.coveredBytes += coveredBytes;
-      if (coveredBytes === spec.byteLength) {
+      const complete = coveredBytes === spec.byteLength;
+      if (!complete) {
+        coverage.missingTensors.push({ name: spec.name, shape: [...spec.shape], missingBytes: spec.byteLength - coveredBytes, totalBytes: spec.byteLength });
+      }
+      // A partial tensor is materialised only up to a sane size: a manifest may claim anything.
+      if (!coveredBytes || (!complete && spec.byteLength > MAX_PARTIAL_BYTES)) continue;
+      const raw = new Uint8Array(spec.byteLength);
+      for (const pc of pieces) {
+        const a = Math.max(lo, pc.start);
+        const b = Math.min(hi, pc.start + pc.bytes.length);
+        if (a < b) raw.set(pc.bytes.subarray(a - pc.start, b - pc.start), a - lo);
+      }
+      if (complete) {
         tensors.set(spec.name, { shape: [...spec.shape], data: decodeWeight(spec, raw, null) });
         continue;
       }
-      coverage.missingTensors.push({ name: spec.name, shape: [...spec.shape], missingBytes: spec.byteLength - coveredBytes, totalBytes: spec.byteLength });
-      if (!coveredBytes) continue;
       const item = spec.quantization ? QUANT_SIZE[spec.quantization.dtype] : DTYPE_SIZE[spec.dtype];
       const n = spec.byteLength / item;
       const have = new Array<boolean>(n).fill(false);
