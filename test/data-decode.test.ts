@@ -58,6 +58,20 @@ describe('decoding formats to RGB like Pillow convert("RGB")', () => {
   });
 });
 
+describe('damaged JPEG data', () => {
+  it('is rejected as corrupt by default and accepted with failOn: truncated (as Pillow would)', async () => {
+    const jpeg = new Uint8Array(readFileSync(join(import.meta.dirname, '../../shared/data/cats_and_dogs_small/train/cats/cat.0.jpg')));
+    const damaged = jpeg.slice();
+    damaged.fill(7, 3000, 3500);
+    const err = await new SharpImageDecoder().decodeRaw(damaged, 'damaged.jpg').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadImageError);
+    expect((err as BadImageError).reason).toMatch(/^corrupt JPEG file \(/);
+    const img = await new SharpImageDecoder({ failOn: 'truncated' }).decodeRaw(damaged, 'damaged.jpg');
+    expect([img.width, img.height]).toEqual([200, 200]);
+    await expect(new SharpImageDecoder({ failOn: 'truncated' }).decodeRaw(jpeg.subarray(0, jpeg.length >> 1), 'cut.jpg')).rejects.toThrow(/^cut\.jpg: truncated JPEG file/);
+  });
+});
+
 describe('bad image bytes', () => {
   const decoder = new SharpImageDecoder();
   const jpeg = hex(formatsFx.files.find((f) => f.name === 'orientation6.jpg')!.bytes);

@@ -11,10 +11,21 @@ import type { RawImage } from './types.js';
  */
 export class SharpImageDecoder extends BaseImageDecoder {
   readonly id = 'sharp';
+  private readonly failOn: 'warning' | 'error' | 'truncated';
+
+  /**
+   * `failOn` 'warning' (default) rejects any damaged data; 'truncated' accepts recoverable damage (as Pillow does,
+   * e.g. extraneous bytes inside a JPEG) but still rejects files that end early; 'error' only rejects what cannot decode.
+   */
+  constructor(options: { failOn?: 'warning' | 'error' | 'truncated' } = {}) {
+    super();
+    this.failOn = options.failOn ?? 'warning';
+  }
 
   protected async decodeWithCodec(bytes: Uint8Array, _format: ImageFormat): Promise<RawImage> {
-    const input = () => sharp(bytes, { failOn: 'warning', animated: false, pages: 1 }).rotate();
-    const meta = await sharp(bytes, { failOn: 'warning' }).metadata();
+    const failOn = this.failOn;
+    const input = () => sharp(bytes, { failOn, animated: false, pages: 1 }).rotate();
+    const meta = await sharp(bytes, { failOn }).metadata();
     if (meta.space === 'cmyk') {
       const { data, info } = await input().pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       if (info.channels !== 4) throw new Error(`CMYK decode gave ${info.channels} channels`);

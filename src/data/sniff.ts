@@ -45,7 +45,8 @@ export function precheckImage(bytes: Uint8Array): { format: ImageFormat } | { re
 export function describeDecodeFailure(format: ImageFormat, message: string): string {
   const first = message.split('\n')[0]!.trim();
   const label = format === 'jpeg' ? 'JPEG' : format === 'tiff' ? 'TIFF' : format === 'webp' ? 'WebP' : format.toUpperCase();
-  if (/premature end|truncat|unexpected end|end of (file|stream|data)|not enough|read error|too short|incomplete/i.test(message)) {
+  // "premature end of data segment" is damage inside a JPEG that still has its end marker: corrupt, not truncated.
+  if (/premature end of (JPEG )?(image|file)|truncat|unexpected end of (file|stream)|not enough data|read error|too short|incomplete/i.test(message)) {
     return `truncated ${label} file (${first})`;
   }
   return `corrupt ${label} file (${first})`;
