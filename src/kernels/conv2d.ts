@@ -1,0 +1,389 @@
+/**
+ * 2-D convolution as an implicit GEMM (no im2col buffer): NHWC input, HWIO filters (Keras), stride 1 or 2, padding
+ * 'same' (Keras: output ceil(H/s), total padding max((out−1)·s + k − H, 0), the smaller half on top/left) or
+ * 'valid', bias and a fused ReLU epilogue; and the two gradient kernels.
+ *
+ * All three are the broadcast GEMM of matmul.ts with convolution index maths in the loads:
+ * - forward: rows = output pixels, columns = output channels, K = (ky, kx, ci); A = input patches (vec4 along ci,
+ *   zero outside the image), B = filters (vec4 along co);
+ * - gradient of the input: rows = input pixels, columns = input channels, K = (ky, kx, co); A = output gradient at
+ *   the pixels each tap reaches (vec4 along co), B = filters read along co, so no transposed copy is needed;
+ * - gradient of the filter: rows = (ky, kx, ci) (a row tile never straddles two taps), columns = output channels,
+ *   K = output pixels; A = input pixels shifted by the tap (vec4 along ci), B = output gradient (vec4 along co).
+ * The ReLU mask (gy·(y > 0)) and the bias gradient come from one pass (reluMaskColumnSums in matmul.ts) before the
+ * gradient kernels: each gradient element is read by many GEMM tiles, so masking it once is cheaper than in every
+ * tile's loads here.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Tensor } from '../engine/tensor.js';
+import {
+  aReg,
+  aSlotRow,
+  aSlots,
+  accDecls,
+  bColsPerLane,
+  bindingDecls,
+  chooseTile,
+  colOffset,
+  epilogue,
+  fmaChunk,
+  gemmEntry,
+  reluMaskColumnSums,
+  tileCols,
+  tileGrid,
+  type GemmPlan,
+  type GemmTile,
+} from './matmul.js';
+
+export type Conv2dPadding = 'same' | 'valid';
+
+export interface Conv2dGeometry {
+  N: number;
+  H: number;
+  W: number;
+  Cin: number;
+  KH: number;
+  KW: number;
+  Cout: number;
+  stride: 1 | 2;
+  padTop: number;
+  padLeft: number;
+  OH: number;
+  OW: number;
+}
+
+function axis(size: number, k: number, s: number, padding: Conv2dPadding): { out: number; pad: number } {
+  if (padding === 'valid') return { out: Math.floor((size - k) / s) + 1, pad: 0 };
+  const out = Math.ceil(size / s);
+  return { out, pad: Math.floor(Math.max((out - 1) * s + k - size, 0) / 2) };
+}
+
+export function conv2dGeometry(xShape: readonly number[], wShape: readonly number[], stride: 1 | 2, padding: Conv2dPadding): Conv2dGeometry {
+  if (xShape.length !== 4) throw new Error(`conv2d: input must be NHWC, got [${xShape.join(', ')}]`);
+  if (wShape.length !== 4) throw new Error(`conv2d: filter must be HWIO, got [${wShape.join(', ')}]`);
+  if (stride !== 1 && stride !== 2) throw new Error(`conv2d: stride must be 1 or 2, got ${String(stride)}`);
+  if (padding !== 'same' && padding !== 'valid') throw new Error(`conv2d: padding must be 'same' or 'valid', got ${String(padding)}`);
+  const [N, H, W, Cin] = xShape as [number, number, number, number];
+  const [KH, KW, Ci, Cout] = wShape as [number, number, number, number];
+  if (Ci !== Cin) throw new Error(`conv2d: filter [${wShape.join(', ')}] expects ${Ci} input channels, input [${xShape.join(', ')}] has ${Cin}`);
+  if (N < 1 || H < 1 || W < 1 || Cin < 1 || KH < 1 || KW < 1 || Cout < 1) throw new Error(`conv2d: empty input [${xShape.join(', ')}] or filter [${wShape.join(', ')}]`);
+  const v = axis(H, KH, stride, padding);
+  const h = axis(W, KW, stride, padding);
+  if (v.out < 1 || h.out < 1) throw new Error(`conv2d: input ${H}×${W} is smaller than the ${KH}×${KW} filter with 'valid' padding`);
+  return { N, H, W, Cin, KH, KW, Cout, stride, padTop: v.pad, padLeft: h.pad, OH: v.out, OW: h.out };
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** Every tap of every output pixel lands inside the image (no padding), so loads need no validity test. */
+function noPadding(g: Conv2dGeometry): boolean {
+  return g.padTop === 0 && g.padLeft === 0 && (g.OH - 1) * g.stride + g.KH <= g.H && (g.OW - 1) * g.stride + g.KW <= g.W;
+}
+
+/**
+ * `let va_s = …` for 'k' mode: 4 consecutive channels from `ch` of the pixel whose channel 0 is at float index
+ * `base`, zero when `ok` is false and beyond `C` channels.
+ */
+function loadAlongChannels(s: number, buf: string, vec: boolean, base: string, ch: string, C: number, ok: string | null): string {
+  let v: string;
+  if (vec) v = `${buf}4[(${base} + ${ch}) / 4u]`;
+  else {
+    const el = (q: number) => {
+      const x = `${buf}[${base} + min(${ch} + ${q}u, ${C - 1}u)]`;
+      return C % 4 === 0 ? x : `select(0.0, ${x}, ${ch} + ${q}u < ${C}u)`;
+    };
+    v = `vec4f(${range(4).map(el).join(', ')})`;
+  }
+  return `let va_${s} = ${ok ? `select(vec4f(0.0), ${v}, ${ok})` : v};`;
+}
+
+function bufDecl(name: string, vec: boolean, access: 'read' | 'read_write' = 'read'): [string, 'read' | 'read_write', string] {
+  return vec ? [`${name}4`, access, 'vec4f'] : [name, access, 'f32'];
+}
+
+// ------------------------------------------------------------------ forward
+
+export function conv2dForwardCode(g: Conv2dGeometry, tile: GemmTile, hasBias: boolean, relu: boolean): string {
+  const M = g.N * g.OH * g.OW;
+  const p: GemmPlan = { tile, a: 'k', b: 'n', aVec: g.Cin % 4 === 0, bVec: g.Cout % 4 === 0 };
+  const vecOut = p.bVec;
+  const padded = !noPadding(g);
+  const decls = [bufDecl('X', p.aVec), bufDecl('Wt', p.bVec)];
+  if (hasBias) decls.push(bufDecl('bias', vecOut));
+  decls.push(bufDecl('out', vecOut, 'read_write'));
+  const rowBlocks = Math.ceil(M / tile.TM);
+  const colBlocks = Math.ceil(g.Cout / tileCols(tile));
+  const setup: string[] = [];
+  const tap: string[] = [];
+  const loads: string[] = [];
+  for (let s = 0; s < aSlots(p); s++) {
+    setup.push(
+      `let m_${s} = min(row0 + ${aSlotRow(p, s)}, ${M - 1}u); let ox_${s} = m_${s} % ${g.OW}u; let t_${s} = m_${s} / ${g.OW}u;`,
+      `let iy0_${s} = i32((t_${s} % ${g.OH}u) * ${g.stride}u) - ${g.padTop}; let ix0_${s} = i32(ox_${s} * ${g.stride}u) - ${g.padLeft}; let nh_${s} = (t_${s} / ${g.OH}u) * ${g.H}u;`,
+    );
+    tap.push(`let iy_${s} = iy0_${s} + i32(ky); let ix_${s} = ix0_${s} + i32(kx);`);
+    if (padded) {
+      tap.push(`let ok_${s} = u32(iy_${s}) < ${g.H}u && u32(ix_${s}) < ${g.W}u;`);
+      tap.push(`let xb_${s} = select(0u, ((nh_${s} + u32(iy_${s})) * ${g.W}u + u32(ix_${s})) * ${g.Cin}u, ok_${s});`);
+    } else tap.push(`let xb_${s} = ((nh_${s} + u32(iy_${s})) * ${g.W}u + u32(ix_${s})) * ${g.Cin}u;`);
+    loads.push(loadAlongChannels(s, 'X', p.aVec, `xb_${s}`, 'ci', g.Cin, padded ? `ok_${s}` : null));
+  }
+  for (let j = 0; j < tile.TNv; j++) {
+    if (p.bVec) setup.push(`let bc_${j} = min(col0 + ${colOffset(p, j, 0)}, ${g.Cout - 4}u) / 4u;`);
+    else setup.push(range(4).map((c) => `let bc_${j}_${c} = min(col0 + ${colOffset(p, j, c)}, ${g.Cout - 1}u);`).join(' '));
+  }
+  const kRow = (q: number) => (g.Cin % 4 === 0 ? `(wb + ci + ${q}u)` : `(wb + min(ci + ${q}u, ${g.Cin - 1}u))`);
+  for (let q = 0; q < 4; q++) {
+    for (let j = 0; j < tile.TNv; j++) {
+      if (p.bVec) loads.push(`let b_${q}_${j} = Wt4[${kRow(q)} * ${g.Cout / 4}u + bc_${j}];`);
+      else loads.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `Wt[${kRow(q)} * ${g.Cout}u + bc_${j}_${c}]`).join(', ')});`);
+    }
+  }
+  const { enable, entry } = gemmEntry(tile);
+  return `${enable}${bindingDecls(decls)}
+${entry}
+  if (wg >= ${rowBlocks * colBlocks}u) { return; }
+  let row0 = (wg / ${colBlocks}u) * ${tile.TM}u;
+  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
+  ${setup.join('\n  ')}
+  ${accDecls(p)}
+  for (var ky = 0u; ky < ${g.KH}u; ky++) {
+    for (var kx = 0u; kx < ${g.KW}u; kx++) {
+      ${tap.join('\n      ')}
+      let wb = (ky * ${g.KW}u + kx) * ${g.Cin}u;
+      for (var ci = 0u; ci < ${g.Cin}u; ci += 4u) {
+        ${loads.join('\n        ')}
+        ${fmaChunk(p)}
+      }
+    }
+  }
+  ${epilogue(p, {
+    N: g.Cout,
+    col0: 'col0',
+    row: (r) => ({ guard: `row0 + ${r}u < ${M}u`, base: `(row0 + ${r}u) * ${g.Cout}u` }),
+    bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
+    relu,
+    vecOut,
+  })}
+}`;
+}
+
+export interface Conv2dForwardOptions {
+  stride?: 1 | 2;
+  padding?: Conv2dPadding;
+  relu?: boolean;
+  /** Write into this tensor (shape [N, OH, OW, Cout]) instead of a new one. */
+  out?: Tensor;
+}
+
+function checkOut(out: Tensor | undefined, shape: number[], what: string): void {
+  if (out && (out.rank !== shape.length || out.shape.some((d, i) => d !== shape[i]))) {
+    throw new Error(`${what}: output must be [${shape.join(', ')}], got [${out.shape.join(', ')}]`);
+  }
+}
+
+/** y = x ⊛ w + b (ReLU'd when `relu`): x [N,H,W,Cin], w [KH,KW,Cin,Cout], b [Cout] or null. */
+export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dForwardOptions = {}): Tensor {
+  const g = conv2dGeometry(x.shape, w.shape, opts.stride ?? 1, opts.padding ?? 'same');
+  if (b && (b.rank !== 1 || b.size !== g.Cout)) throw new Error(`conv2d: bias must be [${g.Cout}], got [${b.shape.join(', ')}]`);
+  const shape = [g.N, g.OH, g.OW, g.Cout];
+  checkOut(opts.out, shape, 'conv2d');
+  const M = g.N * g.OH * g.OW;
+  const tile = chooseTile(e, M);
+  const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
+  e.run({
+    name: 'conv2d_fwd',
+    code: conv2dForwardCode(g, tile, b !== null, opts.relu ?? false),
+    bindings: b ? [x, w, b, y] : [x, w, y],
+    workgroups: tileGrid(tile, M, g.Cout),
+  });
+  return y;
+}
+
+// ------------------------------------------------------------------ gradient of the input
+
+export function conv2dGradInputCode(g: Conv2dGeometry, tile: GemmTile): string {
+  const M = g.N * g.H * g.W;
+  const vec = g.Cout % 4 === 0;
+  const p: GemmPlan = { tile, a: 'k', b: 'k', aVec: vec, bVec: vec };
+  const decls = [bufDecl('GY', vec), bufDecl('Wt', vec), bufDecl('out', false, 'read_write')];
+  const rowBlocks = Math.ceil(M / tile.TM);
+  const colBlocks = Math.ceil(g.Cin / tileCols(tile));
+  const s2 = g.stride === 2;
+  const setup: string[] = [];
+  const tap: string[] = [];
+  const loads: string[] = [];
+  for (let s = 0; s < aSlots(p); s++) {
+    setup.push(
+      `let m_${s} = min(row0 + ${aSlotRow(p, s)}, ${M - 1}u); let t_${s} = m_${s} / ${g.W}u;`,
+      `let ix_${s} = i32(m_${s} % ${g.W}u) + ${g.padLeft}; let iy_${s} = i32(t_${s} % ${g.H}u) + ${g.padTop}; let no_${s} = (t_${s} / ${g.H}u) * ${g.OH}u;`,
+    );
+    // Output pixel (oy, ox) reaches input (iy, ix) through tap (ky, kx) when oy·s + ky − padTop = iy.
+    tap.push(`let oyn_${s} = iy_${s} - i32(ky); let oxn_${s} = ix_${s} - i32(kx);`);
+    if (s2) {
+      tap.push(`let oy_${s} = u32(oyn_${s}) / 2u; let ox_${s} = u32(oxn_${s}) / 2u;`);
+      tap.push(`let ok_${s} = oyn_${s} >= 0 && oxn_${s} >= 0 && (u32(oyn_${s} | oxn_${s}) & 1u) == 0u && oy_${s} < ${g.OH}u && ox_${s} < ${g.OW}u;`);
+    } else {
+      tap.push(`let oy_${s} = u32(oyn_${s}); let ox_${s} = u32(oxn_${s});`);
+      tap.push(`let ok_${s} = oy_${s} < ${g.OH}u && ox_${s} < ${g.OW}u;`);
+    }
+    tap.push(`let gb_${s} = select(0u, ((no_${s} + oy_${s}) * ${g.OW}u + ox_${s}) * ${g.Cout}u, ok_${s});`);
+    loads.push(loadAlongChannels(s, 'GY', vec, `gb_${s}`, 'co', g.Cout, `ok_${s}`));
+  }
+  for (let jj = 0; jj < bColsPerLane(p); jj++) {
+    setup.push(`let bc_${jj} = min(col0 + ${colOffset(p, Math.floor(jj / 4), jj % 4)}, ${g.Cin - 1}u) * ${g.Cout}u;`);
+    const base = `wb + bc_${jj}`;
+    if (vec) loads.push(`let vb_${jj} = Wt4[(${base} + co) / 4u];`);
+    else loads.push(`let vb_${jj} = vec4f(${range(4).map((q) => `Wt[${base} + min(co + ${q}u, ${g.Cout - 1}u)]`).join(', ')});`);
+  }
+  const { enable, entry } = gemmEntry(tile);
+  return `${enable}${bindingDecls(decls)}
+${entry}
+  if (wg >= ${rowBlocks * colBlocks}u) { return; }
+  let row0 = (wg / ${colBlocks}u) * ${tile.TM}u;
+  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
+  ${setup.join('\n  ')}
+  ${accDecls(p)}
+  for (var ky = 0u; ky < ${g.KH}u; ky++) {
+    for (var kx = 0u; kx < ${g.KW}u; kx++) {
+      ${tap.join('\n      ')}
+      let wb = (ky * ${g.KW}u + kx) * ${g.Cin * g.Cout}u;
+      for (var co = 0u; co < ${g.Cout}u; co += 4u) {
+        ${loads.join('\n        ')}
+        ${fmaChunk(p)}
+      }
+    }
+  }
+  ${epilogue(p, {
+    N: g.Cin,
+    col0: 'col0',
+    row: (r) => ({ guard: `row0 + ${r}u < ${M}u`, base: `(row0 + ${r}u) * ${g.Cin}u` }),
+    bias: null,
+    relu: false,
+    vecOut: false,
+  })}
+}`;
+}
+
+/** dx for the (already ReLU-masked) output gradient gy [N,OH,OW,Cout]; returns [N,H,W,Cin]. */
+export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
+  const shape = [g.N, g.H, g.W, g.Cin];
+  checkOut(out, shape, 'conv2d grad input');
+  const M = g.N * g.H * g.W;
+  const tile = chooseTile(e, M);
+  const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
+  e.run({ name: 'conv2d_grad_input', code: conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
+  return gx;
+}
+
+// ------------------------------------------------------------------ gradient of the filter
+
+export function conv2dGradFilterCode(g: Conv2dGeometry, tile: GemmTile): string {
+  const P = g.N * g.OH * g.OW;
+  const p: GemmPlan = { tile, a: 'm', b: 'n', aVec: g.Cin % 4 === 0, bVec: g.Cout % 4 === 0 };
+  const vecOut = p.bVec;
+  const padded = !noPadding(g);
+  const decls = [bufDecl('X', p.aVec), bufDecl('GY', p.bVec), bufDecl('out', vecOut, 'read_write')];
+  const ciBlocks = Math.ceil(g.Cin / tile.TM);
+  const rowBlocks = g.KH * g.KW * ciBlocks;
+  const colBlocks = Math.ceil(g.Cout / tileCols(tile));
+  const setup: string[] = [];
+  for (let s = 0; s < aSlots(p); s++) {
+    setup.push(p.aVec ? `let ci_${s} = min(ci0 + ${aSlotRow(p, s)}, ${g.Cin - 4}u);` : `let ci_${s} = ci0 + ${aSlotRow(p, s)};`);
+  }
+  for (let j = 0; j < tile.TNv; j++) {
+    if (p.bVec) setup.push(`let bc_${j} = min(col0 + ${colOffset(p, j, 0)}, ${g.Cout - 4}u) / 4u;`);
+    else setup.push(range(4).map((c) => `let bc_${j}_${c} = min(col0 + ${colOffset(p, j, c)}, ${g.Cout - 1}u);`).join(' '));
+  }
+  const chunk: string[] = [];
+  const tail = P % 4 !== 0;
+  for (let q = 0; q < 4; q++) {
+    // The q-th output pixel of the chunk, the input pixel this tap reads for it, and whether that lies in the image.
+    chunk.push(
+      `let p_${q} = ${tail ? `min(pix + ${q}u, ${P - 1}u)` : `pix + ${q}u`}; let ox_${q} = p_${q} % ${g.OW}u; let t_${q} = p_${q} / ${g.OW}u;`,
+      `let iy_${q} = i32((t_${q} % ${g.OH}u) * ${g.stride}u + ky) - ${g.padTop}; let ix_${q} = i32(ox_${q} * ${g.stride}u + kx) - ${g.padLeft};`,
+    );
+    const conds = [...(padded ? [`u32(iy_${q}) < ${g.H}u`, `u32(ix_${q}) < ${g.W}u`] : []), ...(tail ? [`pix + ${q}u < ${P}u`] : [])];
+    const ok = conds.length ? conds.join(' && ') : null;
+    const pixel = `((t_${q} / ${g.OH}u) * ${g.H}u + u32(iy_${q})) * ${g.W}u + u32(ix_${q})`;
+    chunk.push(ok ? `let ok_${q} = ${ok}; let xb_${q} = select(0u, (${pixel}) * ${g.Cin}u, ok_${q});` : `let xb_${q} = (${pixel}) * ${g.Cin}u;`);
+    for (let s = 0; s < aSlots(p); s++) {
+      let v = p.aVec
+        ? `X4[(xb_${q} + ci_${s}) / 4u]`
+        : `vec4f(${range(4).map((c) => `X[xb_${q} + min(ci_${s} + ${c}u, ${g.Cin - 1}u)]`).join(', ')})`;
+      if (ok) v = `select(vec4f(0.0), ${v}, ok_${q})`;
+      chunk.push(`let ${aReg(p, s, q)} = ${v};`);
+    }
+    for (let j = 0; j < tile.TNv; j++) {
+      if (p.bVec) chunk.push(`let b_${q}_${j} = GY4[p_${q} * ${g.Cout / 4}u + bc_${j}];`);
+      else chunk.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `GY[p_${q} * ${g.Cout}u + bc_${j}_${c}]`).join(', ')});`);
+    }
+  }
+  const { enable, entry } = gemmEntry(tile);
+  return `${enable}${bindingDecls(decls)}
+${entry}
+  if (wg >= ${rowBlocks * colBlocks}u) { return; }
+  let rb = wg / ${colBlocks}u;
+  let tap = rb / ${ciBlocks}u;
+  let ky = tap / ${g.KW}u;
+  let kx = tap % ${g.KW}u;
+  let ci0 = (rb % ${ciBlocks}u) * ${tile.TM}u;
+  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
+  ${setup.join('\n  ')}
+  ${accDecls(p)}
+  for (var pix = 0u; pix < ${P}u; pix += 4u) {
+    ${chunk.join('\n    ')}
+    ${fmaChunk(p)}
+  }
+  ${epilogue(p, {
+    N: g.Cout,
+    col0: 'col0',
+    row: (r) => ({ guard: `ci0 + ${r}u < ${g.Cin}u`, base: `(tap * ${g.Cin}u + ci0 + ${r}u) * ${g.Cout}u` }),
+    bias: null,
+    relu: false,
+    vecOut,
+  })}
+}`;
+}
+
+/** dw [KH,KW,Cin,Cout] for input x and the (already ReLU-masked) output gradient gy. */
+export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
+  const shape = [g.KH, g.KW, g.Cin, g.Cout];
+  checkOut(out, shape, 'conv2d grad filter');
+  const tile = chooseTile(e, g.Cin);
+  const gw = out ?? e.empty(shape, 'f32', 'conv2d_gw');
+  const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
+  e.run({ name: 'conv2d_grad_filter', code: conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });
+  return gw;
+}
+
+// ------------------------------------------------------------------ the whole backward
+
+export interface Conv2dBackwardRequest {
+  /** The forward output, when the forward applied ReLU (its sign masks gy). */
+  y: Tensor | null;
+  input: boolean;
+  filter: boolean;
+  bias: boolean;
+}
+
+/**
+ * The gradients a conv2d layer needs: masks gy by the ReLU (once), then runs only the requested kernels.
+ * Intermediates are disposed; returned tensors are new.
+ */
+export function conv2dBackward(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  gy: Tensor,
+  g: Conv2dGeometry,
+  want: Conv2dBackwardRequest,
+): { gx: Tensor | null; gw: Tensor | null; gb: Tensor | null } {
+  const needMasked = want.y !== null && (want.input || want.filter);
+  const { masked, sums } = reluMaskColumnSums(e, gy, want.y, { masked: needMasked, sums: want.bias });
+  const g2 = masked ?? gy;
+  const gx = want.input ? conv2dGradInput(e, g2, w, g) : null;
+  const gw = want.filter ? conv2dGradFilter(e, x, g2, g) : null;
+  masked?.dispose();
+  return { gx, gw, gb: sums };
+}

@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import type { Engine, Tensor } from '../src/engine/index.js';
+import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput, type Conv2dPadding } from '../src/kernels/conv2d.js';
+import { reluMaskColumnSums } from '../src/kernels/matmul.js';
+import { conv2d } from '../src/nn/functional/conv2d.js';
+import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
+import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
+import { testEngine } from './helpers/engine.js';
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: 1 | 2;
+  padding: Conv2dPadding;
+  relu: boolean;
+  bias: boolean;
+}
+
+const label = (c: Case): string =>
+  `${c.n}×${c.h}×${c.w}×${c.cin} → ${c.cout}, ${c.k}×${c.k} stride ${c.stride} ${c.padding}${c.relu ? ' relu' : ''}${c.bias ? ' +bias' : ''}`;
+
+function geometry(c: Case): RefConvGeometry {
+  return refConvGeometry({ n: c.n, h: c.h, w: c.w, cin: c.cin, kh: c.k, kw: c.k, cout: c.cout, stride: c.stride, padding: c.padding });
+}
+
+function data(c: Case, seed: number) {
+  const g = geometry(c);
+  const x = randomArray(c.n * c.h * c.w * c.cin, seed, -1, 1);
+  const w = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, -0.5, 0.5);
+  const b = c.bias ? randomArray(c.cout, seed + 2, -0.3, 0.3) : null;
+  const gy = randomArray(c.n * g.oh * g.ow * c.cout, seed + 3, -1, 1);
+  return { g, x, w, b, gy };
+}
+
+/** Fills the pool with NaN buffers of these sizes, so tensors the kernels allocate start out poisoned. */
+function poisonPool(e: Engine, sizes: number[]): void {
+  const ts = sizes.map((n) => e.full([n], NaN));
+  for (const t of ts) t.dispose();
+}
+
+async function read(t: Tensor): Promise<Float32Array> {
+  return t.readF32();
+}
+
+// Odd spatial sizes, batch 3, 3 input channels, channel counts that are not multiples of 4 (scalar loads) and that
+// are (vec4 loads), both strides and paddings (including Keras' asymmetric 'same' padding at stride 2 on even
+// sizes), 1×1 and 3×3, with and without ReLU and bias, and more output channels than one tile holds.
+const cases: Case[] = [
+  { n: 3, h: 7, w: 5, cin: 3, cout: 5, k: 3, stride: 1, padding: 'same', relu: true, bias: true },
+  { n: 2, h: 7, w: 5, cin: 6, cout: 10, k: 3, stride: 2, padding: 'same', relu: false, bias: true },
+  { n: 3, h: 7, w: 5, cin: 8, cout: 12, k: 3, stride: 2, padding: 'valid', relu: true, bias: false },
+  { n: 2, h: 8, w: 6, cin: 4, cout: 8, k: 3, stride: 2, padding: 'same', relu: true, bias: true },
+  { n: 2, h: 6, w: 9, cin: 5, cout: 7, k: 1, stride: 1, padding: 'valid', relu: false, bias: true },
+  { n: 1, h: 9, w: 7, cin: 16, cout: 36, k: 1, stride: 2, padding: 'same', relu: true, bias: true },
+  { n: 3, h: 5, w: 7, cin: 12, cout: 40, k: 3, stride: 1, padding: 'same', relu: true, bias: true },
+  { n: 1, h: 7, w: 5, cin: 40, cout: 3, k: 3, stride: 1, padding: 'valid', relu: false, bias: true },
+];
+
+describe('conv2d float64 reference', () => {
+  it('Keras geometry: same padding puts the smaller half on top/left', () => {
+    const g = refConvGeometry({ n: 1, h: 8, w: 7, cin: 1, kh: 3, kw: 3, cout: 1, stride: 2, padding: 'same' });
+    // out = ceil(8/2) = 4, pad_total = max(3·2 + 3 − 8, 0) = 1 → top 0; width: out 4, pad_total = 2 → left 1.
+    expect([g.oh, g.ow, g.padTop, g.padLeft]).toEqual([4, 4, 0, 1]);
+    const k = conv2dGeometry([1, 8, 7, 1], [3, 3, 1, 1], 2, 'same');
+    expect([k.OH, k.OW, k.padTop, k.padLeft]).toEqual([g.oh, g.ow, g.padTop, g.padLeft]);
+  });
+
+  it('backward matches central finite differences of the forward', () => {
+    const small: Case[] = [
+      { n: 2, h: 5, w: 4, cin: 3, cout: 2, k: 3, stride: 1, padding: 'same', relu: true, bias: true },
+      { n: 1, h: 6, w: 5, cin: 2, cout: 3, k: 3, stride: 2, padding: 'same', relu: false, bias: true },
+      { n: 2, h: 5, w: 5, cin: 2, cout: 2, k: 3, stride: 2, padding: 'valid', relu: true, bias: false },
+      { n: 1, h: 3, w: 4, cin: 3, cout: 2, k: 1, stride: 2, padding: 'valid', relu: false, bias: true },
+    ];
+    for (const c of small) {
+      const { g, x, w, b, gy } = data(c, 5);
+      const x64 = Float64Array.from(x);
+      const w64 = Float64Array.from(w);
+      const b64 = b ? Float64Array.from(b) : null;
+      const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array | null) => dot(refConv2d(xx, ww, bb, g, c.relu), gy);
+      const r = refConv2dBackward(x64, w64, b64, gy, g, c.relu);
+      expect(relErr(r.gx, numericGrad((v) => loss(v, w64, b64), x64)), `${label(c)} dx`).toBeLessThan(1e-6);
+      expect(relErr(r.gw, numericGrad((v) => loss(x64, v, b64), w64)), `${label(c)} dw`).toBeLessThan(1e-6);
+      if (b64) expect(relErr(r.gb, numericGrad((v) => loss(x64, w64, v), b64)), `${label(c)} db`).toBeLessThan(1e-6);
+    }
+  });
+});
+
+/** Runs forward and every gradient kernel on poisoned outputs and compares with the reference. */
+async function checkKernels(e: Engine, c: Case, seed: number, grads: boolean): Promise<void> {
+  const { g, x, w, b, gy } = data(c, seed);
+  const tx = e.upload(x, [c.n, c.h, c.w, c.cin]);
+  const tw = e.upload(w, [c.k, c.k, c.cin, c.cout]);
+  const tb = b ? e.upload(b, [c.cout]) : null;
+  const kg = conv2dGeometry(tx.shape, tw.shape, c.stride, c.padding);
+  const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
+  conv2dForward(e, tx, tw, tb, { stride: c.stride, padding: c.padding, relu: c.relu, out: y });
+  expectClose(await read(y), refConv2d(x, w, b, g, c.relu), FWD_TOL, `${label(c)} forward`);
+  if (grads) {
+    const ref = refConv2dBackward(x, w, b, gy, g, c.relu);
+    const tgy = e.upload(gy, y.shape);
+    poisonPool(e, [gy.length, c.cout]);
+    const { masked, sums } = reluMaskColumnSums(e, tgy, c.relu ? y : null, { masked: c.relu, sums: true });
+    const g2 = masked ?? tgy;
+    const gx = poisoned(e, tx.shape);
+    conv2dGradInput(e, g2, tw, kg, gx);
+    const gw = poisoned(e, tw.shape);
+    conv2dGradFilter(e, tx, g2, kg, gw);
+    expectClose(await read(gx), ref.gx, GRAD_TOL, `${label(c)} grad input`);
+    expectClose(await read(gw), ref.gw, GRAD_TOL, `${label(c)} grad filter`);
+    expectClose(await read(sums!), ref.gb, GRAD_TOL, `${label(c)} grad bias`);
+    for (const t of [tgy, masked, sums, gx, gw]) t?.dispose();
+  }
+  for (const t of [tx, tw, tb, y]) t?.dispose();
+}
+
+describe('conv2d kernels against the float64 reference', () => {
+  for (const [i, c] of cases.entries()) {
+    it(`forward and gradients: ${label(c)}`, async () => {
+      const e = await testEngine();
+      await checkKernels(e, c, 100 + i, true);
+    });
+  }
+
+  // VGG16 layers at batch 1 on a 150×150 input.
+  it('block1_conv1: 150×150×3 → 64, forward', async () => {
+    const e = await testEngine();
+    await checkKernels(e, { n: 1, h: 150, w: 150, cin: 3, cout: 64, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 7, false);
+  });
+
+  it('block3_conv2: 37×37×256 → 256, forward', async () => {
+    const e = await testEngine();
+    await checkKernels(e, { n: 1, h: 37, w: 37, cin: 256, cout: 256, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 8, false);
+  });
+
+  it('block5_conv2: 9×9×512 → 512, forward and gradients', async () => {
+    const e = await testEngine();
+    await checkKernels(e, { n: 1, h: 9, w: 9, cin: 512, cout: 512, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 9, true);
+  });
+});
+
+describe('conv2d on the autograd tape', () => {
+  it('backward through conv2d(relu) → conv2d(stride 2) matches the reference chain', async () => {
+    const e = await testEngine();
+    const c1: Case = { n: 2, h: 7, w: 6, cin: 3, cout: 8, k: 3, stride: 1, padding: 'same', relu: true, bias: true };
+    const c2: Case = { n: 2, h: 7, w: 6, cin: 8, cout: 6, k: 3, stride: 2, padding: 'same', relu: false, bias: true };
+    const d1 = data(c1, 31);
+    const d2 = data(c2, 41);
+    const g2 = geometry(c2);
+    const gy = randomArray(c2.n * g2.oh * g2.ow * c2.cout, 51);
+    // Reference chain.
+    const h = refConv2d(d1.x, d1.w, d1.b, d1.g, true);
+    const r2 = refConv2dBackward(h, d2.w, d2.b, gy, g2, false);
+    const r1 = refConv2dBackward(d1.x, d1.w, d1.b, r2.gx, d1.g, true);
+    const param = (v: Float32Array, shape: number[]): Tensor => {
+      const t = e.upload(v, shape);
+      t.requiresGrad = true;
+      t.trainable = true;
+      return t;
+    };
+    const x = param(d1.x, [c1.n, c1.h, c1.w, c1.cin]);
+    const w1 = param(d1.w, [3, 3, c1.cin, c1.cout]);
+    const b1 = param(d1.b!, [c1.cout]);
+    const w2 = param(d2.w, [3, 3, c2.cin, c2.cout]);
+    const b2 = param(d2.b!, [c2.cout]);
+    e.tidy(() => {
+      const y1 = conv2d(x, w1, b1, { relu: true });
+      const y2 = conv2d(y1, w2, b2, { stride: 2 });
+      e.tape.backward(y2, e.upload(gy, y2.shape));
+    });
+    expectClose(await read(x.grad!), r1.gx, GRAD_TOL, 'dx');
+    expectClose(await read(w1.grad!), r1.gw, GRAD_TOL, 'dw1');
+    expectClose(await read(b1.grad!), r1.gb, GRAD_TOL, 'db1');
+    expectClose(await read(w2.grad!), r2.gw, GRAD_TOL, 'dw2');
+    expectClose(await read(b2.grad!), r2.gb, GRAD_TOL, 'db2');
+    for (const t of [x, w1, b1, w2, b2]) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+  });
+
+  it('frozen filters and an input that needs no gradient dispatch no kernels for them', async () => {
+    const e = await testEngine();
+    const c: Case = { n: 2, h: 6, w: 5, cin: 4, cout: 8, k: 3, stride: 1, padding: 'same', relu: true, bias: true };
+    const d = data(c, 61);
+    const x = e.upload(d.x, [c.n, c.h, c.w, c.cin]);
+    const w1 = e.upload(d.w, [3, 3, c.cin, c.cout]);
+    const b1 = e.upload(d.b!, [c.cout]);
+    const w2 = e.upload(randomArray(9 * c.cout * c.cout, 62, -0.3, 0.3), [3, 3, c.cout, c.cout]);
+    const b2 = e.upload(randomArray(c.cout, 63), [c.cout]);
+    // Only the second layer's bias trains: the second layer needs no filter gradient, the first layer nothing at all.
+    b2.requiresGrad = true;
+    b2.trainable = true;
+    e.resetStats();
+    e.tidy(() => {
+      const y1 = conv2d(x, w1, b1, { relu: true });
+      const y2 = conv2d(y1, w2, b2, { relu: true });
+      e.tape.backward(y2, e.upload(randomArray(y2.size, 64), y2.shape));
+    });
+    expect(e.stats.dispatches.get('conv2d_fwd')).toBe(2);
+    expect(e.stats.dispatches.get('conv2d_grad_filter') ?? 0).toBe(0);
+    expect(e.stats.dispatches.get('conv2d_grad_input') ?? 0).toBe(0);
+    expect(w1.grad).toBeNull();
+    expect(w2.grad).toBeNull();
+    expect(b1.grad).toBeNull();
+    // The bias gradient is the column sum of the ReLU-masked upstream gradient.
+    const h = refConv2d(d.x, d.w, d.b, geometry(c), true);
+    const gy = randomArray(c.n * c.h * c.w * c.cout, 64);
+    const ref = refConv2dBackward(h, await read(w2), await read(b2), gy, geometry({ ...c, cin: c.cout }), true);
+    expectClose(await read(b2.grad!), ref.gb, GRAD_TOL, 'db2');
+    for (const t of [x, w1, b1, w2, b2, b2.grad]) t?.dispose();
+  });
+});
