@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/data/rng.js';
+import { bceWithLogits } from '../src/nn/functional/index.js';
+import { BinaryMetrics } from '../src/nn/metrics.js';
+import { RMSprop } from '../src/nn/optim/index.js';
+import { testEngine } from './helpers/engine.js';
+import { gather, IMG, makeBars } from './helpers/bars.js';
+import { SmallCnn } from './helpers/small-cnn.js';
+
+describe('training a small CNN end to end', () => {
+  it('conv → pool → conv → pool → dense with RMSprop and BCE learns bar orientation (≥ 95% held out)', async () => {
+    const e = await testEngine();
+    const train = makeBars(768, 1);
+    const test = makeBars(384, 2);
+    const net = new SmallCnn(e, 3, [8, 16], new Set([0, 1]));
+    const opt = new RMSprop(net.params, { lr: 3e-3 });
+    const trainMetrics = new BinaryMetrics(e);
+    const rng = new Rng(4);
+    const batch = 32;
+    const history: { loss: number; acc: number }[] = [];
+    for (let epoch = 0; epoch < 5; epoch++) {
+      const order = rng.shuffle(Array.from({ length: train.n }, (_, i) => i));
+      trainMetrics.reset();
+      for (let s = 0; s + batch <= train.n; s += batch) {
+        const { x, y } = gather(train, order.slice(s, s + batch));
+        e.tidy(() => {
+          const labels = e.upload(y, [batch]);
+          opt.zeroGrad();
+          const logits = net.forward(e.upload(x, [batch, IMG, IMG, 1]));
+          const loss = bceWithLogits(logits, labels);
+          trainMetrics.add(logits, labels, loss);
+          e.tape.backward(loss);
+          opt.step();
+        });
+      }
+      history.push(await trainMetrics.read());
+    }
+    const testMetrics = new BinaryMetrics(e);
+    for (let s = 0; s < test.n; s += batch) {
+      const { x, y } = gather(test, Array.from({ length: batch }, (_, k) => s + k));
+      e.tidy(() => e.noGrad(() => testMetrics.add(net.forward(e.upload(x, [y.length, IMG, IMG, 1])), e.upload(y, [y.length]))));
+    }
+    const held = await testMetrics.read();
+    expect(held.count).toBe(test.n);
+    expect(history[history.length - 1]!.loss, JSON.stringify(history)).toBeLessThan(history[0]!.loss);
+    expect(held.acc, `held-out ${JSON.stringify(held)}; training ${JSON.stringify(history)}`).toBeGreaterThanOrEqual(0.95);
+    for (const m of [trainMetrics, testMetrics, opt, net]) m.dispose();
+  });
+});
