@@ -9,6 +9,7 @@ import { Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPool2D } fr
 import { RMSprop } from '../src/nn/optim/index.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { randomArray } from './helpers/small-ops.js';
+import { sameBytes } from './helpers/bytes.js';
 import { testEngine } from './helpers/engine.js';
 
 const INPUT = [10, 9, 3];
@@ -29,9 +30,6 @@ function smallModel(e: Engine, seed = 1): Sequential {
 
 const TRAIN: ForwardContext = { training: true, step: 3, seed: 17 };
 
-function bytesOf(a: Float32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
 
 describe('Glorot-uniform initialisation', () => {
   it('uses Keras fans and stays within ±√(6 / (fanIn + fanOut)) with the uniform variance', () => {
@@ -139,13 +137,13 @@ describe('Sequential', () => {
     const other = smallModel(e, 2);
     const w1 = await m.getWeights();
     const w2 = await other.getWeights();
-    expect(bytesOf(w1.get('fc/kernel')!.data as Float32Array)).not.toEqual(bytesOf(w2.get('fc/kernel')!.data as Float32Array));
+    expect(sameBytes(w1.get('fc/kernel')!.data as Float32Array, w2.get('fc/kernel')!.data as Float32Array)).toBe(false);
     other.setWeights(w1);
     const back = await other.getWeights();
     expect([...back.keys()]).toEqual([...w1.keys()]);
     for (const [name, t] of w1) {
       expect(back.get(name)!.shape).toEqual(t.shape);
-      expect(bytesOf(back.get(name)!.data as Float32Array), name).toEqual(bytesOf(t.data as Float32Array));
+      expect(sameBytes(back.get(name)!.data as Float32Array, t.data as Float32Array), name).toBe(true);
     }
     const bad: NamedArrays = new Map(w2);
     bad.set('conv_b/kernel', { shape: [6, 4, 3, 3], data: w2.get('conv_b/kernel')!.data });
@@ -158,9 +156,9 @@ describe('Sequential', () => {
     expect(() => other.setWeights(extra)).toThrow(/unexpected tensors: head\/kernel/);
     // Nothing was written by the refused calls.
     const after = await other.getWeights();
-    for (const [name, t] of w1) expect(bytesOf(after.get(name)!.data as Float32Array), name).toEqual(bytesOf(t.data as Float32Array));
+    for (const [name, t] of w1) expect(sameBytes(after.get(name)!.data as Float32Array, t.data as Float32Array), name).toBe(true);
     other.setWeights(extra, { allowUnexpected: true });
-    expect(bytesOf((await other.getWeights()).get('fc/kernel')!.data as Float32Array)).toEqual(bytesOf(w2.get('fc/kernel')!.data as Float32Array));
+    expect(sameBytes((await other.getWeights()).get('fc/kernel')!.data as Float32Array, w2.get('fc/kernel')!.data as Float32Array)).toBe(true);
     m.dispose();
     other.dispose();
   });
@@ -202,11 +200,11 @@ describe('Sequential', () => {
     opt.step();
     const after = await m.getWeights();
     for (const name of ['conv_a/kernel', 'conv_a/bias', 'conv_b/kernel', 'conv_b/bias']) {
-      expect(bytesOf(after.get(name)!.data as Float32Array), name).toEqual(bytesOf(before.get(name)!.data as Float32Array));
+      expect(sameBytes(after.get(name)!.data as Float32Array, before.get(name)!.data as Float32Array), name).toBe(true);
       expect(m.layer(name.split('/')[0]!).param(name.split('/')[1]!).grad, name).toBeNull();
     }
     for (const name of ['fc/kernel', 'logit/kernel', 'logit/bias']) {
-      expect(bytesOf(after.get(name)!.data as Float32Array), name).not.toEqual(bytesOf(before.get(name)!.data as Float32Array));
+      expect(sameBytes(after.get(name)!.data as Float32Array, before.get(name)!.data as Float32Array), name).toBe(false);
     }
 
     // … runs exactly the backward dispatches of its head applied to the frozen prefix's output as a constant.

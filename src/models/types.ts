@@ -1,0 +1,65 @@
+/** Types shared by the backbones (VGG16 in src/vgg16, the others here). */
+import type { NamedArrays } from '../formats/types.js';
+import type { Sequential } from '../nn/sequential.js';
+
+/** Where warnings go (the CLI prints them, the browser shows them); injected so models never print. */
+export interface ModelLogger {
+  warn(message: string): void;
+  info?(message: string): void;
+}
+
+/**
+ * Input preprocessing a backbone's weights expect, applied to RGB pixels in [0, 255]:
+ * 'rescale' x / 255 (the Keras recipe); 'imagenet' (x / 255 − mean) / std per channel;
+ * 'caffe' RGB → BGR minus the ImageNet BGR means (Keras' VGG16 `preprocess_input`).
+ */
+export type Preprocess = 'caffe' | 'imagenet' | 'rescale';
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** Keras 'caffe' mode subtracts these from B, G, R (in that order, after swapping RGB → BGR). */
+export const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
+
+/** What `loadWeights` did. `warning` is set (and was sent to the logger) whenever the weights are not pretrained. */
+export interface WeightsStatus {
+  pretrained: boolean;
+  /** Where the weights came from, or 'glorot-uniform(seed N)'. */
+  source: string;
+  parameters: number;
+  warning?: string;
+}
+
+export type BackboneName = 'vgg16' | 'squeezenet1_1' | 'mobilenet_v2';
+
+export interface Backbone {
+  name: BackboneName;
+  /** The convolutional base, built for `inputSize` (Glorot-initialised until `loadWeights`). */
+  model: Sequential;
+  inputSize: number;
+  /** Output shape without the batch dimension ([4, 4, 512] for VGG16 at 150; [512] / [1280] pooled features). */
+  featureShape: number[];
+  defaultInputSize: number;
+  defaultPreprocess: Preprocess;
+  /** The layers a fine-tuning run unfreezes (VGG16: block5_conv1..3). */
+  topLayerNames: string[];
+  /** Where the converted weights are looked for by default, relative to the repository (or served path). */
+  defaultWeightsPath: string;
+  /**
+   * Loads pretrained weights as found in their file (names and layouts of the source; converted here), or keeps the
+   * Glorot initialisation when `weights` is null — with a warning through the logger that cannot be missed.
+   */
+  loadWeights(weights: NamedArrays | null, opts?: { source?: string }): WeightsStatus;
+}
+
+/** The banner for a randomly initialised backbone: many lines of capitals, so no log reader can pass over it. */
+export function randomWeightsWarning(model: string, expectedPath: string, seed: number): string {
+  const bar = '!'.repeat(78);
+  return [
+    bar,
+    `!!! WARNING: NO PRETRAINED WEIGHTS FOR ${model.toUpperCase()} — USING RANDOM (GLOROT-UNIFORM, SEED ${seed}) WEIGHTS.`,
+    `!!! Expected the converted ImageNet weights at: ${expectedPath}`,
+    '!!! Features from a random base are NOT ImageNet features: accuracies from this run are meaningless',
+    '!!! for transfer learning. Use it only for benchmarks and smoke tests.',
+    bar,
+  ].join('\n');
+}
