@@ -9,7 +9,7 @@ export function detectWeightsFormat(name: string, head: Uint8Array): Exclude<Wei
   const lower = name.toLowerCase();
   if (lower.endsWith('.safetensors')) return 'safetensors';
   if (lower.endsWith('.json')) return 'tfjs-layers';
-  if (lower.endsWith('.h5') || lower.endsWith('.hdf5') || lower.endsWith('.keras')) return 'keras-h5';
+  if (lower.endsWith('.h5') || lower.endsWith('.hdf5')) return 'keras-h5';
   if (lower.endsWith('.npy')) return 'npy';
   // A safetensors header: small little-endian length, then '{'.
   if (head.length >= 9 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0) return 'safetensors';

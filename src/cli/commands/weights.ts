@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-node.js';
 import { tensorsSha256 } from '../../formats/checksum.js';
 import { type LoadedWeights, loadWeights } from '../../formats/load-node.js';
@@ -21,6 +21,16 @@ const consoleIo: WeightsIo = { out: (s) => console.log(s), err: (s) => console.e
 const CONVERTER = 'webgpu-transfer weights convert';
 const fmtInt = (n: number): string => n.toLocaleString('en-US');
 
+/** Adds a hint to the missing-shards error of a TF.js model. */
+function hintPartial(hint: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof WeightFormatError && /missing \d+ of \d+ shards/.test(e.message)) {
+      throw new WeightFormatError(`${e.message.slice(e.file ? e.file.length + 2 : 0)} (${hint})`, e.file, e.tensor);
+    }
+    throw e;
+  };
+}
+
 export interface InfoOptions {
   json?: boolean;
   hashes?: string;
@@ -29,7 +39,9 @@ export interface InfoOptions {
 
 /** Prints the tensors (name, shape, dtype), the parameter count and the checksums of a weight file or folder. */
 export async function weightsInfo(path: string, opts: InfoOptions = {}, io: WeightsIo = consoleIo): Promise<LoadedWeights> {
-  const w = await loadWeights(path, { ...(opts.hashes ? { hashesFile: opts.hashes } : {}), ...(opts.allowPartial ? { allowPartial: true } : {}) });
+  const w = await loadWeights(path, { ...(opts.hashes ? { hashesFile: opts.hashes } : {}), ...(opts.allowPartial ? { allowPartial: true } : {}) }).catch(
+    hintPartial('use --allow-partial to see what the present shards hold'),
+  );
   const tensorsHash = await tensorsSha256(w.tensors);
   const rows = [...w.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: dtypeOf(t), nonFinite: countNonFinite(t).count }));
   const cov = w.coverage;
@@ -113,7 +125,9 @@ export interface ConvertResult {
 export async function weightsConvert(src: string, opts: ConvertOptions, io: WeightsIo = consoleIo): Promise<ConvertResult> {
   if (!opts.output) throw new Error('an output path is required (-o out.safetensors)');
   if (resolve(opts.output) === resolve(src)) throw new Error('the output would overwrite the source');
-  const w = await loadWeights(src, opts.hashes ? { hashesFile: opts.hashes } : {});
+  const w = await loadWeights(src, opts.hashes ? { hashesFile: opts.hashes } : {}).catch(
+    hintPartial('a converted file must be complete; `weights info --allow-partial` shows what is present'),
+  );
   let tensors = w.tensors;
   let layout = w.format === 'keras-h5' || w.format === 'tfjs-layers' ? 'HWIO' : 'as stored';
   if (opts.hwio) {
@@ -124,7 +138,7 @@ export async function weightsConvert(src: string, opts: ConvertOptions, io: Weig
   } else if (opts.depthwise) throw new Error('--depthwise needs --hwio');
   assertFinite(tensors, src);
   const metadata: Record<string, string> = {
-    source: basename(src),
+    source: w.format === 'npy-folder' ? `${basename(dirname(resolve(src)))}/${basename(resolve(src))}` : basename(src),
     source_format: w.format,
     converter: CONVERTER,
     layout,
