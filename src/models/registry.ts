@@ -1,0 +1,107 @@
+/** One entry point for every backbone: `createBackbone('vgg16' | 'squeezenet1_1' | 'mobilenet_v2', engine, opts)`. */
+import type { Engine } from '../engine/engine.js';
+import { parameterCount } from '../formats/tensor.js';
+import type { NamedArrays } from '../formats/types.js';
+import { buildVgg16, VGG16_DEFAULT_INPUT, vgg16ConvNames } from '../vgg16/model.js';
+import { loadVgg16Weights, VGG16_WEIGHTS_PATH } from '../vgg16/weights.js';
+import { buildMobileNetV2, MOBILENET_V2_INPUT, mobileNetV2TopLayers, mobileNetV2WeightsFromOnnx } from './mobilenet_v2.js';
+import { buildSqueezeNet11, SQUEEZENET_INPUT, squeezeNetWeightsFromGluon } from './squeezenet1_1.js';
+import { randomWeightsWarning, type Backbone, type BackboneName, type ModelLogger, type WeightsStatus } from './types.js';
+
+export const BACKBONE_NAMES: readonly BackboneName[] = ['vgg16', 'squeezenet1_1', 'mobilenet_v2'];
+
+export interface BackboneOptions {
+  /** Square input size; each backbone has its default (VGG16 150, the others 224). */
+  inputSize?: number;
+  /** Seed of the Glorot initialisation used until weights are loaded. */
+  seed?: number;
+  /** Receives the warning when a backbone runs without pretrained weights. */
+  logger: ModelLogger;
+}
+
+export function isBackboneName(name: string): name is BackboneName {
+  return (BACKBONE_NAMES as readonly string[]).includes(name);
+}
+
+/** Default weight locations (relative to the repository root; the npy folders are the shared read-only copies). */
+export const DEFAULT_WEIGHTS_PATHS: Record<BackboneName, string> = {
+  vgg16: VGG16_WEIGHTS_PATH,
+  squeezenet1_1: '../shared/weights/squeezenet1_1/weights',
+  mobilenet_v2: '../shared/weights/mobilenet_v2/weights',
+};
+
+function randomStatus(name: string, path: string, seed: number, params: number, logger: ModelLogger): WeightsStatus {
+  const warning = randomWeightsWarning(name, path, seed);
+  logger.warn(warning);
+  return { pretrained: false, source: `glorot-uniform(seed ${seed})`, parameters: params, warning };
+}
+
+/** Builds a backbone (Glorot-initialised) ready for `loadWeights`. */
+export function createBackbone(name: BackboneName, e: Engine, opts: BackboneOptions): Backbone {
+  const seed = opts.seed ?? 0;
+  const logger = opts.logger;
+  switch (name) {
+    case 'vgg16': {
+      const inputSize = opts.inputSize ?? VGG16_DEFAULT_INPUT;
+      const model = buildVgg16(e, { inputSize, seed });
+      return {
+        name,
+        model,
+        inputSize,
+        featureShape: [...model.outputShape!],
+        defaultInputSize: VGG16_DEFAULT_INPUT,
+        defaultPreprocess: 'rescale',
+        topLayerNames: vgg16ConvNames().filter((n) => n.startsWith('block5_')),
+        defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.vgg16,
+        loadWeights: (weights, o = {}) => loadVgg16Weights(model, weights, { logger, seed, ...(o.source ? { source: o.source } : {}) }),
+      };
+    }
+    case 'squeezenet1_1': {
+      const inputSize = opts.inputSize ?? SQUEEZENET_INPUT;
+      const model = buildSqueezeNet11(e, { inputSize, seed, includeTop: false });
+      return {
+        name,
+        model,
+        inputSize,
+        featureShape: [...model.outputShape!],
+        defaultInputSize: SQUEEZENET_INPUT,
+        defaultPreprocess: 'imagenet',
+        topLayerNames: ['fire8', 'fire9'],
+        defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.squeezenet1_1,
+        loadWeights: (weights, o = {}) => load(name, model, weights, (w) => squeezeNetWeightsFromGluon(w), o.source, seed, logger),
+      };
+    }
+    case 'mobilenet_v2': {
+      const inputSize = opts.inputSize ?? MOBILENET_V2_INPUT;
+      const model = buildMobileNetV2(e, { inputSize, seed });
+      return {
+        name,
+        model,
+        inputSize,
+        featureShape: [...model.outputShape!],
+        defaultInputSize: MOBILENET_V2_INPUT,
+        defaultPreprocess: 'imagenet',
+        topLayerNames: mobileNetV2TopLayers(),
+        defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.mobilenet_v2,
+        loadWeights: (weights, o = {}) => load(name, model, weights, mobileNetV2WeightsFromOnnx, o.source, seed, logger),
+      };
+    }
+    default:
+      throw new Error(`unknown backbone '${String(name)}'; choose one of ${BACKBONE_NAMES.join(', ')}`);
+  }
+}
+
+function load(
+  name: BackboneName,
+  model: Backbone['model'],
+  weights: NamedArrays | null,
+  convert: (w: NamedArrays) => NamedArrays,
+  source: string | undefined,
+  seed: number,
+  logger: ModelLogger,
+): WeightsStatus {
+  if (!weights) return randomStatus(name, source ?? DEFAULT_WEIGHTS_PATHS[name], seed, model.countParams(), logger);
+  const converted = convert(weights);
+  model.setWeights(converted, source ? { source } : {});
+  return { pretrained: true, source: source ?? 'named arrays', parameters: parameterCount(converted) };
+}
