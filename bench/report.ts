@@ -1,5 +1,5 @@
 // The JSON report (`--json FILE`) and the plain-text table printed to stdout.
-import type { AdapterSummary } from '../src/engine/index.js';
+import type { AdapterSummary, KernelTiming } from '../src/engine/index.js';
 import type { CaseResult } from './runner.js';
 import type { TimingOptions } from './timing.js';
 
@@ -29,9 +29,12 @@ export interface CaseReport {
   tolerance: number;
   check: Check;
   samples: { ours: number; tfjs: number; wasm: number };
+  /** The first run of each side: upload + pipeline compilation + one iteration + readback (not in the medians). */
+  first_run_ms: { ours: number | null; tfjs: number | null; wasm: number | null };
   errors?: { ours?: string; tfjs?: string; wasm?: string };
   skipped?: string;
   profile?: { kernel: string; calls: number; ms: number }[];
+  tfjs_profile?: { kernel: string; calls: number; ms: number }[];
 }
 
 export interface Report {
@@ -54,6 +57,9 @@ export function checkOf(r: CaseResult): Check {
   if (r.maxRelDiff == null) return 'unchecked';
   return r.maxRelDiff <= r.def.tolerance ? 'ok' : 'MISMATCH';
 }
+
+const kernels = (ks: KernelTiming[]): { kernel: string; calls: number; ms: number }[] =>
+  ks.map((k) => ({ kernel: k.name, calls: k.calls, ms: round(k.totalMs, 4)! }));
 
 export function caseReport(r: CaseResult): CaseReport {
   const d = r.def;
@@ -89,9 +95,11 @@ export function caseReport(r: CaseResult): CaseReport {
       tfjs: r.tfjs.timing?.samplesMs.length ?? 0,
       wasm: r.wasm.timing?.samplesMs.length ?? 0,
     },
+    first_run_ms: { ours: round(finite(r.ours.firstMs), 4), tfjs: round(finite(r.tfjs.firstMs), 4), wasm: round(finite(r.wasm.firstMs), 4) },
     ...(Object.keys(errors).length ? { errors } : {}),
     ...(r.skipped ? { skipped: r.skipped } : {}),
-    ...(r.profile ? { profile: r.profile.map((k) => ({ kernel: k.name, calls: k.calls, ms: round(k.totalMs, 4)! })) } : {}),
+    ...(r.profile ? { profile: kernels(r.profile) } : {}),
+    ...(r.tfjsProfile ? { tfjs_profile: kernels(r.tfjsProfile) } : {}),
   };
 }
 
@@ -166,13 +174,17 @@ export function formatTable(rep: Report): string {
 
 export function formatProfile(rep: Report, top = 10): string {
   const out: string[] = [];
-  for (const c of rep.cases) {
-    if (!c.profile?.length) continue;
-    const total = c.profile.reduce((a, k) => a + k.ms, 0);
-    out.push('', `${c.name}: GPU time per kernel (one iteration, timestamp queries), total ${ms(total)}`);
-    for (const k of c.profile.slice(0, top)) {
+  const list = (who: string, name: string, ks: { kernel: string; calls: number; ms: number }[] | undefined): void => {
+    if (!ks?.length) return;
+    const total = ks.reduce((a, k) => a + k.ms, 0);
+    out.push('', `${name} — ${who}: GPU time per kernel over one iteration (timestamp queries), total ${ms(total)}`);
+    for (const k of ks.slice(0, top)) {
       out.push(`  ${k.kernel.padEnd(40)} ${String(k.calls).padStart(5)} calls  ${ms(k.ms).padStart(10)}  ${((100 * k.ms) / (total || 1)).toFixed(1).padStart(5)}%`);
     }
+  };
+  for (const c of rep.cases) {
+    list('ours', c.name, c.profile);
+    list('TF.js WebGPU', c.name, c.tfjs_profile);
   }
   return out.join('\n');
 }

@@ -7,6 +7,8 @@ import { measure, runOnce, type Timing, type TimingOptions } from './timing.js';
 
 export interface SideResult {
   timing?: Timing;
+  /** The first run: upload, pipeline compilation, one iteration and the readback. */
+  firstMs?: number;
   error?: string;
 }
 
@@ -18,8 +20,9 @@ export interface CaseResult {
   /** ours vs TF.js WebGPU (the reported number), and ours vs TF.js wasm (a second opinion). */
   maxRelDiff: number | null;
   maxRelDiffWasm: number | null;
-  /** Per-kernel GPU time of one iteration of ours (with --profile). */
+  /** Per-kernel GPU time of one iteration (with --profile): ours from our profiler, TF.js WebGPU from tf.profile. */
   profile?: KernelTiming[];
+  tfjsProfile?: KernelTiming[];
   skipped?: string;
 }
 
@@ -47,7 +50,9 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
   });
 
   await ctx.tfjs.useWebgpu();
-  outputs.tfjs = await side('tfjs', res.tfjs, () => def.tfjs(ctx, 'webgpu'));
+  outputs.tfjs = await side('tfjs', res.tfjs, () => def.tfjs(ctx, 'webgpu'), async (s) => {
+    if (o.profile) res.tfjsProfile = await profileTfjs(ctx, s);
+  });
 
   if (!o.wasm) res.wasm.error = 'disabled';
   else if (def.wasmUnsupported) res.wasm.error = def.wasmUnsupported;
@@ -79,6 +84,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       const out = await s.result();
       await s.finish();
       const first = performance.now() - t0;
+      into.firstMs = first;
       o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
       into.timing = await measure(s, o.timing, first);
       o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}`);
@@ -97,6 +103,23 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       }
     }
   }
+}
+
+/** TF.js's own per-kernel timing (timestamp queries on WebGPU), summed by kernel name. */
+async function profileTfjs(ctx: BenchContext, s: Side): Promise<KernelTiming[]> {
+  const info = await ctx.tfjs.tf.profile(async () => {
+    s.enqueue();
+    await s.finish();
+  });
+  const totals = new Map<string, KernelTiming>();
+  // tf.profile also lists the op wrappers (`…__op`) that dispatch the kernels: count kernels only.
+  for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
+    const t = totals.get(k.name) ?? { name: k.name, calls: 0, totalMs: 0 };
+    t.calls++;
+    if (typeof k.kernelTimeMs === 'number') t.totalMs += k.kernelTimeMs;
+    totals.set(k.name, t);
+  }
+  return [...totals.values()].sort((a, b) => b.totalMs - a.totalMs);
 }
 
 export function errorText(e: unknown): string {

@@ -1,9 +1,10 @@
 // The gradients of block5's conv (9×9×512 → 512, the layers fine-tuning trains) w.r.t. its input and its filter,
-// at the training batch. TF.js runs its Conv2DBackpropInput / Conv2DBackpropFilter kernels directly (the wasm
-// backend has no Conv2DBackpropFilter; its Conv3DBackpropFilterV2 on a depth-1 volume computes the same thing).
+// at the training batch: each implementation's backward kernel called directly — ours from src/kernels/conv2d,
+// TF.js's Conv2DBackpropInput / Conv2DBackpropFilter (the wasm backend has no Conv2DBackpropFilter; its
+// Conv3DBackpropFilterV2 on a depth-1 volume computes the same thing).
 import type * as TF from '@tensorflow/tfjs';
 import type { Engine, Tensor } from '../../src/engine/index.js';
-import { conv2d } from '../ops.js';
+import { conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../../src/kernels/conv2d.js';
 import { lazy, uniform } from '../host-data.js';
 import type { HostInput } from '../sides.js';
 import type { TfjsHandle } from '../tfjs-setup.js';
@@ -38,34 +39,25 @@ export function convGradCases(quick: boolean): CaseDef[] {
   }));
 }
 
-/** Through the tape: conv2d forward then backward seeded with dy (the forward is included in ours' time). */
 function oursGrad(e: Engine, wrt: Wrt, h: { x: HostInput; w: HostInput; dy: HostInput }): Side {
   const x = e.keep(e.upload(h.x.data, h.x.shape));
   const w = e.keep(e.upload(h.w.data, h.w.shape));
   const dy = e.keep(e.upload(h.dy.data, h.dy.shape));
-  const leaf = wrt === 'input' ? x : w;
-  leaf.requiresGrad = true;
+  const g = conv2dGeometry(x.shape, w.shape, 1, 'same');
+  let out: Tensor | null = null;
   const enqueue = (): void => {
-    leaf.grad?.dispose();
-    leaf.grad = null;
-    e.tidy(() => {
-      const y = conv2d(x, w, null, { padding: 'same' });
-      // backward disposes its seed: hand it a copy.
-      const seed = e.empty(dy.shape);
-      e.copy(dy, seed);
-      e.tape.backward(y, seed);
-    });
+    out?.dispose();
+    out = wrt === 'input' ? conv2dGradInput(e, dy, w, g) : conv2dGradFilter(e, x, dy, g);
   };
   return {
     enqueue,
     finish: () => e.sync(),
     async result() {
       enqueue();
-      return [await leaf.grad!.readF32()];
+      return [await out!.readF32()];
     },
     dispose() {
-      leaf.grad?.dispose();
-      leaf.grad = null;
+      out?.dispose();
       for (const t of [x, w, dy]) t.dispose();
     },
   };

@@ -1,4 +1,4 @@
-import { conv2d } from '../ops.js';
+import { conv2d } from '../../src/nn/functional/index.js';
 import { lazy, uniform } from '../host-data.js';
 import { oursSide, tfjsSide } from '../sides.js';
 import type { CaseDef } from './types.js';

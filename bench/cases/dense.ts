@@ -1,4 +1,4 @@
-import { dense } from '../ops.js';
+import { dense } from '../../src/nn/functional/index.js';
 import { bias, glorot, lazy, uniform } from '../host-data.js';
 import { oursSide, tfjsSide } from '../sides.js';
 import type { CaseDef } from './types.js';

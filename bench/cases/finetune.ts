@@ -1,15 +1,18 @@
 // One fine-tuning step of the recipe: blocks 1–4 frozen (forward only), block5 + Flatten + Dense(256, relu) +
-// Dense(1) trained — forward, BCE on the logit, backward, RMSprop update. TF.js runs the same network with the
-// same starting weights through tf.variableGrads + tf.train.rmsprop. The compared values are the loss and every
+// Dense(1) trained — forward, BCE on the logit, backward, RMSprop update — on a batch of images already scaled to
+// [0, 1] (decoding and augmentation are not part of the step). TF.js runs the same network with the same starting
+// weights through tf.variableGrads + tf.train.rmsprop. The compared values are the loss and every
 // trainable gradient of the first step (the two RMSprops differ by design: Keras puts ε outside the square root).
 import type * as TF from '@tensorflow/tfjs';
 import type { Engine, Tensor } from '../../src/engine/index.js';
-import { bceWithLogits, dense } from '../ops.js';
+import { bceWithLogits } from '../../src/nn/functional/index.js';
 import { RMSprop } from '../../src/nn/optim/index.js';
+import { buildTransferModel, forwardLogits } from '../../src/train/model.js';
+import { buildVgg16 } from '../../src/vgg16/index.js';
 import { bias, glorot, labels01, lazy, uniform } from '../host-data.js';
 import type { Tf } from '../tfjs-setup.js';
 import type { CaseDef, Side } from './types.js';
-import { oursForward, tfjsForward, uploadOurs, uploadTfjs } from './vgg16-nets.js';
+import { convArrays, tfjsForward, uploadTfjs } from './vgg16-nets.js';
 import { convFlops, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
 
 const LR = 1e-5;
@@ -17,6 +20,8 @@ const FEATURES = OUTPUT_SIZE * OUTPUT_SIZE * 512;
 const HIDDEN = 256;
 const FROZEN = VGG16_CONVS.filter((l) => l.block < 5);
 const TRAINED = VGG16_CONVS.filter((l) => l.block === 5);
+/** The trained tensors, in the order their gradients are compared. */
+const TRAINABLE_NAMES = [...TRAINED.flatMap((l) => [`${l.name}/kernel`, `${l.name}/bias`]), 'dense_1/kernel', 'dense_1/bias', 'dense_2/kernel', 'dense_2/bias'];
 
 const head = lazy(() => ({
   w1: glorot([FEATURES, HIDDEN], 601),
@@ -59,58 +64,65 @@ export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[
   ];
 }
 
+/** Ours: the recipe's model (buildVgg16 + buildTransferModel, trainOnly block5 and the head) and fit()'s step body. */
 function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Float32Array): Side {
-  const frozen = uploadOurs(e, FROZEN);
-  const block5 = uploadOurs(e, TRAINED);
+  const model = buildTransferModel(e, buildVgg16(e, { inputSize: INPUT }), INPUT, 0);
   const h = head();
-  const named = (t: Tensor, name: string): Tensor => ((t.name = name), e.keep(t));
-  const w1 = named(e.upload(h.w1, [FEATURES, HIDDEN]), 'dense_1/kernel');
-  const b1 = named(e.upload(h.b1, [HIDDEN]), 'dense_1/bias');
-  const w2 = named(e.upload(h.w2, [HIDDEN, 1]), 'dense_2/kernel');
-  const b2 = named(e.upload(h.b2, [1]), 'dense_2/bias');
-  const params = [...[...block5.values()].flatMap((p) => [p.w, p.b]), w1, b1, w2, b2];
-  for (const p of params) {
-    p.trainable = true;
-    p.requiresGrad = true;
-  }
+  const weights = convArrays();
+  weights.set('dense_1/kernel', { shape: [FEATURES, HIDDEN], data: h.w1 });
+  weights.set('dense_1/bias', { shape: [HIDDEN], data: h.b1 });
+  weights.set('dense_2/kernel', { shape: [HIDDEN, 1], data: h.w2 });
+  weights.set('dense_2/bias', { shape: [1], data: h.b2 });
+  model.setWeights(weights);
+  model.trainOnly([...TRAINED.map((l) => l.name), 'dense_1', 'dense_2']);
+  const params = model.trainableParams();
+  const byName = new Map(params.map((p) => [p.name!, p]));
+  const compared = TRAINABLE_NAMES.map((n) => {
+    const p = byName.get(n);
+    if (!p) throw new Error(`the fine-tuning model has no trainable ${n} (trainable: ${[...byName.keys()].join(', ')})`);
+    return p;
+  });
+  if (params.length !== compared.length) throw new Error(`expected ${compared.length} trainable tensors, the model has ${params.length}`);
   const x = e.keep(e.upload(images, [batch, INPUT, INPUT, 3]));
   const y = e.keep(e.upload(labels, [batch]));
   const opt = new RMSprop(params, { lr: LR });
+  let step = 0;
   let loss: Tensor | null = null;
 
   const forwardBackward = (): Tensor =>
     e.tidy(() => {
-      const features = e.noGrad(() => oursForward(x, FROZEN, frozen, true));
-      const top = oursForward(features, TRAINED, block5, false);
-      const hidden = dense(top.reshape([batch, FEATURES]), w1, b1, { relu: true });
-      const l = bceWithLogits(dense(hidden, w2, b2), y);
+      const logits = forwardLogits(model, x, { training: true, seed: 0, epoch: 0, step: step++ });
+      const l = bceWithLogits(logits, y);
       e.tape.backward(l);
       return l;
     });
-  const enqueue = (): void => {
-    loss?.dispose();
-    loss = forwardBackward();
+  const update = (): void => {
     opt.step();
     opt.zeroGrad();
+    e.tape.clear();
   };
   return {
-    enqueue,
+    enqueue() {
+      loss?.dispose();
+      loss = forwardBackward();
+      update();
+    },
     finish: () => e.sync(),
     async result() {
       loss?.dispose();
       loss = forwardBackward();
       const out = [await loss.readF32()];
-      for (const p of params) out.push(await p.grad!.readF32());
-      opt.step();
-      opt.zeroGrad();
+      for (const p of compared) out.push(await p.grad!.readF32());
+      update();
       return out;
     },
     dispose() {
       loss?.dispose();
       opt.zeroGrad();
       opt.dispose();
-      for (const t of [x, y, w1, b1, w2, b2]) t.dispose();
-      for (const p of [...frozen.values(), ...block5.values()]) (p.w.dispose(), p.b.dispose());
+      x.dispose();
+      y.dispose();
+      model.dispose();
     },
   };
 }
@@ -123,7 +135,8 @@ function tfjsFinetune(tf: Tf, finish: () => Promise<void>, batch: number, images
   const b1 = tf.variable(tf.tensor1d(h.b1), true, 'dense_1/bias');
   const w2 = tf.variable(tf.tensor2d(h.w2, [HIDDEN, 1]), true, 'dense_2/kernel');
   const b2 = tf.variable(tf.tensor1d(h.b2), true, 'dense_2/bias');
-  const vars = [...[...block5.values()].flatMap((p) => [p.w, p.b]), w1, b1, w2, b2] as TF.Variable[];
+  const all = new Map<string, TF.Variable>([...[...block5.values()].flatMap((p) => [p.w, p.b] as TF.Variable[]), w1, b1, w2, b2].map((v) => [v.name, v]));
+  const vars = TRAINABLE_NAMES.map((n) => all.get(n)!);
   const x = tf.tensor4d(images, [batch, INPUT, INPUT, 3]);
   const y = tf.tensor2d(labels, [batch, 1]);
   // TF.js's RMSprop: a ← ρa + (1−ρ)g², p ← p − lr·g/√(a + ε).

@@ -1,30 +1,25 @@
-// The VGG16 base written twice from the same layer table: with our functional ops and with TF.js ops
-// (tf.fused.conv2d with bias + ReLU, tf.maxPool), the fastest form each library offers for a conv layer.
+// The whole-model cases run the library's own models on our side (buildVgg16, the recipe's transfer model) and the
+// same network written with TF.js ops on the other (tf.fused.conv2d with bias + ReLU, tf.maxPool — the fastest form
+// TF.js offers for a conv layer), both loaded with one set of host weights.
 import type * as TF from '@tensorflow/tfjs';
-import type { Engine, Tensor } from '../../src/engine/index.js';
-import { conv2d, maxPool2d } from '../ops.js';
+import type { NamedArrays } from '../../src/formats/types.js';
 import type { Tf } from '../tfjs-setup.js';
-import { type ConvLayer, weightsOf } from './vgg16-spec.js';
+import { type ConvLayer, VGG16_CONVS, weightsOf } from './vgg16-spec.js';
 
-export interface OursConv {
-  w: Tensor;
-  b: Tensor;
-}
 export interface TfConv {
   w: TF.Tensor4D;
   b: TF.Tensor1D;
 }
 
-export function uploadOurs(e: Engine, layers: ConvLayer[]): Map<string, OursConv> {
-  return new Map(
-    layers.map((l) => {
-      const { w, b } = weightsOf(l.name);
-      const p = { w: e.keep(e.upload(w, [3, 3, l.cin, l.cout])), b: e.keep(e.upload(b, [l.cout])) };
-      p.w.name = `${l.name}/kernel`;
-      p.b.name = `${l.name}/bias`;
-      return [l.name, p];
-    }),
-  );
+/** The conv weights of `layers` under their Keras names ('block1_conv1/kernel', '…/bias'). */
+export function convArrays(layers: ConvLayer[] = VGG16_CONVS): NamedArrays {
+  const m: NamedArrays = new Map();
+  for (const l of layers) {
+    const { w, b } = weightsOf(l.name);
+    m.set(`${l.name}/kernel`, { shape: [3, 3, l.cin, l.cout], data: w });
+    m.set(`${l.name}/bias`, { shape: [l.cout], data: b });
+  }
+  return m;
 }
 
 export function uploadTfjs(tf: Tf, layers: ConvLayer[], asVariables = false): Map<string, TfConv> {
@@ -44,22 +39,8 @@ export function uploadTfjs(tf: Tf, layers: ConvLayer[], asVariables = false): Ma
 
 /**
  * Conv + bias + ReLU per layer, 2×2/2 max-pool after each block's last layer. With `freeEarly` (inference) each
- * intermediate is released as soon as the next exists, so peak memory is two activations, not all of them.
+ * intermediate is released as soon as the next exists, as our Sequential does.
  */
-export function oursForward(x: Tensor, layers: ConvLayer[], params: Map<string, OursConv>, freeEarly: boolean): Tensor {
-  let h = x;
-  const step = (next: Tensor): void => {
-    if (freeEarly && h !== x) h.dispose();
-    h = next;
-  };
-  layers.forEach((l, i) => {
-    const p = params.get(l.name)!;
-    step(conv2d(h, p.w, p.b, { padding: 'same', relu: true }));
-    if (layers[i + 1]?.block !== l.block) step(maxPool2d(h, { size: 2, stride: 2 }));
-  });
-  return h;
-}
-
 export function tfjsForward(tf: Tf, x: TF.Tensor4D, layers: ConvLayer[], params: Map<string, TfConv>, freeEarly: boolean): TF.Tensor4D {
   let h = x;
   const step = (next: TF.Tensor4D): void => {

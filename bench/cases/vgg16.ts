@@ -1,11 +1,16 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tensor } from '../../src/engine/index.js';
+import { INFERENCE } from '../../src/nn/index.js';
+import { buildVgg16 } from '../../src/vgg16/index.js';
 import { lazy, uniform } from '../host-data.js';
 import type { CaseDef, Side } from './types.js';
-import { oursForward, tfjsForward, uploadOurs, uploadTfjs } from './vgg16-nets.js';
+import { convArrays, tfjsForward, uploadTfjs } from './vgg16-nets.js';
 import { BASE_FLOPS_PER_IMAGE, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
 
-/** The whole VGG16 conv base forward (inference) at 150×150, batches 1, 20 and 64 (--quick: 1, 2 and 4). */
+/**
+ * The whole VGG16 conv base forward (inference) at 150×150, batches 1, 20 and 64 (--quick: 1, 2 and 4). Ours is the
+ * library's model (buildVgg16 → Sequential of Conv2D/MaxPool2D layers) with the shared weights set by name.
+ */
 export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
   const full = [1, 20, 64];
   const run = quick ? [1, 2, 4] : full;
@@ -26,12 +31,14 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
         : {}),
       ours(ctx): Side {
         const e = ctx.engine;
-        const params = uploadOurs(e, VGG16_CONVS);
+        const model = buildVgg16(e, { inputSize: INPUT });
+        model.setWeights(convArrays());
+        model.trainable = false;
         const x = e.keep(e.upload(images(), [batch, INPUT, INPUT, 3]));
         let out: Tensor | null = null;
         const enqueue = (): void => {
           out?.dispose();
-          out = e.tidy(() => e.noGrad(() => oursForward(x, VGG16_CONVS, params, true)));
+          out = e.tidy(() => e.noGrad(() => model.forward(x, INFERENCE)));
         };
         return {
           enqueue,
@@ -43,7 +50,7 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
           dispose() {
             out?.dispose();
             x.dispose();
-            for (const p of params.values()) (p.w.dispose(), p.b.dispose());
+            model.dispose();
           },
         };
       },
