@@ -7,8 +7,16 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
 import { startWebServer, type WebServer } from '../src/cli/web-server.js';
+import { MemoryPixelCache } from '../src/data/cache.js';
+import { SharpImageDecoder } from '../src/data/decoder-node.js';
+import type { Engine } from '../src/engine/index.js';
 import { parseNpy } from '../src/formats/npy.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
+import type { History } from '../src/train/history.js';
+import { trainInTab, type TabRecipe } from '../web/session.js';
+import { demoImages, fetchDemoListing, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { relErr } from './helpers/small-ops.js';
+import { testEngine } from './helpers/engine.js';
 
 /**
  * The browser app end to end: the real server on a free loopback port, Debian's Chromium (WebGPU on SwiftShader)
@@ -43,6 +51,7 @@ beforeAll(async () => {
     await buildAll();
   }
   server = await startRepoWebServer({ port: 0 });
+  setApiBase(server.url);
   browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
 });
 
@@ -155,5 +164,94 @@ describe('browser app', () => {
     await mkdir(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'browser-start.png'), fullPage: true });
     await page.close();
+  });
+});
+
+/** A short run: SqueezeNet 1.1 at 32×32 on 4 + 4 demo images, validation 2 + 2, two epochs. */
+const RUN = { weights: 'squeezenet1_1', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
+const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
+
+/** The same run in this process, on Dawn, through the same session code and the same server (sharp decodes the JPEGs). */
+async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History; probe: number }> {
+  const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
+  const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+  const decoder = new SharpImageDecoder();
+  const result = await trainInTab(
+    e,
+    { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` },
+    { fs: picked.fs, decoder, cache: new MemoryPixelCache(), trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
+    { recipe, backbone: 'squeezenet1_1', inputSize: RUN.inputSize, epochs: RUN.epochs, batch: RUN.batch, lr: RUN.lr, seed: RUN.seed },
+    { logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } },
+  );
+  try {
+    const pixels = await decoder.decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [RUN.inputSize, RUN.inputSize], 'nearest');
+    const probe = (await result.classifier.probabilities(pixels, 1))[0]!;
+    return { history: result.history, probe };
+  } finally {
+    result.classifier.dispose();
+  }
+}
+
+function expectSameHistory(browserH: History, nodeH: History, what: string): void {
+  expect(browserH.loss.length, what).toBe(RUN.epochs);
+  for (const key of ['loss', 'val_loss'] as const) {
+    for (let i = 0; i < RUN.epochs; i++) {
+      const b = browserH[key][i]!;
+      const n = nodeH[key][i]!;
+      expect(Number.isFinite(b) && Number.isFinite(n), `${what} ${key}[${i}]: browser ${b}, node ${n}`).toBe(true);
+      expect(Math.abs(b - n) / Math.abs(n), `${what} ${key}[${i}]: browser ${b}, node ${n}`).toBeLessThanOrEqual(1e-3);
+    }
+  }
+  expect(relErr(browserH.acc, nodeH.acc), `${what} acc`).toBeLessThanOrEqual(1e-6);
+  expect(relErr(browserH.val_acc, nodeH.val_acc), `${what} val_acc`).toBeLessThanOrEqual(1e-6);
+}
+
+describe('training in the tab', () => {
+  // One page for both recipes: the second run reuses the pipelines the first compiled (SwiftShader compiles slowly).
+  let tab: { page: Page; console: string[] } | null = null;
+  afterAll(async () => {
+    await tab?.page.close();
+  });
+
+  for (const recipe of ['features', 'augment'] as const) {
+    it(`${recipe}: per-epoch losses equal the Node engine's (same seed and data), then predicts like it`, async () => {
+      tab ??= await openPage();
+      const { page, console } = tab;
+      const before = (await page.evaluate(() => window.__predictions())).length;
+      const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), { ...RUN, recipe });
+      const node = await nodeRun(await testEngine(), recipe);
+      expectSameHistory(browserH, node.history, recipe);
+
+      await page.setInputFiles('#predict-input', PROBE_IMAGE);
+      await page.waitForFunction((n) => window.__predictions().length === n, before + 1);
+      const pred = (await page.evaluate(() => window.__predictions()))[before]!;
+      expect(pred.error).toBeNull();
+      expect(Math.abs(pred.probability! - node.probe), `P(dog): browser ${pred.probability}, node ${node.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(node.probe, 1e-3));
+
+      await page.setInputFiles('#predict-input', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5]) });
+      await page.waitForFunction((n) => window.__predictions().length === n, before + 2);
+      expect((await page.evaluate(() => window.__predictions()))[before + 1]!.error).toMatch(/broken\.jpg/);
+      const errors = await page.evaluate(() => window.__errors());
+      expect(errors.map((x) => x.title), console.join('\n')).toEqual(['Bad image']);
+
+      await mkdir(artifacts, { recursive: true });
+      await page.screenshot({ path: join(artifacts, `browser-${recipe}.png`), fullPage: true });
+    }, 600_000);
+  }
+
+  it('tells the user when the browser has no WebGPU', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+      await page.goto(server.url);
+      await page.evaluate(() => window.__ready);
+      expect(await page.textContent('#adapter')).toBe('No WebGPU in this browser');
+      const errors = await page.evaluate(() => window.__errors());
+      expect(errors.map((x) => x.title)).toEqual(['No WebGPU']);
+      expect(await page.isVisible('#errors')).toBe(true);
+      expect(await page.isDisabled('#train')).toBe(true);
+    } finally {
+      await page.close();
+    }
   });
 });

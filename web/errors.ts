@@ -23,7 +23,7 @@ export function describeError(e: unknown, context?: string): ShownError {
     const kind = (err as Error & { kind?: string }).kind;
     title = kind === 'device-lost' ? 'The GPU was lost' : kind === 'out-of-memory' ? 'Out of GPU memory' : 'GPU error';
     if (kind === 'device-lost') message += '\nReload the page to start again (the browser may have reset the GPU).';
-  } else if (name === 'EncodingError' || /decode|source image|bitmap/i.test(message)) {
+  } else if (name === 'BadImageError' || name === 'BadImagesError' || name === 'EncodingError' || /source image|bitmap/i.test(message)) {
     title = context ?? 'Bad image';
   }
   return { title, message };
