@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -238,6 +239,45 @@ describe('training in the tab', () => {
       await page.screenshot({ path: join(artifacts, `browser-${recipe}.png`), fullPage: true });
     }, 600_000);
   }
+
+  it('trains on a folder the user picks; an undecodable file in it is skipped and reported', async () => {
+    tab ??= await openPage();
+    const { page } = tab;
+    const dir = await mkdtemp(join(tmpdir(), 'webgpu-transfer-web-'));
+    try {
+      for (const [cls, prefix] of [['cats', 'cat'], ['dogs', 'dog']] as const) {
+        await mkdir(join(dir, 'pets', cls), { recursive: true });
+        for (let i = 0; i < 4; i++) await copyFile(join(demoDir, 'train', cls, `${prefix}.${i}.jpg`), join(dir, 'pets', cls, `${prefix}.${i}.jpg`));
+      }
+      await writeFile(join(dir, 'pets', 'cats', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70]));
+      await page.check('input[name="source"][value="folder"]');
+      await page.setInputFiles('#folder-input', join(dir, 'pets'));
+      // cats: broken.jpg, cat.0, cat.1 train and cat.2, cat.3 validation; dogs: two and two.
+      await page.waitForFunction(() => document.getElementById('data-summary')!.textContent!.startsWith('your folder'));
+      expect(await page.textContent('#data-summary')).toBe('your folder\n0 = cats: 3 train, 2 validation\n1 = dogs: 2 train, 2 validation');
+      const h = await page.evaluate((cfg) => window.__runTraining(cfg), { ...RUN, source: 'folder' as const, recipe: 'features' as const, epochs: 1 });
+      expect(h.loss.length).toBe(1);
+      expect(Number.isFinite(h.loss[0]!) && Number.isFinite(h.val_loss[0]!)).toBe(true);
+      const errors = await page.evaluate(() => window.__errors());
+      const skipped = errors.find((x) => x.message.includes('train/cats/broken.jpg'));
+      expect(skipped?.title, JSON.stringify(errors)).toBe('Bad image');
+      await page.screenshot({ path: join(artifacts, 'browser-folder.png'), fullPage: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  it('shows a lost GPU device to the user and stops offering training', async () => {
+    const { page } = await openPage();
+    try {
+      await page.evaluate(() => window.__engine()!.device.destroy());
+      await page.waitForFunction(() => document.getElementById('adapter')!.textContent!.startsWith('WebGPU adapter lost'));
+      expect((await page.evaluate(() => window.__errors())).map((x) => x.title)).toEqual(['The GPU was lost']);
+      expect(await page.isDisabled('#train')).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('tells the user when the browser has no WebGPU', async () => {
     const page = await browser.newPage();

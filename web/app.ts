@@ -1,5 +1,6 @@
 import { MemoryPixelCache } from '../src/data/cache.js';
 import { BrowserImageDecoder } from '../src/data/decoder-browser.js';
+import { formatBadImages } from '../src/data/errors.js';
 import type { Engine } from '../src/engine/index.js';
 import { parameterCount } from '../src/formats/tensor.js';
 import type { NamedArrays } from '../src/formats/types.js';
@@ -190,7 +191,8 @@ async function train(): Promise<History> {
         },
       },
     );
-    if (result.skipped) showError(result.skipped, 'Bad image');
+    const bad = result.skipped;
+    if (bad.length) showError(new Error(`left out ${bad.length} file${bad.length === 1 ? '' : 's'} that could not be decoded:\n${formatBadImages(bad)}`), 'Bad image');
     state.classifier = result.classifier;
     predict.setClassifier(result.classifier);
     const m = result.metrics;
@@ -213,6 +215,8 @@ async function train(): Promise<History> {
 
 /** Settings the browser test passes to `window.__runTraining`; missing fields keep the form's values. */
 interface TestRunConfig {
+  /** 'demo' (default) or 'folder': the folder already chosen in the folder input. */
+  source?: 'demo' | 'folder';
   weights?: string;
   recipe?: TabRecipe;
   inputSize?: number;
@@ -238,7 +242,7 @@ async function runFromTest(c: TestRunConfig): Promise<History> {
   set('seed', c.seed);
   set('per-class', c.trainPerClass);
   set('val-per-class', c.valPerClass);
-  (document.querySelector('input[name="source"][value="demo"]') as HTMLInputElement).checked = true;
+  (document.querySelector(`input[name="source"][value="${c.source ?? 'demo'}"]`) as HTMLInputElement).checked = true;
   await refreshImages();
   return train();
 }
@@ -278,9 +282,11 @@ declare global {
     __errors: () => readonly { title: string; message: string }[];
     __runTraining: (config: TestRunConfig) => Promise<History>;
     __predictions: () => PredictPanel['results'];
+    __engine: () => Engine | null;
   }
 }
 window.__ready = ready;
 window.__errors = shownErrors;
 window.__runTraining = runFromTest;
 window.__predictions = () => predict.results;
+window.__engine = () => state.engine;

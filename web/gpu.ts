@@ -27,8 +27,8 @@ export async function startEngine(): Promise<Engine | null> {
   badge.className = 'adapter ok';
   badge.textContent = `WebGPU adapter: ${name}${i.isFallbackAdapter ? ' (software — expect CPU speeds)' : ''}`;
   badge.title = `features: ${i.features.join(', ') || 'none'}\nmax storage binding: ${i.limits.maxStorageBufferBindingSize ?? '?'} bytes`;
+  // The page never destroys its device, so any loss (driver reset, GPU process crash, tab in the background too long) is news.
   void engine.device.lost.then((info) => {
-    if (info.reason === 'destroyed') return;
     badge.className = 'adapter bad';
     badge.textContent = `WebGPU adapter lost: ${name}`;
     showError(new Error(`${info.message || 'no details'} (reason: ${info.reason}). Reload the page to start again.`), 'The GPU was lost');

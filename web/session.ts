@@ -5,7 +5,7 @@
  * Nothing here touches the DOM, so the browser test runs this very function in Node (Dawn) as the oracle.
  */
 import { BOOK_AUGMENTATION } from '../src/data/augment-params.js';
-import { BadImagesError } from '../src/data/errors.js';
+import type { BadImage } from '../src/data/errors.js';
 import { ImageFolder } from '../src/data/image-folder.js';
 import type { DataFs, ImageDecoder, PixelCache } from '../src/data/types.js';
 import type { Engine, Tensor } from '../src/engine/index.js';
@@ -68,7 +68,7 @@ export interface TabTrainingResult {
   metrics: Record<string, number | string>;
   classifier: Classifier;
   /** Files the data module could not decode and left out (the page lists them). */
-  skipped: BadImagesError | null;
+  skipped: BadImage[];
 }
 
 export interface TabHooks {
@@ -90,15 +90,14 @@ export function validateConfig(c: TabTrainingConfig): void {
   if (!Number.isFinite(c.seed)) throw new Error(`seed must be a number, got ${c.seed}`);
 }
 
-async function openSplits(data: TabData, size: number): Promise<{ train: ImageFolder; validation: ImageFolder; skipped: BadImagesError | null }> {
+async function openSplits(data: TabData, size: number): Promise<{ train: ImageFolder; validation: ImageFolder; skipped: BadImage[] }> {
   const open = (root: string) => ImageFolder.open(root, { fs: data.fs, decoder: data.decoder, cache: data.cache, targetSize: [size, size], onBadImage: 'skip' });
   const train = await open(data.trainDir);
   const validation = await open(data.validationDir);
   if (train.classNames.join() !== validation.classNames.join()) {
     throw new Error(`the training classes (${train.classNames.join(', ')}) differ from the validation classes (${validation.classNames.join(', ')})`);
   }
-  const bad = [...train.bad, ...validation.bad];
-  return { train, validation, skipped: bad.length ? new BadImagesError(bad, 'the chosen images') : null };
+  return { train, validation, skipped: [...train.bad, ...validation.bad] };
 }
 
 function classifierFrom(e: Engine, forward: ForwardFn, inputSize: number, classNames: string[], dispose: () => void): Classifier {
