@@ -4,6 +4,13 @@ import { registerData } from './commands/data.js';
 import { registerAugmentPreview } from './commands/augment-preview.js';
 import { registerWeb } from './commands/web.js';
 import { registerWeights } from './commands/weights.js';
+import { registerStart } from './commands/start.js';
+import { registerExtract } from './commands/extract.js';
+import { registerTrainHead } from './commands/train-head.js';
+import { registerTrain } from './commands/train.js';
+import { registerFinetune } from './commands/finetune.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerPredict } from './commands/predict.js';
 
 const program = new Command();
 program
@@ -17,6 +24,13 @@ registerData(program);
 registerAugmentPreview(program);
 registerWeb(program);
 registerWeights(program);
+registerStart(program);
+registerExtract(program);
+registerTrainHead(program);
+registerTrain(program);
+registerFinetune(program);
+registerEvaluate(program);
+registerPredict(program);
 
 program.exitOverride();
 try {

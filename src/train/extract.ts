@@ -23,6 +23,8 @@ export interface FeatureManifest {
   /** Decoder and resize method of the images (e.g. `sharp-nearest`). */
   pixels: string;
   weights_checksum: string;
+  /** Where the weights were read from (informative; not part of the comparison). */
+  weights_path?: string;
   feature_shape: number[];
   splits: Record<string, { root: string; count: number; classes: string[]; files_sha256: string; features_sha256?: string; labels_sha256?: string }>;
 }
@@ -94,6 +96,7 @@ export interface ExtractAllOptions {
   preprocess: PreprocessMode;
   batchSize: number;
   weightsChecksum: string;
+  weightsPath?: string;
   /** Decoder id and interpolation, e.g. `sharp-nearest`. */
   pixels: string;
   /** Where the .npy files and the manifest go. */
@@ -115,6 +118,7 @@ export interface ExtractAllResult {
 function sameManifest(a: FeatureManifest, b: FeatureManifest): boolean {
   const strip = (m: FeatureManifest): unknown => ({
     ...m,
+    weights_path: undefined,
     splits: Object.fromEntries(Object.entries(m.splits).map(([k, v]) => [k, { count: v.count, classes: v.classes, files_sha256: v.files_sha256 }])),
   });
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
@@ -134,6 +138,7 @@ export async function extractSplits(e: Engine, splits: { name: SplitName; folder
     preprocess: o.preprocess,
     pixels: o.pixels,
     weights_checksum: o.weightsChecksum,
+    ...(o.weightsPath ? { weights_path: o.weightsPath } : {}),
     feature_shape: [...o.backbone.featureShape],
     splits: {},
   };

@@ -113,8 +113,8 @@ export async function evaluate(
   }
 }
 
-/** Sigmoid probabilities [N] for every image of `source`, in order. */
-export async function predictProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
+/** The logit (pre-sigmoid output) of every image of `source`, in order; sigmoid(logit) is the class-1 probability. */
+export async function predictLogits(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
   const out = new Float32Array(source.images);
   let pos = 0;
   try {
@@ -128,7 +128,8 @@ export async function predictProbabilities(e: Engine, forward: ForwardFn, source
       }
       const z = await logits.readF32();
       logits.dispose();
-      for (let i = 0; i < batch.size; i++) out[pos++] = 1 / (1 + Math.exp(-z[i]!));
+      out.set(z.subarray(0, batch.size), pos);
+      pos += batch.size;
     }
   } finally {
     source.close();
@@ -209,4 +210,9 @@ export async function fit(o: FitOptions): Promise<History> {
   } finally {
     metrics.dispose();
   }
+}
+
+/** Sigmoid probabilities (of class 1) [N] for every image of `source`, in order. */
+export async function predictProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
+  return (await predictLogits(e, forward, source)).map((z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))));
 }

@@ -30,9 +30,12 @@ export function buildFeatureHead(e: Engine, featureShape: readonly number[], see
   return model;
 }
 
-/** Recipes 2 and 3: the (built) base, then the head without dropout, as in the book. */
-export function buildTransferModel(e: Engine, base: Sequential, inputSize: number, seed: number): Sequential {
-  const model = new Sequential('model', [base, ...headLayers(base.outputShape!, { dropout: false })]);
+/**
+ * Recipes 2 and 3: the (built) base, then the head — without dropout as in the book's recipe 2, or with it to carry
+ * a recipe-1 head (trained on features) onto images.
+ */
+export function buildTransferModel(e: Engine, base: Sequential, inputSize: number, seed: number, opts: { dropout?: boolean } = {}): Sequential {
+  const model = new Sequential('model', [base, ...headLayers(base.outputShape!, { dropout: opts.dropout ?? false })]);
   model.build([inputSize, inputSize, 3], { engine: e, rng: new Rng(mixSeed(seed, STREAM.init)) });
   return model;
 }

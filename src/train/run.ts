@@ -168,6 +168,6 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
 }
 
 /** NaN and infinities become null in JSON. */
-function jsonSafe(m: Record<string, number | string>): Record<string, number | string | null> {
+export function jsonSafe(m: Record<string, number | string>): Record<string, number | string | null> {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
 }

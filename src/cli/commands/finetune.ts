@@ -1,0 +1,63 @@
+// `webgpu-transfer finetune --from RUN`: recipe 3, unfreeze the top of the base and train on at a lower rate.
+import type { Command } from 'commander';
+import type { OnBadImage } from '../../data/image-folder.js';
+import { finetuneJob } from '../../train/jobs-node.js';
+import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine } from '../train-common.js';
+import { Option } from 'commander';
+
+interface FinetuneCliOptions {
+  from?: string;
+  unfreeze?: string[];
+  data?: string;
+  onBadImage: OnBadImage;
+  augment: boolean;
+  steps?: number;
+  validationSteps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+  runsDir: string;
+  cacheDir: string;
+  json?: boolean;
+}
+
+export function registerFinetune(program: Command): void {
+  const d = RECIPE_DEFAULTS.finetune;
+  const cmd = program
+    .command('finetune')
+    .description('recipe 3: start from a run, unfreeze the top layers of the base (VGG16: block5_conv1..3) and train on with RMSprop 1e-5')
+    .option('--from <run>', 'the run to start from (a name under --runs-dir, or a path)')
+    .option('--unfreeze <layers>', "comma-separated layers of the base to train (default: the model's top block)", layerList)
+    .option('--data <dir>', "image folder with train/, validation/ (and test/) (default: the run's)")
+    .addOption(new Option('--on-bad-image <mode>', 'a corrupt or unreadable image file: fail or skip').choices(['fail', 'skip']).default('fail'))
+    .option('--augment', "the book's random augmentation of training images (the default)", true)
+    .option('--no-augment', 'train on the images as they are')
+    .option('--steps <n>', `training batches per epoch (default ${d.steps}; 0: one pass)`, intOption('--steps', 0, 1000000))
+    .option('--validation-steps <n>', `validation batches per epoch (default ${d.validationSteps}; 0: one pass)`, intOption('--validation-steps', 0, 1000000));
+  addTrainingOptions(cmd, d);
+  cmd.action(async (opts: FinetuneCliOptions, command: Command) => {
+    checkResumeConflicts(command, []);
+    await withEngine(opts, async (ctx, io) => {
+      const r = await finetuneJob(ctx, {
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.unfreeze ? { unfreeze: opts.unfreeze } : {}),
+        ...(opts.data ? { data: opts.data } : {}),
+        onBadImage: opts.onBadImage,
+        augment: opts.augment,
+        ...(opts.steps !== undefined ? { steps: opts.steps || null } : {}),
+        ...(opts.validationSteps !== undefined ? { validationSteps: opts.validationSteps || null } : {}),
+        ...(opts.epochs ? { epochs: opts.epochs } : {}),
+        ...(opts.batch ? { batch: opts.batch } : {}),
+        ...(opts.lr ? { lr: opts.lr } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.resume ? { resume: opts.resume } : {}),
+      });
+      reportRun(io, r.dir, r.metrics);
+    });
+  });
+}

@@ -1,0 +1,74 @@
+// `webgpu-transfer start` (npm start): feature extraction on the default model and data, then the book's head.
+import type { Command } from 'commander';
+import type { OnBadImage } from '../../data/image-folder.js';
+import type { PreprocessMode } from '../../kernels/preprocess.js';
+import type { BackboneName } from '../../models/types.js';
+import { startJob } from '../../train/jobs-node.js';
+import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { defaultModel } from '../../train/setup-node.js';
+import { formatDuration } from '../progress.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, jsonMetrics, pct, reportRun, withEngine } from '../train-common.js';
+
+interface StartCliOptions {
+  model?: BackboneName;
+  weights?: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  randomWeights?: boolean;
+  data?: string;
+  onBadImage: OnBadImage;
+  features?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+  runsDir: string;
+  cacheDir: string;
+  json?: boolean;
+}
+
+export function registerStart(program: Command): void {
+  const cmd = program
+    .command('start')
+    .description('the main job: extract features with the default model (VGG16 if its weights are in weights/, else SqueezeNet 1.1) and train the book\'s head; prints validation and test accuracy');
+  addModelOptions(cmd);
+  addDataOptions(cmd, 'image (default ../shared/data/cats_and_dogs_small)');
+  cmd.option('--features <dir>', 'feature cache folder (default .cache/features/<model>-<size>-<preprocess>)');
+  addTrainingOptions(cmd, RECIPE_DEFAULTS['feature-head']);
+  cmd.action(async (opts: StartCliOptions, command: Command) => {
+    checkResumeConflicts(command, []);
+    if (opts.resume) throw new Error('start does not resume; continue its run with `webgpu-transfer train-head --resume RUN`');
+    const chosen = opts.model ? { name: opts.model, reason: 'chosen with --model' } : defaultModel();
+    await withEngine(opts, async (ctx, io) => {
+      io.reporter.say(`Model: ${chosen.name} (${chosen.reason})`);
+      io.reporter.json({ type: 'model', model: chosen.name, reason: chosen.reason });
+      const r = await startJob(ctx, {
+        model: chosen.name,
+        ...(opts.weights ? { weights: opts.weights } : {}),
+        ...(opts.data ? { data: opts.data } : {}),
+        ...(opts.inputSize ? { inputSize: opts.inputSize } : {}),
+        ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+        ...(opts.features ? { featuresDir: opts.features } : {}),
+        onBadImage: opts.onBadImage,
+        allowRandom: opts.randomWeights ?? false,
+        ...(opts.epochs ? { epochs: opts.epochs } : {}),
+        ...(opts.batch ? { batch: opts.batch } : {}),
+        ...(opts.lr ? { lr: opts.lr } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+      });
+      const m = r.metrics;
+      if (!opts.json) {
+        reportRun(io, r.dir, m);
+        const total = typeof m.total_wall_s === 'number' ? m.total_wall_s : NaN;
+        io.reporter.say(
+          `Validation accuracy: ${pct(m.val_acc as number)} - test accuracy: ${pct(m.test_acc as number)} ` +
+            `(${chosen.name}, ${r.config.input_size}×${r.config.input_size}, ${r.config.epochs} epochs; ${formatDuration(total)} in all, ` +
+            `feature extraction ${r.extract.reused ? 'reused' : formatDuration(r.extract.seconds)})`,
+        );
+      } else io.reporter.json({ type: 'done', run: r.dir, metrics: jsonMetrics(m) });
+    });
+  });
+}

@@ -1,0 +1,42 @@
+// `webgpu-transfer train-head`: recipe 1, the book's classifier trained on extracted features.
+import type { Command } from 'commander';
+import { featureHeadJob } from '../../train/jobs-node.js';
+import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine } from '../train-common.js';
+
+interface TrainHeadCliOptions {
+  features?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+  runsDir: string;
+  cacheDir: string;
+  json?: boolean;
+}
+
+export function registerTrainHead(program: Command): void {
+  const d = RECIPE_DEFAULTS['feature-head'];
+  const cmd = program
+    .command('train-head')
+    .description('recipe 1: train Dense(256, relu) → Dropout(0.5) → Dense(1, sigmoid) on extracted features (RMSprop 2e-5, batch 20, 30 epochs)')
+    .option('--features <dir>', 'folder written by `extract` (manifest.json and <split>_features.npy / _labels.npy)');
+  addTrainingOptions(cmd, d);
+  cmd.action(async (opts: TrainHeadCliOptions, command: Command) => {
+    checkResumeConflicts(command, []);
+    await withEngine(opts, async (ctx, io) => {
+      const r = await featureHeadJob(ctx, {
+        ...(opts.features ? { features: opts.features } : {}),
+        ...(opts.epochs ? { epochs: opts.epochs } : {}),
+        ...(opts.batch ? { batch: opts.batch } : {}),
+        ...(opts.lr ? { lr: opts.lr } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.resume ? { resume: opts.resume } : {}),
+      });
+      reportRun(io, r.dir, r.metrics);
+    });
+  });
+}

@@ -1,0 +1,70 @@
+// `webgpu-transfer train --augment`: recipe 2, frozen base + head trained end to end on augmented images.
+import type { Command } from 'commander';
+import type { OnBadImage } from '../../data/image-folder.js';
+import type { PreprocessMode } from '../../kernels/preprocess.js';
+import type { BackboneName } from '../../models/types.js';
+import { DEFAULT_DATA, imageTrainJob } from '../../train/jobs-node.js';
+import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { defaultModel, fromRoot } from '../../train/setup-node.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine } from '../train-common.js';
+
+interface TrainCliOptions {
+  model?: BackboneName;
+  weights?: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  randomWeights?: boolean;
+  data?: string;
+  onBadImage: OnBadImage;
+  augment: boolean;
+  steps?: number;
+  validationSteps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+  runsDir: string;
+  cacheDir: string;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  const d = RECIPE_DEFAULTS.augment;
+  const cmd = program
+    .command('train')
+    .description('recipe 2: frozen base + Flatten (or global average pooling) + Dense(256, relu) + Dense(1, sigmoid), trained on images augmented on the GPU')
+    .option('--augment', "the book's random augmentation of training images (the default)", true)
+    .option('--no-augment', 'train on the images as they are')
+    .option('--steps <n>', `training batches per epoch (default ${d.steps}; 0: one pass over train/)`, intOption('--steps', 0, 1000000))
+    .option('--validation-steps <n>', `validation batches per epoch (default ${d.validationSteps}; 0: one pass over validation/)`, intOption('--validation-steps', 0, 1000000));
+  addModelOptions(cmd);
+  addDataOptions(cmd, 'image');
+  addTrainingOptions(cmd, d);
+  cmd.action(async (opts: TrainCliOptions, command: Command) => {
+    checkResumeConflicts(command, []);
+    const model = opts.model ?? defaultModel().name;
+    await withEngine(opts, async (ctx, io) => {
+      const r = await imageTrainJob(ctx, {
+        model,
+        ...(opts.weights ? { weights: opts.weights } : {}),
+        data: opts.data ?? fromRoot(DEFAULT_DATA),
+        ...(opts.inputSize ? { inputSize: opts.inputSize } : {}),
+        ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+        ...(opts.steps !== undefined ? { steps: opts.steps || null } : {}),
+        ...(opts.validationSteps !== undefined ? { validationSteps: opts.validationSteps || null } : {}),
+        augment: opts.augment,
+        onBadImage: opts.onBadImage,
+        allowRandom: opts.randomWeights ?? false,
+        ...(opts.epochs ? { epochs: opts.epochs } : {}),
+        ...(opts.batch ? { batch: opts.batch } : {}),
+        ...(opts.lr ? { lr: opts.lr } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.resume ? { resume: opts.resume } : {}),
+      });
+      reportRun(io, r.dir, r.metrics);
+    });
+  });
+}

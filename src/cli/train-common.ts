@@ -1,0 +1,115 @@
+// Options and plumbing shared by the training commands (extract, train-head, train, finetune, evaluate, predict, start).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Engine } from '../engine/index.js';
+import type { PreprocessMode } from '../kernels/preprocess.js';
+import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
+import type { BackboneName, ModelLogger } from '../models/types.js';
+import type { JobContext } from '../train/jobs-node.js';
+import { createReporter, type Reporter } from './progress.js';
+
+export function intOption(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} must be an integer, got '${v}'`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${flag} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export function positiveFloat(flag: string, max = Infinity): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`${flag} must be a number in (0, ${max}], got '${v}'`);
+    return n;
+  };
+}
+
+export function modelOption(v: string): BackboneName {
+  if (!isBackboneName(v)) throw new InvalidArgumentError(`unknown model '${v}'; choose one of ${BACKBONE_NAMES.join(', ')}`);
+  return v;
+}
+
+export function layerList(v: string): string[] {
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('give at least one layer name, e.g. block5_conv1,block5_conv2,block5_conv3');
+  return names;
+}
+
+export const PREPROCESS_CHOICES: readonly PreprocessMode[] = ['rescale', 'imagenet', 'caffe'];
+
+/** Options every training command takes. */
+export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }): Command {
+  return cmd
+    .option('--epochs <n>', `epochs to train (default ${d.epochs})`, intOption('--epochs', 1, 100000))
+    .option('--batch <n>', `batch size (default ${d.batch})`, intOption('--batch', 1, 65536))
+    .option('--lr <rate>', `RMSprop learning rate (default ${d.lr})`, positiveFloat('--lr', 10))
+    .option('--seed <n>', 'seed of initialisation, shuffling, dropout and augmentation (default 0)', intOption('--seed', 0, 4294967295))
+    .option('--name <name>', 'run folder name under --runs-dir (default: recipe and timestamp)')
+    .option('--resume <run>', 'continue RUN (a name under --runs-dir, or a path) from its last checkpoint; only --epochs may change')
+    .option('--runs-dir <dir>', 'where run folders go', 'runs')
+    .option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels')
+    .option('--json', 'print machine-readable JSON lines only');
+}
+
+export function addDataOptions(cmd: Command, what = 'data'): Command {
+  return cmd
+    .addOption(new Option('--on-bad-image <mode>', 'a corrupt or unreadable image file: fail (list them all) or skip (report them)').choices(['fail', 'skip']).default('fail'))
+    .option('--data <dir>', `${what} folder with train/, validation/ (and test/), one sub-folder per class`);
+}
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <name>', `backbone: ${BACKBONE_NAMES.join(' | ')} (default: vgg16 when weights/vgg16_notop.safetensors exists, else squeezenet1_1)`, modelOption)
+    .option('--weights <path>', "the backbone's weights (default: the model's usual place)")
+    .option('--input-size <n>', 'square input size (default: the model\'s: VGG16 150, others 224)', intOption('--input-size', 32, 1024))
+    .addOption(new Option('--preprocess <mode>', "input normalisation (default: the model's: VGG16 rescale, others imagenet)").choices([...PREPROCESS_CHOICES]))
+    .option('--random-weights', 'allow a randomly initialised base when no weights are found (smoke tests only)');
+}
+
+/** With --resume the stored settings are used; refuse options that would silently be ignored. */
+export function checkResumeConflicts(cmd: Command, allowed: readonly string[]): void {
+  const opts = cmd.opts() as Record<string, unknown>;
+  if (opts.resume === undefined) return;
+  const always = ['resume', 'epochs', 'json', 'runsDir', 'cacheDir', 'onBadImage'];
+  const bad = Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === 'cli' && !always.includes(k) && !allowed.includes(k));
+  if (bad.length) {
+    const flags = bad.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new InvalidArgumentError(`--resume continues a run with its stored settings; only --epochs may change (remove ${flags.join(', ')})`);
+  }
+}
+
+export interface CommandIo {
+  reporter: Reporter;
+  logger: ModelLogger;
+}
+
+/** Creates the engine and reporter, runs `fn`, and releases the device whatever happens. */
+export async function withEngine<T>(opts: { json?: boolean; runsDir?: string; cacheDir?: string }, fn: (ctx: JobContext, io: CommandIo) => Promise<T>): Promise<T> {
+  const reporter = createReporter({ json: Boolean(opts.json) });
+  const logger: ModelLogger = { warn: (m) => process.stderr.write(m + '\n'), info: (m) => reporter.say(m) };
+  const engine = await Engine.create();
+  try {
+    return await fn({ engine, sink: reporter.sink, logger, runsDir: opts.runsDir ?? 'runs', pixelCacheDir: opts.cacheDir ?? '.cache/pixels' }, { reporter, logger });
+  } finally {
+    reporter.close();
+    if (!engine.lost) engine.destroy();
+  }
+}
+
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : 'n/a');
+export const f4 = (x: number | string | undefined): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+
+/** The closing lines of a training command. */
+export function reportRun(io: CommandIo, dir: string, metrics: Record<string, number | string>): void {
+  const m = metrics;
+  io.reporter.say(
+    `val_loss: ${f4(m.val_loss)} - val_acc: ${f4(m.val_acc)} - test_loss: ${f4(m.test_loss)} - test_acc: ${f4(m.test_acc)} - ` +
+      `${typeof m.images_per_s === 'number' ? m.images_per_s.toFixed(1) : 'n/a'} images/s - ${typeof m.wall_s === 'number' ? m.wall_s.toFixed(1) : 'n/a'}s`,
+  );
+  io.reporter.say(`Run folder: ${dir} (config.json, history.json, metrics.json, accuracy.png, loss.png, checkpoint.safetensors)`);
+  io.reporter.json({ type: 'done', run: dir, metrics: jsonMetrics(m) });
+}
+
+export function jsonMetrics(m: Record<string, number | string>): Record<string, number | string | null> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
+}

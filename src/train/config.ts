@@ -1,0 +1,62 @@
+import type { AugmentConfig } from '../data/augment-params.js';
+import type { OnBadImage } from '../data/image-folder.js';
+import type { PreprocessMode } from '../kernels/preprocess.js';
+import type { BackboneName } from '../models/types.js';
+import type { RecipeName } from './recipes.js';
+
+/** config.json of a run: every setting needed to rebuild its model and continue or reproduce it. */
+export interface RunConfig {
+  recipe: RecipeName;
+  name: string;
+  created: string;
+  model: BackboneName;
+  weights: { path: string; checksum: string; pretrained: boolean };
+  input_size: number;
+  preprocess: PreprocessMode;
+  interpolation: 'nearest';
+  /** Image dataset root (train/, validation/, test/), or null for recipe 1 (see `features`). */
+  data: string | null;
+  /** Recipe 1: the folder of extracted features, and the dataset they came from. */
+  features: string | null;
+  feature_shape: number[];
+  /** Class names in label order (flow_from_directory: sorted folder names). */
+  classes: string[];
+  head: { units: number; dropout: number };
+  epochs: number;
+  /** Training batches per epoch (null: one pass over the training split). */
+  steps: number | null;
+  validation_steps: number | null;
+  batch: number;
+  optimizer: { name: 'rmsprop'; lr: number; rho: number; epsilon: number };
+  loss: 'binary_crossentropy (from logits)';
+  seed: number;
+  augmentation: AugmentConfig | null;
+  /** Recipe 3: the layers of the base that are trained, and the run it starts from. */
+  unfreeze: string[];
+  from: string | null;
+  on_bad_image: OnBadImage;
+  params: { total: number; trainable: number };
+  adapter: { description: string; vendor: string; architecture: string; software: boolean };
+  software: { node: string; platform: string };
+}
+
+const RECIPES: readonly string[] = ['feature-head', 'augment', 'finetune'];
+
+/** Checks the fields a run needs to be rebuilt; names the file and the field that is wrong. */
+export function parseRunConfig(value: unknown, file: string): RunConfig {
+  const c = value as Partial<RunConfig> | null;
+  const fail = (field: string, want: string): never => {
+    throw new Error(`${file}: field '${field}' is missing or not ${want}`);
+  };
+  if (typeof c !== 'object' || c === null) throw new Error(`${file}: not a run configuration object`);
+  if (!RECIPES.includes(c.recipe as string)) fail('recipe', RECIPES.join(' | '));
+  if (typeof c.model !== 'string') fail('model', 'a model name');
+  if (typeof c.weights !== 'object' || c.weights === null || typeof c.weights.path !== 'string' || typeof c.weights.checksum !== 'string') fail('weights', '{ path, checksum }');
+  for (const k of ['input_size', 'epochs', 'batch', 'seed'] as const) if (!Number.isInteger(c[k])) fail(k, 'an integer');
+  if (!Array.isArray(c.feature_shape)) fail('feature_shape', 'an array');
+  if (!Array.isArray(c.classes) || c.classes.length !== 2) fail('classes', 'two class names');
+  if (typeof c.head !== 'object' || c.head === null || typeof c.head.dropout !== 'number') fail('head', '{ units, dropout }');
+  if (typeof c.optimizer !== 'object' || c.optimizer === null || !(c.optimizer.lr > 0)) fail('optimizer', '{ lr > 0 }');
+  if (typeof c.preprocess !== 'string') fail('preprocess', 'a preprocessing mode');
+  return c as RunConfig;
+}
