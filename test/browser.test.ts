@@ -267,6 +267,20 @@ describe('training in the tab', () => {
     }
   }, 600_000);
 
+  it('stops a run when Stop is pressed and frees its GPU memory', async () => {
+    tab ??= await openPage();
+    const { page } = tab;
+    await page.check('input[name="source"][value="demo"]');
+    const outcome = page.evaluate((cfg) => window.__runTraining(cfg).then(() => 'finished', (e: Error) => e.message), { ...RUN, recipe: 'features' as const, epochs: 500 });
+    await page.waitForFunction(() => /^Epoch \d+\/500/.test(document.getElementById('train-status')!.textContent!));
+    await page.click('#stop');
+    expect(await outcome).toBe('stopped by the user');
+    expect(await page.textContent('#train-status')).toBe('Stopped.');
+    expect(await page.isEnabled('#train')).toBe(true);
+    // No model is kept after a stopped run, so every tensor of the run (base, head, optimizer state, batches) is gone.
+    expect(await page.evaluate(() => window.__engine()!.pool.counters.liveBuffers)).toBe(0);
+  }, 600_000);
+
   it('shows a lost GPU device to the user and stops offering training', async () => {
     const { page } = await openPage();
     try {

@@ -74,7 +74,10 @@ export interface TabTrainingResult {
 export interface TabHooks {
   sink?: EventSink;
   logger: ModelLogger;
-  /** Called after every training step; throwing from it stops the run (the Stop button). */
+  /**
+   * Called after every step of every phase (reading images, extraction, training, validation); throwing from it
+   * stops the run there, tensors freed (the Stop button).
+   */
   onStep?: () => void;
 }
 
@@ -90,8 +93,25 @@ export function validateConfig(c: TabTrainingConfig): void {
   if (!Number.isFinite(c.seed)) throw new Error(`seed must be a number, got ${c.seed}`);
 }
 
-async function openSplits(data: TabData, size: number): Promise<{ train: ImageFolder; validation: ImageFolder; skipped: BadImage[] }> {
-  const open = (root: string) => ImageFolder.open(root, { fs: data.fs, decoder: data.decoder, cache: data.cache, targetSize: [size, size], onBadImage: 'skip' });
+async function openSplits(data: TabData, size: number, sink: EventSink): Promise<{ train: ImageFolder; validation: ImageFolder; skipped: BadImage[] }> {
+  const open = (root: string) => {
+    const name = `Reading ${root} images`;
+    const t0 = performance.now();
+    let announced = false;
+    return ImageFolder.open(root, {
+      fs: data.fs,
+      decoder: data.decoder,
+      cache: data.cache,
+      targetSize: [size, size],
+      onBadImage: 'skip',
+      onProgress: (done, total) => {
+        if (!announced) sink({ type: 'phase', name, total, unit: 'images' });
+        announced = true;
+        const el = (performance.now() - t0) / 1000;
+        sink({ type: 'progress', name, done, total, images: done, elapsed_s: el, images_per_s: done / Math.max(el, 1e-9) });
+      },
+    });
+  };
   const train = await open(data.trainDir);
   const validation = await open(data.validationDir);
   if (train.classNames.join() !== validation.classNames.join()) {
@@ -116,8 +136,11 @@ function classifierFrom(e: Engine, forward: ForwardFn, inputSize: number, classN
 /** Runs recipe 1 or 2 in this engine on `data`, reporting through `hooks.sink`; returns the history and a classifier. */
 export async function trainInTab(e: Engine, weights: TabWeights, data: TabData, cfg: TabTrainingConfig, hooks: TabHooks): Promise<TabTrainingResult> {
   validateConfig(cfg);
-  const sink = hooks.sink;
-  const { train, validation, skipped } = await openSplits(data, cfg.inputSize);
+  const sink: EventSink = (ev) => {
+    hooks.sink?.(ev);
+    if (ev.type === 'progress') hooks.onStep?.();
+  };
+  const { train, validation, skipped } = await openSplits(data, cfg.inputSize, sink);
   const backbone: Backbone = createBackbone(cfg.backbone, e, { inputSize: cfg.inputSize, seed: cfg.seed, logger: hooks.logger });
   let head: Sequential | null = null;
   let model: Sequential | null = null;
@@ -127,13 +150,13 @@ export async function trainInTab(e: Engine, weights: TabWeights, data: TabData, 
   };
   try {
     const status = backbone.loadWeights(weights.tensors, { source: weights.source });
-    sink?.({ type: 'info', message: `${cfg.backbone}: ${status.parameters.toLocaleString('en')} parameters from ${status.source}` });
+    sink({ type: 'info', message: `${cfg.backbone}: ${status.parameters.toLocaleString('en')} parameters from ${status.source}` });
     const mode = backbone.defaultPreprocess;
     const config = { ...cfg, preprocess: mode, classes: train.classNames, train_images: train.size, validation_images: validation.size, weights: weights.source };
     let plan: TrainingPlan;
     let predictForward: ForwardFn;
     if (cfg.recipe === 'features') {
-      const opts = { preprocess: mode, batchSize: cfg.batch, ...(sink ? { sink } : {}) };
+      const opts = { preprocess: mode, batchSize: cfg.batch, sink };
       const trainSet = await extractFeatures(e, backbone, train, { ...opts, name: 'Extracting train' });
       const valSet = await extractFeatures(e, backbone, validation, { ...opts, name: 'Extracting validation' });
       const built = featureHeadPlan(e, { train: trainSet, validation: valSet, epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed, model: cfg.backbone, config });
@@ -166,7 +189,7 @@ export async function trainInTab(e: Engine, weights: TabWeights, data: TabData, 
       });
       predictForward = imageForward(e, model, mode, null);
     }
-    const outcome = await runTraining(e, plan, { store: new MemoryRunStore('this tab'), ...(sink ? { sink } : {}) }, hooks.onStep ? { hooks: { onStepEnd: () => hooks.onStep!() } } : {});
+    const outcome = await runTraining(e, plan, { store: new MemoryRunStore('this tab'), sink });
     return { history: outcome.history, metrics: outcome.metrics, classifier: classifierFrom(e, predictForward, cfg.inputSize, train.classNames, disposeAll), skipped };
   } catch (err) {
     disposeAll();
