@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
@@ -223,7 +223,17 @@ describe('training in the tab', () => {
       const node = await nodeRun(await testEngine(), recipe);
       expectSameHistory(browserH, node.history, recipe);
 
-      await page.setInputFiles('#predict-input', PROBE_IMAGE);
+      if (recipe === 'features') {
+        await page.setInputFiles('#predict-input', PROBE_IMAGE);
+      } else {
+        // Dropped on the drop zone, as a person would.
+        const probeUrl = `${server.url}api/data/test/dogs/${basename(PROBE_IMAGE)}`;
+        await page.evaluate(async (url) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([await (await fetch(url)).blob()], url.split('/').pop()!, { type: 'image/jpeg' }));
+          document.getElementById('drop-zone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }, probeUrl);
+      }
       await page.waitForFunction((n) => window.__predictions().length === n, before + 1);
       const pred = (await page.evaluate(() => window.__predictions()))[before]!;
       expect(pred.error).toBeNull();
