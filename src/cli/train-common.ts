@@ -74,7 +74,7 @@ export function checkResumeConflicts(cmd: Command, allowed: readonly string[]): 
   const bad = Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === 'cli' && !always.includes(k) && !allowed.includes(k));
   if (bad.length) {
     const flags = bad.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-    throw new InvalidArgumentError(`--resume continues a run with its stored settings; only --epochs may change (remove ${flags.join(', ')})`);
+    throw new Error(`--resume continues a run with its stored settings; only --epochs may change (remove ${flags.join(', ')})`);
   }
 }
 

@@ -557,19 +557,24 @@ export async function predictJob(ctx: JobContext, o: { from: string; images: str
   const { model } = await buildRunModel(ctx, config);
   try {
     await restoreRunWeights(e, model, run);
-    const batch = Math.min(o.batch ?? config.batch, o.images.length);
+    // Every batch has the run's batch size (the last one padded with blank images): the kernels compiled for
+    // that shape are reused instead of compiling new ones for an odd size.
+    const batch = o.batch ?? config.batch;
     checkBatchFits(e, model, [size, size, 3], batch);
     const per = size * size * 3;
+    const padded = Math.ceil(pixels.length / batch) * batch;
     const stream = new ScheduledBatches(
-      epochBatchIndices({ size: pixels.length, batchSize: batch, shuffle: false, seed: 0 }),
+      epochBatchIndices({ size: padded, batchSize: batch, shuffle: false, seed: 0 }),
       async (idx) => {
         const images = new Uint8Array(idx.length * per);
-        idx.forEach((i, k) => images.set(pixels[i]!, k * per));
+        idx.forEach((i, k) => {
+          if (i < pixels.length) images.set(pixels[i]!, k * per);
+        });
         return { images, labels: new Float32Array(idx.length), indices: Int32Array.from(idx), size: idx.length, height: size, width: size };
       },
       (h) => uploadImageBatch(e, h),
     );
-    const logits = await predictLogits(e, imageForward(e, model, config.preprocess, null), stream);
+    const logits = (await predictLogits(e, imageForward(e, model, config.preprocess, null), stream)).subarray(0, pixels.length);
     const classes = config.classes.length === 2 ? config.classes : ['class 0', 'class 1'];
     const predictions = o.images.map((file, i) => {
       const z = logits[i]!;

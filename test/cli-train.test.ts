@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyDataset, repoRoot } from './helpers/train-data.js';
+
+let cli = '';
+let cliDir = '';
+let dir = '';
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [cli, ...args], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', rej);
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+const json = (stdout: string): { type: string; [k: string]: unknown }[] =>
+  stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-train-'));
+  await makeTinyDataset(join(dir, 'data'), { train: 4, validation: 2, test: 2 });
+  cliDir = join(repoRoot, '.cache', `cli-train-test-${process.pid}`);
+  await mkdir(cliDir, { recursive: true });
+  cli = join(cliDir, 'cli.js');
+  await build({ entryPoints: [join(repoRoot, 'src/cli/main.ts')], outfile: cli, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(cliDir, { recursive: true, force: true });
+});
+
+const COMMON = ['--cache-dir', 'pixels'];
+
+describe('training commands (spawned CLI, tiny subset, SqueezeNet 1.1 at 64×64)', () => {
+  it('every command has --help', async () => {
+    for (const c of ['start', 'extract', 'train-head', 'train', 'finetune', 'evaluate', 'predict']) {
+      const r = await run([c, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: webgpu-transfer ${c}`);
+    }
+  });
+
+  it('refuses unknown and out-of-range options with a clear error, a non-zero exit and no output', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train-head', '--features', 'f', '--epochs', '0'], /--epochs must be between 1 and/],
+      [['train', '--lr', '-1'], /--lr must be a number in \(0, 10\]/],
+      [['train', '--batch', 'abc'], /--batch must be an integer, got 'abc'/],
+      [['train', '--bogus'], /unknown option '--bogus'/],
+      [['extract', '--model', 'resnet50'], /unknown model 'resnet50'; choose one of vgg16, squeezenet1_1, mobilenet_v2/],
+      [['train', '--preprocess', 'zscore'], /argument 'zscore' is invalid/],
+      [['train', '--on-bad-image', 'ignore'], /argument 'ignore' is invalid/],
+      [['train-head', '--features', 'f', '--input-size', '64'], /unknown option '--input-size'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(join(dir, 'runs'))).toBe(false);
+  });
+
+  it('extract and train-head with --json print JSON lines only; the run folder holds every file', async () => {
+    const ex = await run(['extract', '--model', 'squeezenet1_1', '--data', 'data', '--out', 'feats', '--input-size', '64', '--batch', '4', '--json', ...COMMON]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const exLines = json(ex.stdout);
+    expect(exLines.at(-1)).toMatchObject({ type: 'done', reused: false, images: 16 });
+    const th = await run(['train-head', '--features', 'feats', '--epochs', '2', '--batch', '4', '--name', 'h2', '--json']);
+    expect(th.code, th.stderr).toBe(0);
+    const lines = json(th.stdout);
+    expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2]);
+    const done = lines.at(-1)!;
+    expect(done.type).toBe('done');
+    for (const k of ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'model']) expect(done.metrics).toHaveProperty(k);
+    for (const f of ['config.json', 'history.json', 'metrics.json', 'accuracy.png', 'loss.png', 'checkpoint.safetensors']) expect(existsSync(join(dir, 'runs', 'h2', f))).toBe(true);
+  });
+
+  it('prints Keras-like epoch lines, and --resume continues a run to the history of an uninterrupted one', async () => {
+    const full = await run(['train-head', '--features', 'feats', '--epochs', '3', '--batch', '4', '--name', 'h3']);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toMatch(/^Epoch 1\/3 - \d+\.\ds - loss: \d+\.\d{4} - acc: \d\.\d{4} - val_loss: \d+\.\d{4} - val_acc: \d\.\d{4}$/m);
+    expect(full.stdout).toMatch(/^Run folder: .*h3/m);
+    const part = await run(['train-head', '--features', 'feats', '--epochs', '2', '--batch', '4', '--name', 'r']);
+    expect(part.code, part.stderr).toBe(0);
+    const conflict = await run(['train-head', '--resume', 'r', '--lr', '0.1']);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toMatch(/only --epochs may change \(remove --lr\)/);
+    const resumed = await run(['train-head', '--resume', 'r', '--epochs', '3']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('Resuming from');
+    expect(resumed.stdout).toMatch(/^Epoch 3\/3 /m);
+    expect(resumed.stdout).not.toMatch(/^Epoch 1\/3 /m);
+    const h = (name: string): Promise<{ loss: number[]; acc: number[]; val_loss: number[]; val_acc: number[] }> => readFile(join(dir, 'runs', name, 'history.json'), 'utf8').then((s) => JSON.parse(s));
+    const [a, b] = [await h('h3'), await h('r')];
+    expect(b.loss).toEqual(a.loss);
+    expect(b.val_loss).toEqual(a.val_loss);
+    expect(b.acc).toEqual(a.acc);
+    expect(b.val_acc).toEqual(a.val_acc);
+    const again = await run(['train-head', '--features', 'feats', '--name', 'r']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already exists; choose another --name, or continue it with --resume r/);
+  });
+
+  it('evaluate and predict use a run; a corrupt image fails predict before any output', async () => {
+    const ev = await run(['evaluate', '--from', 'h3', '--data', 'data', '--batch', '4', ...COMMON]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stdout).toMatch(/test: 4 images - loss: \d+\.\d{4} - acc: \d\.\d{4}/);
+    const metrics = JSON.parse(await readFile(join(dir, 'runs', 'h3', 'metrics.json'), 'utf8')) as { test_acc: number };
+    expect(ev.stdout).toContain(`acc: ${metrics.test_acc.toFixed(4)}`);
+    const pr = await run(['predict', '--from', 'h3', 'data/test/cats/cat.1500.jpg', 'data/test/dogs/dog.1500.jpg']);
+    expect(pr.code, pr.stderr).toBe(0);
+    const rows = pr.stdout.trimEnd().split('\n');
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/^data\/test\/(cats|dogs)\/\S+\.jpg +(cats|dogs) +\d+\.\d% +\(p\(dogs\) = \d\.\d{4}\)$/);
+    await writeFile(join(dir, 'broken.jpg'), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+    const bad = await run(['predict', '--from', 'h3', 'data/test/cats/cat.1500.jpg', 'broken.jpg']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/broken\.jpg/);
+    expect(bad.stdout).toBe('');
+  });
+
+  it('start: extraction (cached) and the head, then validation and test accuracy; a clear message without data', async () => {
+    const r = await run(['start', '--model', 'squeezenet1_1', '--data', 'data', '--input-size', '64', '--epochs', '2', '--batch', '4', '--features', 'feats', '--name', 's', ...COMMON]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Model: squeezenet1_1 \(chosen with --model\)/m);
+    expect(r.stdout).toContain('Reusing the features');
+    expect(r.stdout).toMatch(/^Validation accuracy: \d+\.\d\d% - test accuracy: \d+\.\d\d% /m);
+    const m = JSON.parse(await readFile(join(dir, 'runs', 's', 'metrics.json'), 'utf8')) as Record<string, unknown>;
+    expect(m.total_wall_s).toBeGreaterThan(0);
+    expect(m.features_reused).toBe('yes');
+    const missing = await run(['start', '--data', 'nowhere']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/no data: .*nowhere does not exist\. Pass --data DIR/);
+  });
+});
