@@ -1,0 +1,18 @@
+// The training API, platform-neutral (the Node-only parts are in ./node.ts).
+export { fit, evaluate, predictLogits, predictProbabilities, StepPacer, DivergenceError, type FitOptions } from './fit.js';
+export { runTraining, TrainingStoppedError, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, ACCURACY_PLOT, LOSS_PLOT, type RunIO, type TrainingPlan, type RunHooks, type RunOutcome } from './run.js';
+export { featureHeadPlan, imagePlan, imageBatches, imageForward, RECIPE_DEFAULTS, type RecipeName, type FeatureHeadOptions, type ImageRecipeOptions } from './recipes.js';
+export { buildFeatureHead, buildTransferModel, headLayers, layerContext, forwardLogits, HEAD_UNITS, HEAD_DROPOUT } from './model.js';
+export { extractFeatures, extractSplits, folderFingerprint, MANIFEST_FILE, type FeatureManifest, type ExtractAllOptions, type ExtractAllResult } from './extract.js';
+export { featureBatches, readFeatureSet, featureBytes, featureFile, labelFile, SPLITS, type FeatureSet, type SplitName } from './features.js';
+export { uploadImageBatch, prepareImages, augmentMatrices } from './image-input.js';
+export { epochBatchIndices, stepsPerPass, ScheduledBatches, type ScheduleOptions } from './schedule.js';
+export { epochOrder, STREAM } from './seeds.js';
+export type { Batch, BatchStream, ForwardFn, ForwardContext as StepContext } from './batches.js';
+export { CHECKPOINT_FILE, snapshotCheckpoint, parseCheckpoint, restoreCheckpoint, restoreTensors, tensorsByName, type Checkpoint, type CheckpointState } from './checkpoint.js';
+export { emptyHistory, appendEpoch, historyLength, parseHistory, smoothCurve, type History, type EpochLogs } from './history.js';
+export { historyChartConfig, SMOOTHING_FACTOR, type PlotKind, type PlotRenderer } from './plots.js';
+export { MemoryRunStore, readJson, writeJson, type RunStore } from './store.js';
+export { silentSink, throttledProgress, type TrainEvent, type EventSink } from './events.js';
+export { BatchTooLargeError, checkBatchFits, largestActivation, maxBatchFor, bufferLimit } from './preflight.js';
+export { parseRunConfig, type RunConfig } from './config.js';
