@@ -64,6 +64,23 @@ function bindingList(decls: [string, 'read' | 'read_write', string][]): string {
 
 // ------------------------------------------------------------------ forward
 
+/**
+ * WGSL computing, for output position (oy, ox), which of the three rows / columns of the 3×3 window lie inside the
+ * image: booleans r0..r2 / c0..c2 and the window origin iy0 / ix0 (the 9 taps are unrolled: lavapipe compiles
+ * straight-line taps about twice as fast as loops with `continue`).
+ */
+function windowBounds(s: DepthwiseShape, oy: string, ox: string): string {
+  return `let iy0 = i32(${oy} * ${s.stride}u) - 1;
+  let ix0 = i32(${ox} * ${s.stride}u) - 1;
+  let r0 = iy0 >= 0; let r1 = iy0 + 1 < ${s.h}; let r2 = iy0 + 2 < ${s.h};
+  let c0 = ix0 >= 0; let c1 = ix0 + 1 < ${s.w}; let c2 = ix0 + 2 < ${s.w};`;
+}
+
+/** The flat NHWC index of input tap (ky, kx) of the window at (iy0, ix0) of image `n`. */
+function tapIndex(s: DepthwiseShape, cv: number, ky: number, kx: number): string {
+  return `((n * ${s.h}u + u32(iy0 + ${ky})) * ${s.w}u + u32(ix0 + ${kx})) * ${cv}u + c`;
+}
+
 function forwardCode(s: DepthwiseShape, act: DepthwiseActivation, hasBias: boolean): string {
   const { ty, cv, zero } = layout(s.c);
   const total = s.n * s.ho * s.wo * cv;
@@ -73,6 +90,9 @@ function forwardCode(s: DepthwiseShape, act: DepthwiseActivation, hasBias: boole
   ];
   if (hasBias) decls.push(['bias', 'read', ty]);
   decls.push(['y', 'read_write', ty]);
+  const taps: string[] = [];
+  for (let ky = 0; ky < 3; ky++)
+    for (let kx = 0; kx < 3; kx++) taps.push(`if (r${ky} && c${kx}) { acc += x[${tapIndex(s, cv, ky, kx)}] * wt[${(ky * 3 + kx) * cv}u + c]; }`);
   return `${bindingList(decls)}
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
@@ -83,16 +103,9 @@ ${entry1d(WG)} {
   r = r / ${s.wo}u;
   let oy = r % ${s.ho}u;
   let n = r / ${s.ho}u;
+  ${windowBounds(s, 'oy', 'ox')}
   var acc: ${ty} = ${hasBias ? 'bias[c]' : zero};
-  for (var ky = 0u; ky < 3u; ky++) {
-    let iy = i32(oy * ${s.stride}u + ky) - 1;
-    if (iy < 0 || iy >= ${s.h}) { continue; }
-    for (var kx = 0u; kx < 3u; kx++) {
-      let ix = i32(ox * ${s.stride}u + kx) - 1;
-      if (ix < 0 || ix >= ${s.w}) { continue; }
-      acc += x[((n * ${s.h}u + u32(iy)) * ${s.w}u + u32(ix)) * ${cv}u + c] * wt[(ky * 3u + kx) * ${cv}u + c];
-    }
-  }
+  ${taps.join('\n  ')}
   y[i] = ${epilogue(act, ty, 'acc')};
 }`;
 }
@@ -132,10 +145,24 @@ function gradInputCode(s: DepthwiseShape, act: DepthwiseActivation): string {
   const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
   if (act !== 'linear') decls.push(['y', 'read', ty]);
   decls.push(['wt', 'read', ty], ['gx', 'read_write', ty]);
-  // Output row oy reads input row oy·stride − 1 + ky, so input row iy gets oy = (iy + 1 − ky) / stride when exact.
-  const outIndex = (t: string, lim: number): string =>
-    s.stride === 1 ? `if (${t} < 0 || ${t} >= ${lim}) { continue; }` : `if (${t} < 0 || (${t} & 1) != 0 || (${t} >> 1u) >= ${lim}) { continue; }`;
-  const div = s.stride === 1 ? '' : ' >> 1u';
+  // Output row oy reads input row oy·stride − 1 + k, so input row iy gets tap k from oy = (iy + 1 − k) / stride when
+  // that is a whole number inside the output.
+  const axis = (name: string, i: string, k: number, lim: number): string => {
+    const t = `${i} + ${1 - k}`;
+    if (s.stride === 1) return `let ${name}ok${k} = ${t} >= 0 && ${t} < ${lim}; let ${name}${k} = u32(max(${t}, 0));`;
+    return `let ${name}ok${k} = ${t} >= 0 && ((${t}) & 1) == 0 && ((${t}) >> 1u) < ${lim}; let ${name}${k} = u32(max(${t}, 0)) >> 1u;`;
+  };
+  const bounds: string[] = [];
+  for (let k = 0; k < 3; k++) bounds.push(axis('oy', 'iy', k, s.ho), axis('ox', 'ix', k, s.wo));
+  const taps: string[] = [];
+  for (let ky = 0; ky < 3; ky++)
+    for (let kx = 0; kx < 3; kx++) {
+      taps.push(`if (oyok${ky} && oxok${kx}) {
+    let o = ((n * ${s.ho}u + oy${ky}) * ${s.wo}u + ox${kx}) * ${cv}u + c;
+    ${maskedGrad(act, ty, zero, 'o')}
+    acc += g * wt[${(ky * 3 + kx) * cv}u + c];
+  }`);
+    }
   return `${bindingList(decls)}
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
@@ -146,20 +173,9 @@ ${entry1d(WG)} {
   r = r / ${s.w}u;
   let iy = i32(r % ${s.h}u);
   let n = r / ${s.h}u;
+  ${bounds.join('\n  ')}
   var acc: ${ty} = ${zero};
-  for (var ky = 0; ky < 3; ky++) {
-    let ty_ = iy + 1 - ky;
-    ${outIndex('ty_', s.ho)}
-    let oy = u32(ty_${div});
-    for (var kx = 0; kx < 3; kx++) {
-      let tx_ = ix + 1 - kx;
-      ${outIndex('tx_', s.wo)}
-      let ox = u32(tx_${div});
-      let o = ((n * ${s.ho}u + oy) * ${s.wo}u + ox) * ${cv}u + c;
-      ${maskedGrad(act, ty, zero, 'o')}
-      acc += g * wt[u32(ky * 3 + kx) * ${cv}u + c];
-    }
-  }
+  ${taps.join('\n  ')}
   gx[i] = acc;
 }`;
 }
@@ -200,14 +216,19 @@ function filterPartialCode(s: DepthwiseShape, act: DepthwiseActivation, slices: 
   const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
   if (act !== 'linear') decls.push(['y', 'read', ty]);
   decls.push(['x', 'read', ty], ['partial', 'read_write', ty]);
+  const accs = Array.from({ length: taps }, (_, t) => `var a${t}: ${ty} = ${zero};`);
+  const body: string[] = [];
+  for (let ky = 0; ky < 3; ky++)
+    for (let kx = 0; kx < 3; kx++) body.push(`if (r${ky} && c${kx}) { a${ky * 3 + kx} += g * x[${tapIndex(s, cv, ky, kx)}]; }`);
+  if (taps === 10) body.push('a9 += g;');
+  const stores = Array.from({ length: taps }, (_, t) => `partial[(slice * ${taps}u + ${t}u) * ${cv}u + c] = a${t};`);
   return `${bindingList(decls)}
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
   if (i >= ${slices * cv}u) { return; }
   let c = i % ${cv}u;
   let slice = i / ${cv}u;
-  var acc: array<${ty}, ${taps}>;
-  for (var t = 0u; t < ${taps}u; t++) { acc[t] = ${zero}; }
+  ${accs.join('\n  ')}
   let p0 = slice * ${chunk}u;
   let p1 = min(p0 + ${chunk}u, ${positions}u);
   for (var p = p0; p < p1; p++) {
@@ -217,18 +238,10 @@ ${entry1d(WG)} {
     let n = rest / ${s.ho}u;
     let o = p * ${cv}u + c;
     ${maskedGrad(act, ty, zero, 'o')}
-    ${taps === 10 ? 'acc[9] += g;' : ''}
-    for (var ky = 0u; ky < 3u; ky++) {
-      let iy = i32(oy * ${s.stride}u + ky) - 1;
-      if (iy < 0 || iy >= ${s.h}) { continue; }
-      for (var kx = 0u; kx < 3u; kx++) {
-        let ix = i32(ox * ${s.stride}u + kx) - 1;
-        if (ix < 0 || ix >= ${s.w}) { continue; }
-        acc[ky * 3u + kx] += g * x[((n * ${s.h}u + u32(iy)) * ${s.w}u + u32(ix)) * ${cv}u + c];
-      }
-    }
+    ${windowBounds(s, 'oy', 'ox')}
+    ${body.join('\n    ')}
   }
-  for (var t = 0u; t < ${taps}u; t++) { partial[(slice * ${taps}u + t) * ${cv}u + c] = acc[t]; }
+  ${stores.join('\n  ')}
 }`;
 }
 
