@@ -28,6 +28,8 @@ export interface CaseResult {
 
 export interface RunOptions {
   timing: TimingOptions;
+  /** The CPU reference is slow at full size: it gets fewer repetitions. */
+  wasmTiming: TimingOptions;
   profile: boolean;
   wasm: boolean;
   log: (line: string) => void;
@@ -60,7 +62,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
   else {
     try {
       await ctx.tfjs.useWasm();
-      outputs.wasm = await side('wasm', res.wasm, () => def.tfjs(ctx, 'wasm'));
+      outputs.wasm = await side('wasm', res.wasm, () => def.tfjs(ctx, 'wasm'), undefined, o.wasmTiming);
     } finally {
       await ctx.tfjs.useWebgpu();
     }
@@ -75,6 +77,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
     into: SideResult,
     make: () => Side,
     after?: (s: Side) => Promise<void>,
+    timing: TimingOptions = o.timing,
   ): Promise<Float32Array[] | undefined> {
     let s: Side | null = null;
     try {
@@ -86,7 +89,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       const first = performance.now() - t0;
       into.firstMs = first;
       o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
-      into.timing = await measure(s, o.timing, first);
+      into.timing = await measure(s, timing, first);
       o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}`);
       await after?.(s);
       return out;
