@@ -2,6 +2,7 @@
 // same WebGPU device (and TF.js wasm on the CPU). Table on stdout, progress on stderr, exit 1 on a mismatch.
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Engine } from '../src/engine/index.js';
 import { allCases, filterCases } from './cases/index.js';
@@ -54,6 +55,9 @@ const tfjs = await setupTfjs(engine, {
 log(`TF.js ${tfjs.tf.version.tfjs}: webgpu ${tfjs.sharedDevice ? 'on our GPUDevice' : 'on its own device'}; wasm ${tfjs.wasm ? 'ready (single-threaded in Node)' : `unavailable (${tfjs.wasmError ?? 'disabled'})`}`);
 
 const timing = opts.quick ? QUICK_TIMING : FULL_TIMING;
+const cpuCount = cpus().length;
+const loadStart = loadavg()[0]!;
+if (loadStart > cpuCount * 0.75) log(`warning: load average ${loadStart.toFixed(1)} on ${cpuCount} CPUs — other work will distort the timings`);
 const results: CaseResult[] = [];
 const started = performance.now();
 for (const [i, def] of cases.entries()) {
@@ -62,7 +66,15 @@ for (const [i, def] of cases.entries()) {
 }
 log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
-const report = buildReport(engine.info, { sharedDevice: tfjs.sharedDevice, tfjsVersion: tfjs.tf.version.tfjs, quick: Boolean(opts.quick), timing }, results);
+const report = buildReport(engine.info, {
+    sharedDevice: tfjs.sharedDevice,
+    tfjsVersion: tfjs.tf.version.tfjs,
+    quick: Boolean(opts.quick),
+    timing,
+    cpus: cpuCount,
+    loadStart,
+    loadEnd: loadavg()[0]!,
+  }, results);
 process.stdout.write(`${formatTable(report)}\n`);
 if (opts.profile) process.stdout.write(`${formatProfile(report)}\n`);
 if (opts.markdown) process.stdout.write(`\n${formatMarkdown(report)}\n`);

@@ -41,6 +41,8 @@ export interface Report {
   adapter: { vendor: string; architecture: string; description: string; device: string };
   device: { shared_with_tfjs: boolean; fallback_adapter: boolean; max_storage_binding_bytes: number };
   date: string;
+  /** CPU count and 1-minute load average before and after the run: timings from a busy host are not comparable. */
+  host: { cpus: number; load_start: number; load_end: number };
   node: string;
   tfjs_version: string;
   quick: boolean;
@@ -105,7 +107,7 @@ export function caseReport(r: CaseResult): CaseReport {
 
 export function buildReport(
   info: AdapterSummary,
-  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; timing: TimingOptions },
+  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; timing: TimingOptions; cpus: number; loadStart: number; loadEnd: number },
   results: CaseResult[],
 ): Report {
   return {
@@ -116,6 +118,7 @@ export function buildReport(
       max_storage_binding_bytes: info.limits.maxStorageBufferBindingSize ?? 0,
     },
     date: new Date().toISOString(),
+    host: { cpus: meta.cpus, load_start: round(meta.loadStart, 3)!, load_end: round(meta.loadEnd, 3)! },
     node: process.version,
     tfjs_version: meta.tfjsVersion,
     quick: meta.quick,
@@ -163,6 +166,7 @@ export function formatTable(rep: Report): string {
   const a = rep.adapter;
   return [
     `adapter: ${a.vendor} ${a.architecture} (${a.description}); TF.js ${rep.tfjs_version} ${rep.device.shared_with_tfjs ? 'on the same GPUDevice' : 'on its own device, same adapter'}${rep.quick ? '; --quick (reduced sizes)' : ''}`,
+    `host: ${rep.host.cpus} CPUs, load average ${rep.host.load_start.toFixed(1)} at the start, ${rep.host.load_end.toFixed(1)} at the end`,
     'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s and img/s: ours / tfjs webgpu',
     '',
     line(head),
