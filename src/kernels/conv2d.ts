@@ -73,6 +73,11 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
   return { N, H, W, Cin, KH, KW, Cout, stride, padTop: v.pad, padLeft: h.pad, OH: v.out, OW: h.out };
 }
 
+/** Multiply-adds of the forward pass (each gradient has the same count). */
+export function macs(g: Conv2dGeometry): number {
+  return g.N * g.OH * g.OW * g.KH * g.KW * g.Cin * g.Cout;
+}
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** Every tap of every output pixel lands inside the image (no padding), so loads need no validity test. */
@@ -160,7 +165,7 @@ ${entry}
   ${epilogue(p, {
     N: g.Cout,
     col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r}u < ${M}u`, base: `(row0 + ${r}u) * ${g.Cout}u` }),
+    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${g.Cout}u` }),
     bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
     relu,
     vecOut,
@@ -189,7 +194,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
   const shape = [g.N, g.OH, g.OW, g.Cout];
   checkOut(opts.out, shape, 'conv2d');
   const M = g.N * g.OH * g.OW;
-  const tile = chooseTile(e, M);
+  const tile = chooseTile(e, M, macs(g));
   const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
   e.run({
     name: 'conv2d_fwd',
@@ -257,7 +262,7 @@ ${entry}
   ${epilogue(p, {
     N: g.Cin,
     col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r}u < ${M}u`, base: `(row0 + ${r}u) * ${g.Cin}u` }),
+    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${g.Cin}u` }),
     bias: null,
     relu: false,
     vecOut: false,
@@ -270,7 +275,7 @@ export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeome
   const shape = [g.N, g.H, g.W, g.Cin];
   checkOut(out, shape, 'conv2d grad input');
   const M = g.N * g.H * g.W;
-  const tile = chooseTile(e, M);
+  const tile = chooseTile(e, M, macs(g));
   const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
   e.run({ name: 'conv2d_grad_input', code: conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
   return gx;
@@ -338,7 +343,7 @@ ${entry}
   ${epilogue(p, {
     N: g.Cout,
     col0: 'col0',
-    row: (r) => ({ guard: `ci0 + ${r}u < ${g.Cin}u`, base: `(tap * ${g.Cin}u + ci0 + ${r}u) * ${g.Cout}u` }),
+    row: (r) => ({ guard: `ci0 + ${r} < ${g.Cin}u`, base: `(tap * ${g.Cin}u + ci0 + ${r}) * ${g.Cout}u` }),
     bias: null,
     relu: false,
     vecOut,
@@ -350,7 +355,7 @@ ${entry}
 export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
   const shape = [g.KH, g.KW, g.Cin, g.Cout];
   checkOut(out, shape, 'conv2d grad filter');
-  const tile = chooseTile(e, g.Cin);
+  const tile = chooseTile(e, g.Cin, macs(g));
   const gw = out ?? e.empty(shape, 'f32', 'conv2d_gw');
   const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
   e.run({ name: 'conv2d_grad_filter', code: conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });

@@ -29,6 +29,8 @@ export interface GemmTile {
   TNv: number;
   /** Share A rows through subgroupBroadcast (needs the `subgroups` feature and a fixed subgroup size). */
   bcast: boolean;
+  /** Accumulators in one array and the stores as a loop over rows (much less code to compile) instead of unrolled. */
+  loopEpilogue?: boolean;
 }
 
 /** A is read along K (rows stored [.., K] contiguous) or along M (stored [K, M]); likewise B along N or K. */
@@ -68,10 +70,15 @@ export function adapterLanes(e: Engine): AdapterLanes {
   return v;
 }
 
-/** Tile for an output of `rows` × `cols`: 32 rows (fewer for short outputs), 4·L columns. */
-export function chooseTile(e: Engine, rows: number): GemmTile {
+/**
+ * Tile for an output with `rows` rows and `macs` multiply-adds in all: 32 rows per workgroup (the fastest here,
+ * dev/NOTES.md), fewer for short outputs, and 8 or 16 for small products, where compiling the bigger unrolled
+ * kernel (seconds on llvmpipe) would cost more than it saves.
+ */
+export function chooseTile(e: Engine, rows: number, macs: number): GemmTile {
   const { bcast, L } = adapterLanes(e);
-  const full = Math.max(L, 32 - (32 % L));
+  const want = macs < 2 ** 22 ? 8 : macs < 2 ** 25 ? 16 : 32;
+  const full = Math.max(L, want - (want % L));
   const TM = Math.min(full, Math.ceil(rows / L) * L);
   return { L, TM, TNv: 1, bcast };
 }
@@ -132,7 +139,13 @@ export function bColsPerLane(p: GemmPlan): number {
   return 4 * p.tile.TNv;
 }
 
+/** The accumulator of tile row r, column group j. */
+function acc(p: GemmPlan, r: number | string, j: number): string {
+  return p.tile.loopEpilogue ? `acc[${typeof r === 'number' ? r * p.tile.TNv + j : `${r} * ${p.tile.TNv}u + ${j}u`}]` : `acc_${r}_${j}`;
+}
+
 export function accDecls(p: GemmPlan): string {
+  if (p.tile.loopEpilogue) return `var acc: array<vec4f, ${p.tile.TM * p.tile.TNv}>;`;
   return range(p.tile.TM)
     .map((r) => range(p.tile.TNv).map((j) => `var acc_${r}_${j} = vec4f(0.0);`).join(' '))
     .join('\n  ');
@@ -154,7 +167,7 @@ export function fmaChunk(p: GemmPlan): string {
   }
   for (let r = 0; r < TM; r++) {
     for (let q = 0; q < 4; q++) {
-      lines.push(`{ let a = vec4f(${aValue(p, r, q)}); ${range(TNv).map((j) => `acc_${r}_${j} = fma(a, b_${q}_${j}, acc_${r}_${j});`).join(' ')} }`);
+      lines.push(`{ let a = vec4f(${aValue(p, r, q)}); ${range(TNv).map((j) => `${acc(p, r, j)} = fma(a, b_${q}_${j}, ${acc(p, r, j)});`).join(' ')} }`);
     }
   }
   return lines.join('\n    ');
@@ -181,8 +194,8 @@ export interface EpilogueSpec {
   N: number;
   /** WGSL u32 expression of the tile's first column. */
   col0: string;
-  /** For tile row r: a WGSL bool guard and the flat float offset of the row's first element. */
-  row: (r: number) => { guard: string; base: string };
+  /** For tile row r (a WGSL u32 expression): a bool guard and the flat float offset of the row's first element. */
+  row: (r: string) => { guard: string; base: string };
   /** Name of a bias binding (array<vec4f> when vecOut, else array<f32>), or null. */
   bias: string | null;
   relu: boolean;
@@ -201,11 +214,13 @@ export function epilogue(p: GemmPlan, s: EpilogueSpec): string {
       else lines.push(`let bias_${j} = vec4f(${range(4).map((c) => `${s.bias}[min(col_${j}_${c}, ${s.N - 1}u)]`).join(', ')});`);
     }
   }
-  for (let r = 0; r < TM; r++) {
-    const { guard, base } = s.row(r);
+  const loop = p.tile.loopEpilogue ?? false;
+  for (let r = 0; r < (loop ? 1 : TM); r++) {
+    const rr = loop ? 'r' : `${r}u`;
+    const { guard, base } = s.row(rr);
     const body: string[] = [];
     for (let j = 0; j < TNv; j++) {
-      let v = `acc_${r}_${j}`;
+      let v = acc(p, loop ? 'r' : r, j);
       if (s.bias) v = `(${v} + bias_${j})`;
       if (s.relu) v = `max(${v}, vec4f(0.0))`;
       if (s.vecOut) {
@@ -214,7 +229,8 @@ export function epilogue(p: GemmPlan, s: EpilogueSpec): string {
         body.push(`{ let v = ${v}; ${range(4).map((c) => `if (col_${j}_${c} < ${s.N}u) { out[ob + col_${j}_${c}] = v.${COMP[c]}; }`).join(' ')} }`);
       }
     }
-    lines.push(`if (${guard}) { let ob = ${base}; ${body.join(' ')} }`);
+    const stmt = `if (${guard}) { let ob = ${base}; ${body.join(' ')} }`;
+    lines.push(loop ? `for (var r = 0u; r < ${TM}u; r++) { ${stmt} }` : stmt);
   }
   return lines.join('\n  ');
 }
@@ -341,7 +357,7 @@ ${entry}
   ${epilogue(p, {
     N,
     col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r}u < ${M}u`, base: `(row0 + ${r}u) * ${N}u` }),
+    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${N}u` }),
     bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
     relu,
     vecOut,
@@ -361,7 +377,7 @@ export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptio
   const d = matmulDims(a.shape, b.shape, transA, transB);
   const bias = opts.bias ?? null;
   if (bias && (bias.size !== d.N || bias.rank !== 1)) throw new Error(`matmul: bias must be [${d.N}], got [${bias.shape.join(', ')}]`);
-  const tile = chooseTile(e, d.M);
+  const tile = chooseTile(e, d.M, d.M * d.N * d.K);
   const p = matmulPlan(tile, d, transA, transB);
   if (opts.out && (opts.out.rank !== 2 || opts.out.shape[0] !== d.M || opts.out.shape[1] !== d.N)) {
     throw new Error(`matmul: output must be [${d.M}, ${d.N}], got [${opts.out.shape.join(', ')}]`);
