@@ -22,7 +22,7 @@ export abstract class BaseImageDecoder implements ImageDecoder {
       img = check.format === 'bmp' ? decodeBmp(bytes) : await this.decodeWithCodec(bytes, check.format);
     } catch (e) {
       if (e instanceof BadImageError) throw e;
-      throw new BadImageError(name, describeDecodeFailure(check.format, e instanceof Error ? e.message : String(e)));
+      throw new BadImageError(name, describeDecodeFailure(check.format, e instanceof Error ? e.message : String(e), bytes));
     }
     if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
       throw new BadImageError(name, `decoder returned ${img.data.length} bytes for ${img.width}×${img.height} RGB`);

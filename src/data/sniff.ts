@@ -42,12 +42,21 @@ export function precheckImage(bytes: Uint8Array): { format: ImageFormat } | { re
 }
 
 /** Words for a decoder failure: truncated when the decoder ran out of data, otherwise corrupt. */
-export function describeDecodeFailure(format: ImageFormat, message: string): string {
+export function describeDecodeFailure(format: ImageFormat, message: string, bytes?: Uint8Array): string {
   const first = message.split('\n')[0]!.trim();
   const label = format === 'jpeg' ? 'JPEG' : format === 'tiff' ? 'TIFF' : format === 'webp' ? 'WebP' : format.toUpperCase();
+  // Decoders word the same cut-off file differently (libvips may only say "warning treated as error"): a JPEG
+  // without its end-of-image marker ran out of data.
+  if (format === 'jpeg' && bytes && !hasJpegEnd(bytes)) return `truncated ${label} file (${first}; no end-of-image marker)`;
   // "premature end of data segment" is damage inside a JPEG that still has its end marker: corrupt, not truncated.
   if (/premature end of (JPEG )?(image|file)|truncat|unexpected end of (file|stream)|not enough data|read error|too short|incomplete/i.test(message)) {
     return `truncated ${label} file (${first})`;
   }
   return `corrupt ${label} file (${first})`;
+}
+
+function hasJpegEnd(bytes: Uint8Array): boolean {
+  // Some writers pad after EOI, so look for FF D9 near the end rather than only in the last two bytes.
+  for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64); i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  return false;
 }
