@@ -275,7 +275,7 @@ export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeome
   const shape = [g.N, g.H, g.W, g.Cin];
   checkOut(out, shape, 'conv2d grad input');
   const M = g.N * g.H * g.W;
-  const tile = chooseTile(e, M, macs(g));
+  const tile = chooseTile(e, M, macs(g), 32);
   const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
   e.run({ name: 'conv2d_grad_input', code: conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
   return gx;
@@ -355,7 +355,7 @@ ${entry}
 export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
   const shape = [g.KH, g.KW, g.Cin, g.Cout];
   checkOut(out, shape, 'conv2d grad filter');
-  const tile = chooseTile(e, g.Cin, macs(g));
+  const tile = chooseTile(e, g.Cin, macs(g), 32);
   const gw = out ?? e.empty(shape, 'f32', 'conv2d_gw');
   const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
   e.run({ name: 'conv2d_grad_filter', code: conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });

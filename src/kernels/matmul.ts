@@ -71,13 +71,13 @@ export function adapterLanes(e: Engine): AdapterLanes {
 }
 
 /**
- * Tile for an output with `rows` rows and `macs` multiply-adds in all: 32 rows per workgroup (the fastest here,
- * dev/NOTES.md), fewer for short outputs, and 8 or 16 for small products, where compiling the bigger unrolled
- * kernel (seconds on llvmpipe) would cost more than it saves.
+ * Tile for an output with `rows` rows and `macs` multiply-adds in all: `maxRows` rows per workgroup (16 or 32 are
+ * the fastest here, dev/NOTES.md; 32 compiles 2-3× slower), fewer for short outputs, and 8 for small products,
+ * where compiling a bigger unrolled kernel (seconds on llvmpipe) would cost more than it saves.
  */
-export function chooseTile(e: Engine, rows: number, macs: number): GemmTile {
+export function chooseTile(e: Engine, rows: number, macs: number, maxRows = 16): GemmTile {
   const { bcast, L } = adapterLanes(e);
-  const want = macs < 2 ** 22 ? 8 : macs < 2 ** 25 ? 16 : 32;
+  const want = macs < 2 ** 22 ? 8 : maxRows;
   const full = Math.max(L, want - (want % L));
   const TM = Math.min(full, Math.ceil(rows / L) * L);
   return { L, TM, TNv: 1, bcast };
