@@ -37,24 +37,24 @@ export function layerList(v: string): string[] {
 
 export const PREPROCESS_CHOICES: readonly PreprocessMode[] = ['rescale', 'imagenet', 'caffe'];
 
-/** Options every training command takes. */
-export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }): Command {
-  return cmd
+/** Options every training command takes (`resume` and the pixel cache where they apply). */
+export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }, o: { resume?: boolean; pixels?: boolean } = {}): Command {
+  cmd
     .option('--epochs <n>', `epochs to train (default ${d.epochs})`, intOption('--epochs', 1, 100000))
     .option('--batch <n>', `batch size (default ${d.batch})`, intOption('--batch', 1, 65536))
     .option('--lr <rate>', `RMSprop learning rate (default ${d.lr})`, positiveFloat('--lr', 10))
     .option('--seed <n>', 'seed of initialisation, shuffling, dropout and augmentation (default 0)', intOption('--seed', 0, 4294967295))
-    .option('--name <name>', 'run folder name under --runs-dir (default: recipe and timestamp)')
-    .option('--resume <run>', 'continue RUN (a name under --runs-dir, or a path) from its last checkpoint; only --epochs may change')
-    .option('--runs-dir <dir>', 'where run folders go', 'runs')
-    .option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels')
-    .option('--json', 'print machine-readable JSON lines only');
+    .option('--name <name>', 'run folder name under --runs-dir (default: recipe and timestamp)');
+  if (o.resume ?? true) cmd.option('--resume <run>', 'continue RUN (a name under --runs-dir, or a path) from its last checkpoint; only --epochs may change');
+  cmd.option('--runs-dir <dir>', 'where run folders go', 'runs');
+  if (o.pixels ?? true) cmd.option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels');
+  return cmd.option('--json', 'print machine-readable JSON lines only');
 }
 
-export function addDataOptions(cmd: Command, what = 'data'): Command {
+export function addDataOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--on-bad-image <mode>', 'a corrupt or unreadable image file: fail (list them all) or skip (report them)').choices(['fail', 'skip']).default('fail'))
-    .option('--data <dir>', `${what} folder with train/, validation/ (and test/), one sub-folder per class`);
+    .option('--data <dir>', 'image folder with train/, validation/ (and test/), one sub-folder per class (default ../shared/data/cats_and_dogs_small)');
 }
 
 export function addModelOptions(cmd: Command): Command {

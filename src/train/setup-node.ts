@@ -51,7 +51,7 @@ export async function exists(p: string): Promise<boolean> {
 export function defaultModel(): { name: BackboneName; reason: string } {
   const vgg = fromRoot(DEFAULT_WEIGHTS_PATHS.vgg16);
   if (existsSync(vgg)) return { name: 'vgg16', reason: `VGG16 weights found at ${vgg}` };
-  return { name: 'squeezenet1_1', reason: `no VGG16 weights at ${vgg}, so SqueezeNet 1.1 (ImageNet weights from ${fromRoot(DEFAULT_WEIGHTS_PATHS.squeezenet1_1)})` };
+  return { name: 'squeezenet1_1', reason: `no VGG16 weights at ${vgg}; using SqueezeNet 1.1 with the ImageNet weights in ${fromRoot(DEFAULT_WEIGHTS_PATHS.squeezenet1_1)}` };
 }
 
 export interface LoadedBackbone {

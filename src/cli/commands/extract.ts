@@ -30,7 +30,7 @@ export function registerExtract(program: Command): void {
     .command('extract')
     .description('run the frozen convolutional base over train/validation/test once and save the features and labels as .npy (reused when images and weights are unchanged)');
   addModelOptions(cmd);
-  addDataOptions(cmd, 'image');
+  addDataOptions(cmd);
   cmd
     .option('--out <dir>', 'output folder (default .cache/features/<model>-<size>-<preprocess>)')
     .option('--batch <n>', 'images per forward pass', intOption('--batch', 1, 65536), 20)

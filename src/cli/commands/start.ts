@@ -7,7 +7,7 @@ import { startJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel } from '../../train/setup-node.js';
 import { formatDuration } from '../progress.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, jsonMetrics, pct, reportRun, withEngine } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine } from '../train-common.js';
 
 interface StartCliOptions {
   model?: BackboneName;
@@ -23,7 +23,6 @@ interface StartCliOptions {
   lr?: number;
   seed?: number;
   name?: string;
-  resume?: string;
   runsDir: string;
   cacheDir: string;
   json?: boolean;
@@ -34,12 +33,10 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('the main job: extract features with the default model (VGG16 if its weights are in weights/, else SqueezeNet 1.1) and train the book\'s head; prints validation and test accuracy');
   addModelOptions(cmd);
-  addDataOptions(cmd, 'image (default ../shared/data/cats_and_dogs_small)');
+  addDataOptions(cmd);
   cmd.option('--features <dir>', 'feature cache folder (default .cache/features/<model>-<size>-<preprocess>)');
-  addTrainingOptions(cmd, RECIPE_DEFAULTS['feature-head']);
-  cmd.action(async (opts: StartCliOptions, command: Command) => {
-    checkResumeConflicts(command, []);
-    if (opts.resume) throw new Error('start does not resume; continue its run with `webgpu-transfer train-head --resume RUN`');
+  addTrainingOptions(cmd, RECIPE_DEFAULTS['feature-head'], { resume: false });
+  cmd.action(async (opts: StartCliOptions) => {
     const chosen = opts.model ? { name: opts.model, reason: 'chosen with --model' } : defaultModel();
     await withEngine(opts, async (ctx, io) => {
       io.reporter.say(`Model: ${chosen.name} (${chosen.reason})`);

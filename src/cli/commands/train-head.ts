@@ -13,7 +13,6 @@ interface TrainHeadCliOptions {
   name?: string;
   resume?: string;
   runsDir: string;
-  cacheDir: string;
   json?: boolean;
 }
 
@@ -23,7 +22,7 @@ export function registerTrainHead(program: Command): void {
     .command('train-head')
     .description('recipe 1: train Dense(256, relu) → Dropout(0.5) → Dense(1, sigmoid) on extracted features (RMSprop 2e-5, batch 20, 30 epochs)')
     .option('--features <dir>', 'folder written by `extract` (manifest.json and <split>_features.npy / _labels.npy)');
-  addTrainingOptions(cmd, d);
+  addTrainingOptions(cmd, d, { pixels: false });
   cmd.action(async (opts: TrainHeadCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
     await withEngine(opts, async (ctx, io) => {

@@ -40,7 +40,7 @@ export function registerTrain(program: Command): void {
     .option('--steps <n>', `training batches per epoch (default ${d.steps}; 0: one pass over train/)`, intOption('--steps', 0, 1000000))
     .option('--validation-steps <n>', `validation batches per epoch (default ${d.validationSteps}; 0: one pass over validation/)`, intOption('--validation-steps', 0, 1000000));
   addModelOptions(cmd);
-  addDataOptions(cmd, 'image');
+  addDataOptions(cmd);
   addTrainingOptions(cmd, d);
   cmd.action(async (opts: TrainCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
