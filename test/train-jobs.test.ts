@@ -152,6 +152,36 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
     expect(maxDiff).toBeLessThan(1e-5 * 4);
   });
 
+  it('resumes an image run (augmentation draws from seed, epoch and step) to the uninterrupted history', async () => {
+    const ctx = await ctxFor();
+    const o = { model: 'squeezenet1_1' as const, data, inputSize: 64, steps: 2, validationSteps: 1, batch: 4, seed: 5 };
+    const full = await imageTrainJob(ctx, { ...o, epochs: 3, name: 'aug-full' });
+    await imageTrainJob(ctx, { ...o, epochs: 1, name: 'aug-part' });
+    const resumed = await imageTrainJob(ctx, { ...o, epochs: 3, resume: 'aug-part' });
+    expect(resumed.dir).toBe(join(tmp, 'runs', 'aug-part'));
+    expect(resumed.history.loss).toEqual(full.history.loss);
+    expect(resumed.history.acc).toEqual(full.history.acc);
+    expect(resumed.history.val_loss).toEqual(full.history.val_loss);
+  });
+
+  it('VGG16 with random weights (loudly warned) at 32×32: [1, 1, 512] features, Flatten in the head', async () => {
+    const warnings: string[] = [];
+    const ctx = { ...(await ctxFor()), logger: { warn: (m: string) => warnings.push(m) } };
+    const o = { model: 'vgg16' as const, weights: join(tmp, 'no-such-weights.safetensors'), data, inputSize: 32, batch: 4, onBadImage: 'fail' as const, allowRandom: true };
+    await expect(extractJob(ctx, { ...o, allowRandom: false, out: join(tmp, 'vgg-features') })).rejects.toThrow(/no weights for vgg16 at .*no-such-weights/);
+    const ex = await extractJob(ctx, { ...o, out: join(tmp, 'vgg-features') });
+    ex.loaded.backbone.model.dispose();
+    expect(warnings.join('\n')).toMatch(/RANDOM/);
+    expect(ex.sets.get('train')!.featureShape).toEqual([1, 1, 512]);
+    const head = await featureHeadJob(ctx, { features: join(tmp, 'vgg-features'), epochs: 1, batch: 4, name: 'vgg-head' });
+    const ckpt = parseCheckpoint(new Uint8Array(await readFile(join(head.dir, 'checkpoint.safetensors'))), 'c');
+    expect(ckpt.params.get('dense_1/kernel')!.shape).toEqual([512, 256]);
+    const r = await imageTrainJob(ctx, { ...o, steps: 1, validationSteps: 1, epochs: 1, name: 'vgg-aug' });
+    const { config } = await checkRunFolder(r.dir, 1);
+    expect(config.weights).toMatchObject({ pretrained: false, checksum: 'random(seed 0)' });
+    expect(config.feature_shape).toEqual([1, 1, 512]);
+  });
+
   it('refuses unknown layers to unfreeze before writing anything', async () => {
     const ctx = await ctxFor();
     await expect(finetuneJob(ctx, { from: 'aug', unfreeze: ['block5_conv1'], epochs: 1, name: 'bad-ft' })).rejects.toThrow(/no layer 'block5_conv1'/);
