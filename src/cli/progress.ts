@@ -53,6 +53,7 @@ export function createReporter(opts: { json: boolean; out?: Output }): Reporter 
   let barShowing = false;
   let phaseLabel = '';
   let lastJsonProgress = -Infinity;
+  let lastDraw = -Infinity;
 
   const clearBar = (): void => {
     if (barShowing) {
@@ -73,14 +74,18 @@ export function createReporter(opts: { json: boolean; out?: Output }): Reporter 
       case 'phase':
         phaseLabel = ev.name;
         break;
-      case 'progress':
-        if (tty) {
-          const text = `${phaseLabel || ev.name} ${formatProgressBar(ev.done, ev.total, ev.images_per_s, ev.elapsed_s)}`;
-          const cols = out.columns ?? 120;
-          out.write('\r\x1b[2K' + text.slice(0, Math.max(20, cols - 1)));
-          barShowing = true;
-        }
+      case 'progress': {
+        if (!tty) break;
+        // Redraw at most ten times a second (and always at the end of a phase).
+        const now = performance.now();
+        if (ev.done < ev.total && now - lastDraw < 100) break;
+        lastDraw = now;
+        const text = `${phaseLabel || ev.name} ${formatProgressBar(ev.done, ev.total, ev.images_per_s, ev.elapsed_s)}`;
+        const cols = out.columns && out.columns > 0 ? out.columns : 120;
+        out.write('\r\x1b[2K' + text.slice(0, Math.max(20, cols - 1)));
+        barShowing = true;
         break;
+      }
       case 'epoch':
         line(formatEpochLine(ev));
         break;
