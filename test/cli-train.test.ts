@@ -74,6 +74,36 @@ describe('training commands (spawned CLI, tiny subset, SqueezeNet 1.1 at 64×64)
     expect(existsSync(join(dir, 'runs'))).toBe(false);
   });
 
+  it('bad data (one class, a corrupt image) fails with the folder or file named and nothing written; skip reports it', async () => {
+    await makeTinyDataset(join(dir, 'one-class'), { train: 2, validation: 1, test: 1 });
+    await rm(join(dir, 'one-class', 'train', 'dogs'), { recursive: true });
+    const single = await run(['extract', '--model', 'squeezenet1_1', '--data', 'one-class', '--out', 'f-one', '--input-size', '64', ...COMMON]);
+    expect(single.code).not.toBe(0);
+    expect(single.stderr).toMatch(/one-class\/train: found 1 class folder \(cats\); at least 2 are needed/);
+    expect(existsSync(join(dir, 'f-one'))).toBe(false);
+
+    await makeTinyDataset(join(dir, 'corrupt'), { train: 2, validation: 1, test: 1 });
+    const victim = join(dir, 'corrupt', 'train', 'dogs', 'dog.1.jpg');
+    const bytes = await readFile(victim);
+    await writeFile(victim, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const bad = await run(['train', '--model', 'squeezenet1_1', '--data', 'corrupt', '--input-size', '64', '--name', 'corrupt-run', ...COMMON]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/dog\.1\.jpg/);
+    expect(existsSync(join(dir, 'runs', 'corrupt-run'))).toBe(false);
+    const skip = await run(['extract', '--model', 'squeezenet1_1', '--data', 'corrupt', '--out', 'f-skip', '--input-size', '64', '--batch', '4', '--on-bad-image', 'skip', ...COMMON]);
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(skip.stdout).toMatch(/Skipped 1 bad image file/);
+    expect(skip.stdout).toMatch(/train \[3, 512\]/);
+  });
+
+  it('refuses a batch too large for the device before writing anything, suggesting one that fits', async () => {
+    const r = await run(['train', '--model', 'vgg16', '--random-weights', '--input-size', '224', '--batch', '64', '--data', 'data', '--name', 'big', ...COMMON]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/a batch of 64 does not fit this device: the output of layer 'block1_conv1' \(\[64, 224, 224, 64\] f32\) needs 784\.0 MiB, over the .* limit of one GPU buffer binding; use --batch \d+ or less/);
+    expect(r.stderr).toMatch(/WARNING: NO PRETRAINED WEIGHTS FOR VGG16/);
+    expect(existsSync(join(dir, 'runs', 'big'))).toBe(false);
+  });
+
   it('extract and train-head with --json print JSON lines only; the run folder holds every file', async () => {
     const ex = await run(['extract', '--model', 'squeezenet1_1', '--data', 'data', '--out', 'feats', '--input-size', '64', '--batch', '4', '--json', ...COMMON]);
     expect(ex.code, ex.stderr).toBe(0);

@@ -388,6 +388,7 @@ export async function imageTrainJob(ctx: JobContext, o: ImageTrainJobOptions): P
   try {
     bb.model.freeze();
     model = buildTransferModel(e, bb.model, bb.inputSize, seed);
+    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], target.stored?.batch ?? o.batch ?? d.batch);
     const config: RunConfig = target.stored ?? {
       recipe: 'augment',
       name: target.name,
@@ -452,6 +453,7 @@ export async function finetuneJob(ctx: JobContext, o: FinetuneJobOptions): Promi
     const unfreeze = target.stored?.unfreeze ?? o.unfreeze ?? bb.topLayerNames;
     bb.model.trainOnly(unfreeze);
     const d = RECIPE_DEFAULTS.finetune;
+    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], target.stored?.batch ?? o.batch ?? d.batch);
     const config: RunConfig = target.stored ?? {
       ...source,
       recipe: 'finetune',
