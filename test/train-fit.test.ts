@@ -144,6 +144,7 @@ describe('fit (recipe 1 on synthetic features)', () => {
     const ckpt = parseCheckpoint((await store.read(CHECKPOINT_FILE))!, 'ckpt');
     expect(ckpt.state.epoch).toBe(3);
     expect(ckpt.state.iterations).toBe(3 * 5);
+    expect(JSON.parse(ckpt.metadata.rng_state!)).toEqual(new Rng(mixSeed(7, STREAM.shuffle, 3)).getState());
     for (const [name, t] of model.namedParams()) expect(ckpt.params.get(name)!.data).toEqual(await t.readF32());
     model.dispose();
   });

@@ -2,7 +2,9 @@ import type { Engine, Tensor } from '../engine/index.js';
 import { parseSafetensors, writeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor, NamedArrays } from '../formats/types.js';
 import type { RMSprop } from '../nn/optim/index.js';
+import { Rng } from '../data/rng.js';
 import { parseHistory, type History } from './history.js';
+import { mixSeed, STREAM } from './seeds.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'webgpu-transfer-checkpoint/1';
@@ -15,7 +17,7 @@ export interface CheckpointState {
   epoch: number;
   /** Optimizer updates made so far. */
   iterations: number;
-  /** The run seed. Every draw is a pure function of (seed, epoch, step), so (seed, epoch) is the whole RNG state. */
+  /** The run seed. Every draw is a pure function of (seed, epoch, step); the file also records the generator state the next epoch starts from. */
   seed: number;
   history: History;
 }
@@ -43,8 +45,17 @@ export async function snapshotCheckpoint(params: readonly Tensor[], optimizer: R
     iterations: String(state.iterations),
     seed: String(state.seed),
     history: JSON.stringify(state.history),
+    rng_state: JSON.stringify(nextEpochRngState(state.seed, state.epoch)),
   };
   return writeSafetensors(tensors, metadata);
+}
+
+/**
+ * The generator state the next epoch starts from (its shuffle stream). Draws are derived from (seed, epoch, step), so
+ * this is recomputable; it is stored so a resume can check that the derivation it uses is the one that made the run.
+ */
+export function nextEpochRngState(seed: number, epoch: number): number[] {
+  return new Rng(mixSeed(seed, STREAM.shuffle, epoch)).getState();
 }
 
 function intField(meta: Record<string, string>, key: string, file: string): number {
@@ -75,6 +86,14 @@ export function parseCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     else if (name.startsWith(OPTIM)) optimizer.set(name.slice(OPTIM.length), t);
   }
   return { state, params, optimizer, metadata };
+}
+
+/** Throws unless the checkpoint's recorded generator state is the one this code derives for its seed and epoch. */
+export function assertResumable(ckpt: Checkpoint, file: string): void {
+  const { seed, epoch } = ckpt.state;
+  if (ckpt.metadata.rng_state !== JSON.stringify(nextEpochRngState(seed, epoch))) {
+    throw new Error(`${file}: its random-number state does not match seed ${seed} at epoch ${epoch} (made by another version of the random streams); it cannot be resumed exactly`);
+  }
 }
 
 /** Writes host arrays into GPU tensors by name; every target must be present with the same shape. */

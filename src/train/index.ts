@@ -9,7 +9,7 @@ export { uploadImageBatch, prepareImages, augmentMatrices } from './image-input.
 export { epochBatchIndices, stepsPerPass, ScheduledBatches, type ScheduleOptions } from './schedule.js';
 export { epochOrder, STREAM } from './seeds.js';
 export type { Batch, BatchStream, ForwardFn, ForwardContext as StepContext } from './batches.js';
-export { CHECKPOINT_FILE, snapshotCheckpoint, parseCheckpoint, restoreCheckpoint, restoreTensors, tensorsByName, type Checkpoint, type CheckpointState } from './checkpoint.js';
+export { CHECKPOINT_FILE, snapshotCheckpoint, parseCheckpoint, restoreCheckpoint, assertResumable, nextEpochRngState, restoreTensors, tensorsByName, type Checkpoint, type CheckpointState } from './checkpoint.js';
 export { emptyHistory, appendEpoch, historyLength, parseHistory, smoothCurve, type History, type EpochLogs } from './history.js';
 export { historyChartConfig, SMOOTHING_FACTOR, type PlotKind, type PlotRenderer } from './plots.js';
 export { MemoryRunStore, readJson, writeJson, type RunStore } from './store.js';

@@ -1,7 +1,7 @@
 import { GpuError, type Engine } from '../engine/index.js';
 import { RMSprop } from '../nn/optim/index.js';
 import type { BatchStream, ForwardFn } from './batches.js';
-import { CHECKPOINT_FILE, parseCheckpoint, restoreCheckpoint, snapshotCheckpoint } from './checkpoint.js';
+import { assertResumable, CHECKPOINT_FILE, parseCheckpoint, restoreCheckpoint, snapshotCheckpoint } from './checkpoint.js';
 import { silentSink, type EventSink } from './events.js';
 import { DivergenceError, evaluate, fit } from './fit.js';
 import { emptyHistory, historyLength, type EpochLogs, type History } from './history.js';
@@ -92,6 +92,7 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
       if (!bytes) throw new Error(`cannot resume: ${ckptPath} does not exist (no epoch of this run finished)`);
       const ckpt = parseCheckpoint(bytes, ckptPath);
       if (ckpt.state.seed !== plan.seed) throw new Error(`cannot resume: ${ckptPath} was made with seed ${ckpt.state.seed}, this run uses ${plan.seed}`);
+      assertResumable(ckpt, ckptPath);
       restoreCheckpoint(e, ckpt, plan.params, optimizer, ckptPath);
       history = ckpt.state.history;
       initialEpoch = lastGood = ckpt.state.epoch;
