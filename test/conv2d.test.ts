@@ -142,6 +142,38 @@ describe('conv2d kernels against the float64 reference', () => {
   });
 });
 
+describe('conv2d into a channel slice', () => {
+  // Fire-module style: a 1×1 and a 3×3 convolution of one input written side by side into one poisoned tensor,
+  // with the second slice starting at a multiple of 4 (vec4 stores) and not (scalar stores).
+  for (const c1 of [8, 6]) {
+    it(`1×1 → ${c1} channels and 3×3 → 12 channels concatenated`, async () => {
+      const e = await testEngine();
+      const [n, h, w, cin, c2] = [2, 5, 6, 8, 12];
+      const x = randomArray(n * h * w * cin, 71);
+      const w1 = randomArray(cin * c1, 72);
+      const b1 = randomArray(c1, 73);
+      const w2 = randomArray(9 * cin * c2, 74);
+      const b2 = randomArray(c2, 75);
+      const geo = (k: number, cout: number) => refConvGeometry({ n, h, w, cin, kh: k, kw: k, cout, stride: 1, padding: 'same' });
+      const r1 = refConv2d(x, w1, b1, geo(1, c1), true);
+      const r2 = refConv2d(x, w2, b2, geo(3, c2), true);
+      const ref = new Float64Array(n * h * w * (c1 + c2));
+      for (let p = 0; p < n * h * w; p++) {
+        for (let c = 0; c < c1; c++) ref[p * (c1 + c2) + c] = r1[p * c1 + c]!;
+        for (let c = 0; c < c2; c++) ref[p * (c1 + c2) + c1 + c] = r2[p * c2 + c]!;
+      }
+      const tx = e.upload(x, [n, h, w, cin]);
+      const t = [e.upload(w1, [1, 1, cin, c1]), e.upload(b1, [c1]), e.upload(w2, [3, 3, cin, c2]), e.upload(b2, [c2])];
+      const out = poisoned(e, [n, h, w, c1 + c2]);
+      conv2dForward(e, tx, t[0]!, t[1]!, { relu: true, out, outChannelOffset: 0 });
+      conv2dForward(e, tx, t[2]!, t[3]!, { relu: true, out, outChannelOffset: c1 });
+      expectClose(await read(out), ref, FWD_TOL, 'concatenated output');
+      expect(() => conv2dForward(e, tx, t[2]!, t[3]!, { out, outChannelOffset: c1 + 1 })).toThrow(/outChannelOffset/);
+      for (const u of [tx, ...t, out]) u.dispose();
+    });
+  }
+});
+
 describe('conv2d on the autograd tape', () => {
   it('backward through conv2d(relu) → conv2d(stride 2) matches the reference chain', async () => {
     const e = await testEngine();

@@ -108,10 +108,18 @@ function bufDecl(name: string, vec: boolean, access: 'read' | 'read_write' = 're
 
 // ------------------------------------------------------------------ forward
 
-export function conv2dForwardCode(g: Conv2dGeometry, tile: GemmTile, hasBias: boolean, relu: boolean): string {
+/** Where the output channels go: each output pixel's row of `stride` channels, from channel `offset`. */
+export interface ChannelSlice {
+  stride: number;
+  offset: number;
+}
+
+export function conv2dForwardCode(g: Conv2dGeometry, tile: GemmTile, hasBias: boolean, relu: boolean, slice?: ChannelSlice): string {
   const M = g.N * g.OH * g.OW;
   const p: GemmPlan = { tile, a: 'k', b: 'n', aVec: g.Cin % 4 === 0, bVec: g.Cout % 4 === 0 };
-  const vecOut = p.bVec;
+  const outStride = slice?.stride ?? g.Cout;
+  const outOffset = slice?.offset ?? 0;
+  const vecOut = p.bVec && outStride % 4 === 0 && outOffset % 4 === 0;
   const padded = !noPadding(g);
   const decls = [bufDecl('X', p.aVec), bufDecl('Wt', p.bVec)];
   if (hasBias) decls.push(bufDecl('bias', vecOut));
@@ -165,7 +173,7 @@ ${entry}
   ${epilogue(p, {
     N: g.Cout,
     col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${g.Cout}u` }),
+    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${outStride}u + ${outOffset}u` }),
     bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
     relu,
     vecOut,
@@ -179,6 +187,12 @@ export interface Conv2dForwardOptions {
   relu?: boolean;
   /** Write into this tensor (shape [N, OH, OW, Cout]) instead of a new one. */
   out?: Tensor;
+  /**
+   * With `out` of shape [N, OH, OW, C] (C ≥ offset + Cout): write this convolution's channels at
+   * [offset, offset + Cout) of each pixel and leave the others alone, so convolutions that are concatenated along
+   * channels (SqueezeNet's Fire expand branches) can write their halves of one tensor with no concat pass.
+   */
+  outChannelOffset?: number;
 }
 
 function checkOut(out: Tensor | undefined, shape: number[], what: string): void {
@@ -192,13 +206,23 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
   const g = conv2dGeometry(x.shape, w.shape, opts.stride ?? 1, opts.padding ?? 'same');
   if (b && (b.rank !== 1 || b.size !== g.Cout)) throw new Error(`conv2d: bias must be [${g.Cout}], got [${b.shape.join(', ')}]`);
   const shape = [g.N, g.OH, g.OW, g.Cout];
-  checkOut(opts.out, shape, 'conv2d');
+  let slice: ChannelSlice | undefined;
+  if (opts.outChannelOffset !== undefined) {
+    const out = opts.out;
+    const C = out?.shape[3] ?? 0;
+    const off = opts.outChannelOffset;
+    if (!out || !Number.isInteger(off) || off < 0 || off + g.Cout > C) {
+      throw new Error(`conv2d: outChannelOffset ${off} needs an output [${g.N}, ${g.OH}, ${g.OW}, ≥ ${off + g.Cout}]`);
+    }
+    checkOut(out, [g.N, g.OH, g.OW, C], 'conv2d');
+    slice = { stride: C, offset: off };
+  } else checkOut(opts.out, shape, 'conv2d');
   const M = g.N * g.OH * g.OW;
   const tile = chooseTile(e, M, macs(g));
   const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
   e.run({
     name: 'conv2d_fwd',
-    code: conv2dForwardCode(g, tile, b !== null, opts.relu ?? false),
+    code: conv2dForwardCode(g, tile, b !== null, opts.relu ?? false, slice),
     bindings: b ? [x, w, b, y] : [x, w, y],
     workgroups: tileGrid(tile, M, g.Cout),
   });
