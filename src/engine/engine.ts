@@ -4,6 +4,7 @@ import { PipelineCache } from './pipelines.js';
 import { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
 import { ScopeStack } from './scope.js';
+import { gentleAwait } from './wait.js';
 import { Tape } from './autograd.js';
 import { byteLength, shapeSize, Storage, Tensor, type DType, type HostArray } from './tensor.js';
 
@@ -200,7 +201,7 @@ export class Engine {
     const lost = this.device.lost.then(() => {
       throw this.lostError ?? new GpuError('GPU device lost', 'device-lost');
     });
-    return Promise.race([p, lost]);
+    return gentleAwait(Promise.race([p, lost]));
   }
 
   // ---------------------------------------------------------------- dispatch
