@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Lavapipe compiles each new pipeline on the CPU (seconds for the big GEMM tiles); Mesa caches them on disk,
+    // so a machine's first run is far slower than later ones. Timeouts are sized for that first run.
+    testTimeout: 900_000,
+    hookTimeout: 900_000,
     teardownTimeout: 10_000,
   },
 });
