@@ -1,5 +1,6 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { GpuError } from '../engine/index.js';
+import { gentleAwait } from '../engine/wait.js';
 import { bceWithLogits } from '../nn/functional/index.js';
 import { BinaryMetrics } from '../nn/metrics.js';
 import type { RMSprop } from '../nn/optim/index.js';
@@ -67,7 +68,8 @@ async function raceLost(e: Engine, p: Promise<unknown>): Promise<void> {
   const lost = e.device.lost.then((info) => {
     throw new GpuError(`GPU device lost (${info.reason}): ${info.message || 'no details'}`, 'device-lost');
   });
-  await Promise.race([p, lost]);
+  // gentleAwait: in Node a plain await of a GPU promise spins a core that a software adapter needs.
+  await gentleAwait(Promise.race([p, lost]));
   if (e.lost) await e.sync(); // rethrows the engine's device-lost error
 }
 
