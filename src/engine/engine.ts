@@ -320,11 +320,10 @@ export class Engine {
     try {
       result = fn();
     } catch (e) {
-      this.scopes.pop(undefined);
+      this.endScope(undefined);
       throw e;
     }
-    this.scopes.pop(result);
-    if (this.scopes.depth === 0) this.tape.prune();
+    this.endScope(result);
     return result;
   }
 
@@ -334,12 +333,16 @@ export class Engine {
     try {
       result = await fn();
     } catch (e) {
-      this.scopes.pop(undefined);
+      this.endScope(undefined);
       throw e;
     }
+    this.endScope(result);
+    return result;
+  }
+
+  private endScope(result: unknown): void {
     this.scopes.pop(result);
     if (this.scopes.depth === 0) this.tape.prune();
-    return result;
   }
 
   /** Excludes tensors from every enclosing scope, so only an explicit dispose frees them. */
