@@ -1,4 +1,5 @@
 // Options and plumbing shared by the training commands (extract, train-head, train, finetune, evaluate, predict, start).
+import type { OnBadImage } from '../data/image-folder.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Engine } from '../engine/index.js';
 import type { PreprocessMode } from '../kernels/preprocess.js';
@@ -112,4 +113,22 @@ export function reportRun(io: CommandIo, dir: string, metrics: Record<string, nu
 
 export function jsonMetrics(m: Record<string, number | string>): Record<string, number | string | null> {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
+}
+
+/** Options shared by the commands that train on images (`train`, `finetune`). */
+export interface ImageRunCliOptions {
+  data?: string;
+  onBadImage: OnBadImage;
+  augment: boolean;
+  steps?: number;
+  validationSteps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+  runsDir: string;
+  cacheDir: string;
+  json?: boolean;
 }

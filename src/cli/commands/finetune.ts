@@ -1,28 +1,13 @@
 // `webgpu-transfer finetune --from RUN`: recipe 3, unfreeze the top of the base and train on at a lower rate.
 import type { Command } from 'commander';
-import type { OnBadImage } from '../../data/image-folder.js';
 import { finetuneJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine } from '../train-common.js';
+import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine, type ImageRunCliOptions } from '../train-common.js';
 import { Option } from 'commander';
 
-interface FinetuneCliOptions {
+interface FinetuneCliOptions extends ImageRunCliOptions {
   from?: string;
   unfreeze?: string[];
-  data?: string;
-  onBadImage: OnBadImage;
-  augment: boolean;
-  steps?: number;
-  validationSteps?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
-  resume?: string;
-  runsDir: string;
-  cacheDir: string;
-  json?: boolean;
 }
 
 export function registerFinetune(program: Command): void {

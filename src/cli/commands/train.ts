@@ -1,33 +1,18 @@
 // `webgpu-transfer train --augment`: recipe 2, frozen base + head trained end to end on augmented images.
 import type { Command } from 'commander';
-import type { OnBadImage } from '../../data/image-folder.js';
 import type { PreprocessMode } from '../../kernels/preprocess.js';
 import type { BackboneName } from '../../models/types.js';
 import { DEFAULT_DATA, imageTrainJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel, fromRoot } from '../../train/setup-node.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions } from '../train-common.js';
 
-interface TrainCliOptions {
+interface TrainCliOptions extends ImageRunCliOptions {
   model?: BackboneName;
   weights?: string;
   inputSize?: number;
   preprocess?: PreprocessMode;
   randomWeights?: boolean;
-  data?: string;
-  onBadImage: OnBadImage;
-  augment: boolean;
-  steps?: number;
-  validationSteps?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
-  resume?: string;
-  runsDir: string;
-  cacheDir: string;
-  json?: boolean;
 }
 
 export function registerTrain(program: Command): void {
