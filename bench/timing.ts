@@ -30,7 +30,7 @@ export interface Timing {
   inner: number;
 }
 
-export const QUICK_TIMING: TimingOptions = { warmup: 1, minReps: 1, maxReps: 3, minTotalMs: 1500, minSampleMs: 10, maxInner: 20, skipWarmupAfterMs: 3000 };
+export const QUICK_TIMING: TimingOptions = { warmup: 1, minReps: 2, maxReps: 3, minTotalMs: 1500, minSampleMs: 10, maxInner: 20, skipWarmupAfterMs: 3000 };
 export const FULL_TIMING: TimingOptions = { warmup: 2, minReps: 3, maxReps: 30, minTotalMs: 2000, minSampleMs: 20, maxInner: 100, skipWarmupAfterMs: 20000 };
 
 export async function runOnce(t: Timed, iterations = 1): Promise<number> {
