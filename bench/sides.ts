@@ -10,7 +10,7 @@ export interface HostInput {
 }
 
 /** Our engine: `fn` records kernels into the engine's command batch; `finish` submits and waits. */
-export function oursSide(e: Engine, inputs: HostInput[], fn: (xs: Tensor[]) => Tensor): Side {
+export function oursSide(e: Engine, inputs: HostInput[], fn: (xs: Tensor[]) => Tensor, disposeExtra?: () => void): Side {
   const xs = inputs.map((h) => e.keep(e.upload(h.data, h.shape)));
   let out: Tensor | null = null;
   const enqueue = (): void => {
@@ -27,6 +27,7 @@ export function oursSide(e: Engine, inputs: HostInput[], fn: (xs: Tensor[]) => T
     dispose() {
       out?.dispose();
       for (const x of xs) x.dispose();
+      disposeExtra?.();
     },
   };
 }

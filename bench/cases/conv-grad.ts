@@ -3,10 +3,10 @@
 // TF.js's Conv2DBackpropInput / Conv2DBackpropFilter (the wasm backend has no Conv2DBackpropFilter; its
 // Conv3DBackpropFilterV2 on a depth-1 volume computes the same thing).
 import type * as TF from '@tensorflow/tfjs';
-import type { Engine, Tensor } from '../../src/engine/index.js';
+import type { Engine } from '../../src/engine/index.js';
 import { conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../../src/kernels/conv2d.js';
 import { lazy, uniform } from '../host-data.js';
-import type { HostInput } from '../sides.js';
+import { oursSide, type HostInput } from '../sides.js';
 import type { TfjsHandle } from '../tfjs-setup.js';
 import type { CaseDef, Side } from './types.js';
 import { convFlops, VGG16_CONVS, weightsOf } from './vgg16-spec.js';
@@ -40,27 +40,8 @@ export function convGradCases(quick: boolean): CaseDef[] {
 }
 
 function oursGrad(e: Engine, wrt: Wrt, h: { x: HostInput; w: HostInput; dy: HostInput }): Side {
-  const x = e.keep(e.upload(h.x.data, h.x.shape));
-  const w = e.keep(e.upload(h.w.data, h.w.shape));
-  const dy = e.keep(e.upload(h.dy.data, h.dy.shape));
-  const g = conv2dGeometry(x.shape, w.shape, 1, 'same');
-  let out: Tensor | null = null;
-  const enqueue = (): void => {
-    out?.dispose();
-    out = wrt === 'input' ? conv2dGradInput(e, dy, w, g) : conv2dGradFilter(e, x, dy, g);
-  };
-  return {
-    enqueue,
-    finish: () => e.sync(),
-    async result() {
-      enqueue();
-      return [await out!.readF32()];
-    },
-    dispose() {
-      out?.dispose();
-      for (const t of [x, w, dy]) t.dispose();
-    },
-  };
+  const g = conv2dGeometry(h.x.shape, h.w.shape, 1, 'same');
+  return oursSide(e, [h.x, h.w, h.dy], ([x, w, dy]) => (wrt === 'input' ? conv2dGradInput(e, dy!, w!, g) : conv2dGradFilter(e, x!, dy!, g)));
 }
 
 function tfjsGrad(h: TfjsHandle, backend: 'webgpu' | 'wasm', wrt: Wrt, host: { x: HostInput; w: HostInput; dy: HostInput }): Side {

@@ -1,8 +1,8 @@
 import type * as TF from '@tensorflow/tfjs';
-import type { Tensor } from '../../src/engine/index.js';
 import { INFERENCE } from '../../src/nn/index.js';
 import { buildVgg16 } from '../../src/vgg16/index.js';
 import { lazy, uniform } from '../host-data.js';
+import { oursSide } from '../sides.js';
 import type { CaseDef, Side } from './types.js';
 import { convArrays, tfjsForward, uploadTfjs } from './vgg16-nets.js';
 import { BASE_FLOPS_PER_IMAGE, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
@@ -34,25 +34,7 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
         const model = buildVgg16(e, { inputSize: INPUT });
         model.setWeights(convArrays());
         model.trainable = false;
-        const x = e.keep(e.upload(images(), [batch, INPUT, INPUT, 3]));
-        let out: Tensor | null = null;
-        const enqueue = (): void => {
-          out?.dispose();
-          out = e.tidy(() => e.noGrad(() => model.forward(x, INFERENCE)));
-        };
-        return {
-          enqueue,
-          finish: () => e.sync(),
-          async result() {
-            enqueue();
-            return [await out!.readF32()];
-          },
-          dispose() {
-            out?.dispose();
-            x.dispose();
-            model.dispose();
-          },
-        };
+        return oursSide(e, [{ data: images(), shape: [batch, INPUT, INPUT, 3] }], ([x]) => model.forward(x!, INFERENCE), () => model.dispose());
       },
       tfjs(ctx, backend): Side {
         const h = ctx.tfjs;
