@@ -132,3 +132,22 @@ export interface ImageRunCliOptions {
   cacheDir: string;
   json?: boolean;
 }
+
+/** The training overrides a user gave (epochs, batch, lr, seed, name, resume), leaving the recipe defaults otherwise. */
+export function trainingOverrides(o: { epochs?: number; batch?: number; lr?: number; seed?: number; name?: string; resume?: string }): {
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+} {
+  return {
+    ...(o.epochs ? { epochs: o.epochs } : {}),
+    ...(o.batch ? { batch: o.batch } : {}),
+    ...(o.lr ? { lr: o.lr } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.resume ? { resume: o.resume } : {}),
+  };
+}

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { finetuneJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine, type ImageRunCliOptions } from '../train-common.js';
+import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine, type ImageRunCliOptions, trainingOverrides } from '../train-common.js';
 import { Option } from 'commander';
 
 interface FinetuneCliOptions extends ImageRunCliOptions {
@@ -35,12 +35,7 @@ export function registerFinetune(program: Command): void {
         augment: opts.augment,
         ...(opts.steps !== undefined ? { steps: opts.steps || null } : {}),
         ...(opts.validationSteps !== undefined ? { validationSteps: opts.validationSteps || null } : {}),
-        ...(opts.epochs ? { epochs: opts.epochs } : {}),
-        ...(opts.batch ? { batch: opts.batch } : {}),
-        ...(opts.lr ? { lr: opts.lr } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.resume ? { resume: opts.resume } : {}),
+        ...trainingOverrides(opts),
       });
       reportRun(io, r.dir, r.metrics);
     });

@@ -7,7 +7,7 @@ import { startJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel } from '../../train/setup-node.js';
 import { formatDuration } from '../progress.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine, trainingOverrides } from '../train-common.js';
 
 interface StartCliOptions {
   model?: BackboneName;
@@ -50,11 +50,7 @@ export function registerStart(program: Command): void {
         ...(opts.features ? { featuresDir: opts.features } : {}),
         onBadImage: opts.onBadImage,
         allowRandom: opts.randomWeights ?? false,
-        ...(opts.epochs ? { epochs: opts.epochs } : {}),
-        ...(opts.batch ? { batch: opts.batch } : {}),
-        ...(opts.lr ? { lr: opts.lr } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
+        ...trainingOverrides(opts),
       });
       const m = r.metrics;
       if (!opts.json) {

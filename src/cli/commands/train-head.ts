@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { featureHeadJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine } from '../train-common.js';
+import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine, trainingOverrides } from '../train-common.js';
 
 interface TrainHeadCliOptions {
   features?: string;
@@ -28,12 +28,7 @@ export function registerTrainHead(program: Command): void {
     await withEngine(opts, async (ctx, io) => {
       const r = await featureHeadJob(ctx, {
         ...(opts.features ? { features: opts.features } : {}),
-        ...(opts.epochs ? { epochs: opts.epochs } : {}),
-        ...(opts.batch ? { batch: opts.batch } : {}),
-        ...(opts.lr ? { lr: opts.lr } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.resume ? { resume: opts.resume } : {}),
+        ...trainingOverrides(opts),
       });
       reportRun(io, r.dir, r.metrics);
     });

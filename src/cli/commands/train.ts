@@ -5,7 +5,7 @@ import type { BackboneName } from '../../models/types.js';
 import { DEFAULT_DATA, imageTrainJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel, fromRoot } from '../../train/setup-node.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, trainingOverrides } from '../train-common.js';
 
 interface TrainCliOptions extends ImageRunCliOptions {
   model?: BackboneName;
@@ -42,12 +42,7 @@ export function registerTrain(program: Command): void {
         augment: opts.augment,
         onBadImage: opts.onBadImage,
         allowRandom: opts.randomWeights ?? false,
-        ...(opts.epochs ? { epochs: opts.epochs } : {}),
-        ...(opts.batch ? { batch: opts.batch } : {}),
-        ...(opts.lr ? { lr: opts.lr } : {}),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.resume ? { resume: opts.resume } : {}),
+        ...trainingOverrides(opts),
       });
       reportRun(io, r.dir, r.metrics);
     });
