@@ -81,6 +81,22 @@ const t =
   (TM: number, TNv: number, bcast = lanes.bcast, loopEpilogue = false): (() => GemmTile) =>
   () => ({ L: lanes.L, TM, TNv, bcast, loopEpilogue });
 
+/**
+ * Experiment, not a kernel (its `err` is meaningless): the 16×4 forward with the loads from `bufs` replaced by values
+ * computed in registers, to see what the loads cost (dev/NOTES.md).
+ */
+function withoutLoads(name: string, bufs: string[]): Variant {
+  const base = gemm(name, 'fwd', t(16, 1));
+  return {
+    ...base,
+    code: (g) => {
+      let code = base.code(g).replace('let row0', '_ = Wt4[0]; _ = X4[0];\n  let row0');
+      for (const b of bufs) code = code.replace(new RegExp(`${b}\\[([^\\]]*)\\]`, 'g'), 'vec4f(f32($1), 1.0, 2.0, f32(lane))');
+      return code;
+    },
+  };
+}
+
 const variants: Variant[] = [
   naive,
   gemm('2 per-lane loads 8×4/lane', 'fwd', t(8, 1, false)),
@@ -89,6 +105,10 @@ const variants: Variant[] = [
   gemm('4 bcast 32×8/lane', 'fwd', t(32, 2)),
   gemm('4 bcast 64×4/lane', 'fwd', t(64, 1)),
   gemm('5 bcast 32×4/lane loop-epi', 'fwd', t(32, 1, true, true)),
+  gemm('6 uniform 16×4/lane', 'fwd', t(16, 1, false)),
+  withoutLoads('x no B loads 16×4', ['Wt4']),
+  withoutLoads('x no A loads 16×4', ['X4']),
+  withoutLoads('x no loads 16×4', ['X4', 'Wt4']),
   gemm('5 bcast 32×8/lane loop-epi', 'fwd', t(32, 2, true, true)),
   gemm('gx bcast 16×4/lane', 'gx', t(16, 1)),
   gemm('gx bcast 32×4/lane', 'gx', t(32, 1)),

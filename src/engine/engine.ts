@@ -30,9 +30,13 @@ export interface EngineOptions {
   powerPreference?: GPUPowerPreference;
   /** Flush the command encoder after this many dispatches even without a readback. */
   maxDispatchesPerSubmit?: number;
+  /** Let 3×3 stride-1 convolutions use Winograd F(2×2, 3×3) (default true); false forces the direct kernel. */
+  winograd?: boolean;
 }
 
 export class Engine {
+  /** See EngineOptions.winograd; may be changed at any time (benchmarks compare both). */
+  winograd: boolean;
   readonly pool: BufferPool;
   /** Small buffers for kernel params; kept apart so tensor counters only count tensors. */
   private readonly paramsPool: BufferPool;
@@ -57,6 +61,7 @@ export class Engine {
     options: EngineOptions,
   ) {
     this.maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? 512;
+    this.winograd = options.winograd ?? true;
     this.pool = new BufferPool(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize));
     this.paramsPool = new BufferPool(device, 65536);
     this.pipelines = new PipelineCache(device, (kernel, result) => {
@@ -129,6 +134,7 @@ export class Engine {
     // queue.writeBuffer runs before commands still waiting in our encoder: submit those first if they use this buffer.
     if (this.touched.has(t.buffer)) this.flush();
     this.device.queue.writeBuffer(t.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    t.storage.version++;
   }
 
   /** A tensor of `shape` with every element equal to `value`. */
@@ -153,6 +159,7 @@ export class Engine {
     this.scopes.untrack(t);
     const s = t.storage;
     if (--s.refs > 0) return;
+    for (const hook of s.onRelease.splice(0)) hook();
     // Reuse in GPU order is safe; `write` flushes before overwriting a buffer that recorded work still uses.
     this.pool.release(s.buffer);
   }
@@ -245,6 +252,7 @@ export class Engine {
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler.enabled) this.endPass();
     for (const t of call.bindings) this.touched.add(t.buffer);
+    for (const i of this.pipelines.writableBindings(call.code)) if (i < call.bindings.length) call.bindings[i]!.storage.version++;
     // Released at the next flush, so no later write can overwrite params that recorded work still reads.
     if (paramsBuffer) this.deferredRelease.push(paramsBuffer);
     this.pendingKernels.push(call.name);
@@ -260,6 +268,7 @@ export class Engine {
     this.ensureEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.storage.bytes);
     this.touched.add(src.buffer);
     this.touched.add(dst.buffer);
+    dst.storage.version++;
   }
 
   private ensureEncoder(): GPUCommandEncoder {

@@ -1,6 +1,7 @@
 /** Compiled compute pipelines keyed by their generated WGSL (shapes are constants in the code, so the code is the key). */
 export class PipelineCache {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly writes = new Map<string, number[]>();
   hits = 0;
   misses = 0;
 
@@ -11,6 +12,16 @@ export class PipelineCache {
 
   get size(): number {
     return this.pipelines.size;
+  }
+
+  /** The binding indices a kernel declares read_write (the buffers it may write). */
+  writableBindings(code: string): number[] {
+    let w = this.writes.get(code);
+    if (!w) {
+      w = [...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1]));
+      this.writes.set(code, w);
+    }
+    return w;
   }
 
   get(name: string, code: string): GPUComputePipeline {

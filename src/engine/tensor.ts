@@ -22,6 +22,10 @@ export function byteLength(dtype: DType, size: number): number {
 /** A GPU buffer shared by a tensor and its views; returned to the pool when the last one is disposed. */
 export class Storage {
   refs = 1;
+  /** Bumped by every write into the buffer (a kernel binding it read_write, `write`, `copy`): lets derived data be cached. */
+  version = 0;
+  /** Run once when the last tensor on this buffer is disposed (frees what was derived from it). */
+  readonly onRelease: (() => void)[] = [];
   constructor(
     readonly buffer: GPUBuffer,
     readonly bytes: number,

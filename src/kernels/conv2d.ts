@@ -34,6 +34,7 @@ import {
   type GemmPlan,
   type GemmTile,
 } from './matmul.js';
+import { winogradApplies, winogradConv2d } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
 
@@ -193,6 +194,11 @@ export interface Conv2dForwardOptions {
    * channels (SqueezeNet's Fire expand branches) can write their halves of one tensor with no concat pass.
    */
   outChannelOffset?: number;
+  /**
+   * 'auto' (default): Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 input channels (winograd.ts)
+   * unless the engine's `winograd` is off, else the direct implicit GEMM; 'direct' forces the latter.
+   */
+  algorithm?: 'auto' | 'direct';
 }
 
 function checkOut(out: Tensor | undefined, shape: number[], what: string): void {
@@ -217,9 +223,10 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
     checkOut(out, [g.N, g.OH, g.OW, C], 'conv2d');
     slice = { stride: C, offset: off };
   } else checkOut(opts.out, shape, 'conv2d');
+  const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
+  if ((opts.algorithm ?? 'auto') === 'auto' && e.winograd && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
   const M = g.N * g.OH * g.OW;
   const tile = chooseTile(e, M, macs(g));
-  const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
   e.run({
     name: 'conv2d_fwd',
     code: conv2dForwardCode(g, tile, b !== null, opts.relu ?? false, slice),

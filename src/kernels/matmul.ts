@@ -253,6 +253,8 @@ export interface MatmulDims {
   M: number;
   N: number;
   K: number;
+  /** Independent products stacked along a leading dimension of A, B and C (default 1). */
+  batch?: number;
 }
 
 export function matmulDims(a: readonly number[], b: readonly number[], transA: boolean, transB: boolean): MatmulDims {
@@ -273,19 +275,20 @@ export function matmulPlan(tile: GemmTile, d: MatmulDims, transA: boolean, trans
 /** WGSL that loads this chunk's A registers for a plain matrix: A[M,K] ('k') or A[K,M] ('m'); `k` is the chunk start. */
 function matmulLoadA(p: GemmPlan, d: MatmulDims): string {
   const { M, K } = d;
+  const o = (d.batch ?? 1) > 1 ? 'aOff + ' : '';
   const tailK = K % 4 !== 0;
   const lines: string[] = [];
   for (let s = 0; s < aSlots(p); s++) {
     if (p.a === 'k') {
-      if (p.aVec) lines.push(`let va_${s} = A4[ar_${s} + k / 4u];`);
+      if (p.aVec) lines.push(`let va_${s} = A4[${o}ar_${s} + k / 4u];`);
       else {
-        const el = (q: number) => (tailK ? `select(0.0, A[ar_${s} + min(k + ${q}u, ${K - 1}u)], k + ${q}u < ${K}u)` : `A[ar_${s} + k + ${q}u]`);
+        const el = (q: number) => (tailK ? `select(0.0, A[${o}ar_${s} + min(k + ${q}u, ${K - 1}u)], k + ${q}u < ${K}u)` : `A[${o}ar_${s} + k + ${q}u]`);
         lines.push(`let va_${s} = vec4f(${range(4).map(el).join(', ')});`);
       }
     } else {
       for (let q = 0; q < 4; q++) {
         const krow = tailK ? `min(k + ${q}u, ${K - 1}u)` : `(k + ${q}u)`;
-        let v = p.aVec ? `A4[${krow} * ${M / 4}u + ar_${s} / 4u]` : `vec4f(${range(4).map((c) => `A[${krow} * ${M}u + min(ar_${s} + ${c}u, ${M - 1}u)]`).join(', ')})`;
+        let v = p.aVec ? `A4[${o}${krow} * ${M / 4}u + ar_${s} / 4u]` : `vec4f(${range(4).map((c) => `A[${o}${krow} * ${M}u + min(ar_${s} + ${c}u, ${M - 1}u)]`).join(', ')})`;
         if (tailK) v = `select(vec4f(0.0), ${v}, k + ${q}u < ${K}u)`;
         lines.push(`let va_${q}_${s} = ${v};`);
       }
@@ -297,19 +300,20 @@ function matmulLoadA(p: GemmPlan, d: MatmulDims): string {
 /** WGSL that loads this chunk's B registers: B[K,N] ('n', as b_q_j) or B[N,K] ('k', as vb_jj). */
 function matmulLoadB(p: GemmPlan, d: MatmulDims): string {
   const { N, K } = d;
+  const o = (d.batch ?? 1) > 1 ? 'bOff + ' : '';
   const lines: string[] = [];
   const kq = (q: number) => (K % 4 !== 0 ? `min(k + ${q}u, ${K - 1}u)` : `(k + ${q}u)`);
   if (p.b === 'n') {
     for (let q = 0; q < 4; q++) {
       for (let j = 0; j < p.tile.TNv; j++) {
-        if (p.bVec) lines.push(`let b_${q}_${j} = B4[${kq(q)} * ${N / 4}u + bc_${j}_0 / 4u];`);
-        else lines.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `B[${kq(q)} * ${N}u + bc_${j}_${c}]`).join(', ')});`);
+        if (p.bVec) lines.push(`let b_${q}_${j} = B4[${o}${kq(q)} * ${N / 4}u + bc_${j}_0 / 4u];`);
+        else lines.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `B[${o}${kq(q)} * ${N}u + bc_${j}_${c}]`).join(', ')});`);
       }
     }
   } else {
     for (let jj = 0; jj < bColsPerLane(p); jj++) {
-      if (p.bVec) lines.push(`let vb_${jj} = B4[bc_${jj} * ${K / 4}u + k / 4u];`);
-      else lines.push(`let vb_${jj} = vec4f(${range(4).map((q) => `B[bc_${jj} * ${K}u + ${kq(q)}]`).join(', ')});`);
+      if (p.bVec) lines.push(`let vb_${jj} = B4[${o}bc_${jj} * ${K / 4}u + k / 4u];`);
+      else lines.push(`let vb_${jj} = vec4f(${range(4).map((q) => `B[${o}bc_${jj} * ${K}u + ${kq(q)}]`).join(', ')});`);
     }
   }
   return lines.join('\n    ');
@@ -342,11 +346,20 @@ export function matmulCode(p: GemmPlan, d: MatmulDims, hasBias: boolean, relu: b
   } else {
     for (let jj = 0; jj < bColsPerLane(p); jj++) setup.push(`let bc_${jj} = min(col0 + ${colOffset(p, Math.floor(jj / 4), jj % 4)}, ${N - 1}u);`);
   }
+  const batch = d.batch ?? 1;
+  const tiles = rowBlocks * colBlocks;
+  // Batched: the flat workgroup index picks the slice first; each operand's slice starts `slice · its size` in.
+  const sliced =
+    batch > 1
+      ? `let slice = wg / ${tiles}u; let wt = wg % ${tiles}u;
+  let aOff = slice * ${(M * K) / (p.aVec ? 4 : 1)}u; let bOff = slice * ${(K * N) / (p.bVec ? 4 : 1)}u; let cOff = slice * ${M * N}u;`
+      : '';
+  const w = batch > 1 ? 'wt' : 'wg';
   return `${enable}${bindingDecls(decls)}
 ${entry}
-  if (wg >= ${rowBlocks * colBlocks}u) { return; }
-  let row0 = (wg / ${colBlocks}u) * ${t.TM}u;
-  let col0 = (wg % ${colBlocks}u) * ${tileCols(t)}u;
+  if (wg >= ${batch * tiles}u) { return; }${sliced ? `\n  ${sliced}` : ''}
+  let row0 = (${w} / ${colBlocks}u) * ${t.TM}u;
+  let col0 = (${w} % ${colBlocks}u) * ${tileCols(t)}u;
   ${setup.join('\n  ')}
   ${accDecls(p)}
   for (var k = 0u; k < ${K}u; k += 4u) {
@@ -357,7 +370,7 @@ ${entry}
   ${epilogue(p, {
     N,
     col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${N}u` }),
+    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `${batch > 1 ? 'cOff + ' : ''}(row0 + ${r}) * ${N}u` }),
     bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
     relu,
     vecOut,
@@ -390,6 +403,25 @@ export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptio
     workgroups: tileGrid(tile, d.M, d.N),
   });
   return out;
+}
+
+/** C[s] = A[s]·B[s] for every slice s: A [S, M, K], B [S, K, N] → C [S, M, N], one dispatch. */
+export function batchedMatmul(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0]) {
+    throw new Error(`batched matmul: operands must be [S, M, K] and [S, K, N], got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  const [S, M, K] = a.shape as [number, number, number];
+  const d: MatmulDims = { ...matmulDims([M, K], [b.shape[1]!, b.shape[2]!], false, false), batch: S };
+  const tile = chooseTile(e, M, S * M * d.N * K);
+  const p = matmulPlan(tile, d, false, false);
+  const shape = [S, M, d.N];
+  if (out && (out.rank !== 3 || out.shape.some((x, i) => x !== shape[i]))) {
+    throw new Error(`batched matmul: output must be [${shape.join(', ')}], got [${out.shape.join(', ')}]`);
+  }
+  const c = out ?? e.empty(shape, 'f32', 'batched_matmul');
+  const tiles = Math.ceil(M / tile.TM) * Math.ceil(d.N / tileCols(tile));
+  e.run({ name: 'batched_matmul', code: matmulCode(p, d, false, false), bindings: [a, b, c], workgroups: grid(S * tiles, 1) });
+  return c;
 }
 
 // ------------------------------------------------------------------ ReLU mask and column sums (bias gradients)
