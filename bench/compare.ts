@@ -25,3 +25,22 @@ export function maxRelDiffAll(a: readonly ArrayLike<number>[], b: readonly Array
   if (a.length !== b.length || a.length === 0) return Infinity;
   return Math.max(...a.map((x, i) => maxRelDiff(x, b[i]!)));
 }
+
+/**
+ * ‖a − b‖₂ / ‖b‖₂: for outputs where a few elements may legitimately differ a lot — gradients routed through a
+ * max-pool, whose argmax flips between implementations wherever two window elements are within rounding of each
+ * other — while any systematic error still shows. Infinity on NaN/∞ or a length mismatch.
+ */
+export function normRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (!Number.isFinite(d)) return Infinity;
+    num += d * d;
+    den += b[i]! * b[i]!;
+  }
+  if (num === 0) return 0;
+  return den > 0 ? Math.sqrt(num / den) : Infinity;
+}

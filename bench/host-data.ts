@@ -18,6 +18,19 @@ export function glorot(shape: readonly number[], seed: number): Float32Array {
   return uniform(n, -limit, limit, seed);
 }
 
+/**
+ * Keras' He-uniform (limit √(6 / fan_in)): keeps the activation scale through a deep ReLU stack, as trained weights do.
+ * Under Glorot the scale halves at every VGG16 conv, so by block5 the small biases dominate, the 2×2 max-pool windows
+ * hold near-ties, and which element wins depends on the order of rounding — the gradients would then compare
+ * rounding, not kernels.
+ */
+export function heUniform(shape: readonly number[], seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const receptive = shape.length === 4 ? shape[0]! * shape[1]! : 1;
+  const limit = Math.sqrt(6 / (receptive * shape[shape.length - 2]!));
+  return uniform(n, -limit, limit, seed);
+}
+
 /** Small random biases (not zero, so a kernel that forgets the bias is caught by the comparison). */
 export function bias(n: number, seed: number): Float32Array {
   return uniform(n, -0.05, 0.05, seed);

@@ -21,6 +21,7 @@ interface Options {
   wasmDir?: string;
   separateDevice?: boolean;
   markdown?: boolean;
+  sequential?: boolean;
 }
 
 const program = new Command()
@@ -34,7 +35,8 @@ const program = new Command()
   .option('--no-wasm', 'skip the TF.js wasm (CPU) backend')
   .option('--wasm-dir <dir>', "folder with tfjs-backend-wasm's .wasm files (for bundles that include TF.js)")
   .option('--separate-device', 'give TF.js its own GPUDevice on the same adapter instead of sharing ours')
-  .option('--markdown', 'also print the table as Markdown');
+  .option('--markdown', 'also print the table as Markdown')
+  .option('--sequential', 'time ours and TF.js one after the other (less memory) instead of alternating their samples');
 
 const opts = program.parse(process.argv).opts<Options>();
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
@@ -62,7 +64,7 @@ const results: CaseResult[] = [];
 const started = performance.now();
 for (const [i, def] of cases.entries()) {
   log(`(${i + 1}/${cases.length}) ${def.name}  ${def.shape}`);
-  results.push(await runCase(def, { engine, tfjs, quick: Boolean(opts.quick) }, { timing, wasmTiming: QUICK_TIMING, profile: Boolean(opts.profile), wasm: tfjs.wasm, log }));
+  results.push(await runCase(def, { engine, tfjs, quick: Boolean(opts.quick) }, { timing, wasmTiming: QUICK_TIMING, profile: Boolean(opts.profile), wasm: tfjs.wasm, sequential: Boolean(opts.sequential), log }));
 }
 log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
@@ -70,6 +72,7 @@ const report = buildReport(engine.info, {
     sharedDevice: tfjs.sharedDevice,
     tfjsVersion: tfjs.tf.version.tfjs,
     quick: Boolean(opts.quick),
+    interleaved: !opts.sequential,
     timing,
     cpus: cpuCount,
     loadStart,

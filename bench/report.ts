@@ -26,6 +26,8 @@ export interface CaseReport {
   /** max|ours − tfjs| / max|tfjs| over every compared output; null when not computed or not finite. */
   max_rel_diff: number | null;
   max_rel_diff_wasm: number | null;
+  /** Per compared output, where a case says how to compare each (the fine-tuning step: loss, then its gradients). */
+  output_diffs?: { output: string; metric: 'max' | 'norm'; diff: number | null; tolerance: number }[];
   tolerance: number;
   check: Check;
   samples: { ours: number; tfjs: number; wasm: number };
@@ -46,6 +48,8 @@ export interface Report {
   node: string;
   tfjs_version: string;
   quick: boolean;
+  /** Ours and TF.js WebGPU sampled in alternation (false: one after the other, with --sequential). */
+  interleaved: boolean;
   timing: TimingOptions;
   cases: CaseReport[];
 }
@@ -57,6 +61,8 @@ export function checkOf(r: CaseResult): Check {
   if (r.skipped) return 'skipped';
   if (r.ours.error) return 'error';
   if (r.maxRelDiff == null) return 'unchecked';
+  const checks = r.def.outputChecks;
+  if (checks && r.outputDiffs) return checks.every((c, i) => r.outputDiffs![i]! <= c.tolerance) ? 'ok' : 'MISMATCH';
   return r.maxRelDiff <= r.def.tolerance ? 'ok' : 'MISMATCH';
 }
 
@@ -90,6 +96,11 @@ export function caseReport(r: CaseResult): CaseReport {
     tfjs_images_per_s: per(tfjs, d.images, 1),
     max_rel_diff: round(finite(r.maxRelDiff), 3),
     max_rel_diff_wasm: round(finite(r.maxRelDiffWasm), 3),
+    ...(r.outputDiffs && d.outputChecks
+      ? {
+          output_diffs: d.outputChecks.map((c, i) => ({ output: c.name, metric: c.metric, diff: round(finite(r.outputDiffs![i]), 3), tolerance: c.tolerance })),
+        }
+      : {}),
     tolerance: d.tolerance,
     check: checkOf(r),
     samples: {
@@ -107,7 +118,7 @@ export function caseReport(r: CaseResult): CaseReport {
 
 export function buildReport(
   info: AdapterSummary,
-  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; timing: TimingOptions; cpus: number; loadStart: number; loadEnd: number },
+  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; interleaved: boolean; timing: TimingOptions; cpus: number; loadStart: number; loadEnd: number },
   results: CaseResult[],
 ): Report {
   return {
@@ -122,6 +133,7 @@ export function buildReport(
     node: process.version,
     tfjs_version: meta.tfjsVersion,
     quick: meta.quick,
+    interleaved: meta.interleaved,
     timing: meta.timing,
     cases: results.map(caseReport),
   };
@@ -165,7 +177,7 @@ export function formatTable(rep: Report): string {
   }
   const a = rep.adapter;
   return [
-    `adapter: ${a.vendor} ${a.architecture} (${a.description}); TF.js ${rep.tfjs_version} ${rep.device.shared_with_tfjs ? 'on the same GPUDevice' : 'on its own device, same adapter'}${rep.quick ? '; --quick (reduced sizes)' : ''}`,
+    `adapter: ${a.vendor} ${a.architecture} (${a.description}); TF.js ${rep.tfjs_version} ${rep.device.shared_with_tfjs ? 'on the same GPUDevice' : 'on its own device, same adapter'}${rep.quick ? '; --quick (reduced sizes)' : ''}; ${rep.interleaved ? 'samples of ours and TF.js WebGPU interleaved' : 'sides timed one after the other'}`,
     `host: ${rep.host.cpus} CPUs, load average ${rep.host.load_start.toFixed(1)} at the start, ${rep.host.load_end.toFixed(1)} at the end`,
     'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s and img/s: ours / tfjs webgpu',
     '',

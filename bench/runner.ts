@@ -1,9 +1,10 @@
-// Runs one case on each implementation in turn (ours, TF.js WebGPU, TF.js wasm), one at a time so their memory
-// never overlaps, and compares what they computed.
+// Runs one case on each implementation (ours, TF.js WebGPU, TF.js wasm) and compares what they computed. Ours and
+// TF.js WebGPU are sampled in alternation on the shared device (both alive at once), or with `sequential` one at a
+// time so their memory never overlaps; the wasm CPU reference always runs last, on its own.
 import type { KernelTiming } from '../src/engine/index.js';
 import type { BenchContext, CaseDef, Side } from './cases/types.js';
-import { maxRelDiffAll } from './compare.js';
-import { measure, runOnce, type Timing, type TimingOptions } from './timing.js';
+import { maxRelDiff, maxRelDiffAll, normRelDiff } from './compare.js';
+import { measure, measureInterleaved, runOnce, type Timing, type TimingOptions } from './timing.js';
 
 export interface SideResult {
   timing?: Timing;
@@ -20,6 +21,8 @@ export interface CaseResult {
   /** ours vs TF.js WebGPU (the reported number), and ours vs TF.js wasm (a second opinion). */
   maxRelDiff: number | null;
   maxRelDiffWasm: number | null;
+  /** With CaseDef.outputChecks: each output's difference from TF.js WebGPU under its own metric. */
+  outputDiffs?: number[];
   /** Per-kernel GPU time of one iteration (with --profile): ours from our profiler, TF.js WebGPU from tf.profile. */
   profile?: KernelTiming[];
   tfjsProfile?: KernelTiming[];
@@ -32,6 +35,8 @@ export interface RunOptions {
   wasmTiming: TimingOptions;
   profile: boolean;
   wasm: boolean;
+  /** One implementation at a time (less memory) instead of alternating samples of ours and TF.js WebGPU. */
+  sequential: boolean;
   log: (line: string) => void;
 }
 
@@ -44,18 +49,24 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
   }
   const outputs: { ours?: Float32Array[]; tfjs?: Float32Array[]; wasm?: Float32Array[] } = {};
 
-  outputs.ours = await side('ours', res.ours, () => def.ours(ctx), async (s) => {
+  const profileOurs = async (s: Side): Promise<void> => {
     if (!o.profile || !ctx.engine.profiler.supported) return;
     ctx.engine.profiler.start();
     await runOnce(s);
     res.profile = await ctx.engine.profiler.stop();
-  });
-
-  await ctx.tfjs.useWebgpu();
-  outputs.tfjs = await side('tfjs', res.tfjs, () => def.tfjs(ctx, 'webgpu'), async (s) => {
+  };
+  const profileTheirs = async (s: Side): Promise<void> => {
     if (o.profile) res.tfjsProfile = await profileTfjs(ctx, s);
-  });
+  };
 
+  if (o.sequential) {
+    outputs.ours = await side('ours', res.ours, () => def.ours(ctx), profileOurs);
+    await ctx.tfjs.useWebgpu();
+    outputs.tfjs = await side('tfjs', res.tfjs, () => def.tfjs(ctx, 'webgpu'), profileTheirs);
+  } else {
+    await ctx.tfjs.useWebgpu();
+    await interleaved();
+  }
   if (!o.wasm) res.wasm.error = 'disabled';
   else if (def.wasmUnsupported) res.wasm.error = def.wasmUnsupported;
   else if (!ctx.tfjs.wasm) res.wasm.error = ctx.tfjs.wasmError ?? 'unavailable';
@@ -68,9 +79,72 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
     }
   }
 
-  if (outputs.ours && outputs.tfjs) res.maxRelDiff = maxRelDiffAll(outputs.ours, outputs.tfjs);
+  if (outputs.ours && outputs.tfjs) {
+    const ours = outputs.ours;
+    const theirs = outputs.tfjs;
+    const checks = def.outputChecks;
+    if (checks && checks.length === ours.length && ours.length === theirs.length) {
+      res.outputDiffs = checks.map((c, i) => (c.metric === 'norm' ? normRelDiff : maxRelDiff)(ours[i]!, theirs[i]!));
+      res.maxRelDiff = Math.max(...res.outputDiffs.filter((_, i) => checks[i]!.metric === 'max'));
+      o.log(`${def.name}: per output ${checks.map((c, i) => `${c.name} ${c.metric} ${res.outputDiffs![i]!.toExponential(1)}`).join(', ')}`);
+    } else {
+      res.maxRelDiff = maxRelDiffAll(ours, theirs);
+      if (checks) res.maxRelDiff = Infinity; // the case promised a number of outputs it did not produce
+    }
+  }
   if (outputs.ours && outputs.wasm) res.maxRelDiffWasm = maxRelDiffAll(outputs.ours, outputs.wasm);
   return res;
+
+  /** Both GPU sides built and run once, then sampled in alternation; a side that fails leaves the other timed alone. */
+  async function interleaved(): Promise<void> {
+    const built: { label: 'ours' | 'tfjs'; into: SideResult; s: Side; first: number; after: (s: Side) => Promise<void> }[] = [];
+    const makers = [
+      { label: 'ours' as const, into: res.ours, make: () => def.ours(ctx), after: profileOurs },
+      { label: 'tfjs' as const, into: res.tfjs, make: () => def.tfjs(ctx, 'webgpu'), after: profileTheirs },
+    ];
+    try {
+      for (const m of makers) {
+        let s: Side | null = null;
+        try {
+          const t0 = performance.now();
+          s = m.make();
+          outputs[m.label] = await s.result();
+          await s.finish();
+          const first = performance.now() - t0;
+          m.into.firstMs = first;
+          o.log(`${def.name}: ${m.label} first run ${fmtMs(first)} (upload + compile + run + read)`);
+          built.push({ ...m, s, first });
+        } catch (e) {
+          m.into.error = errorText(e);
+          o.log(`${def.name}: ${m.label} failed: ${m.into.error}`);
+          s?.dispose();
+        }
+      }
+      if (!built.length) return;
+      const timings = await measureInterleaved(built.map((b) => b.s), o.timing, built.map((b) => b.first));
+      for (const [i, b] of built.entries()) {
+        b.into.timing = timings[i]!;
+        o.log(`${def.name}: ${b.label} median ${fmtMs(b.into.timing.medianMs)} over ${b.into.timing.samplesMs.length}×${b.into.timing.inner} (interleaved)`);
+      }
+      for (const b of built) await b.after(b.s);
+    } catch (e) {
+      for (const b of built) b.into.error ??= errorText(e);
+      o.log(`${def.name}: timing failed: ${errorText(e)}`);
+    } finally {
+      for (const b of built) {
+        try {
+          b.s.dispose();
+        } catch (e) {
+          b.into.error ??= errorText(e);
+        }
+      }
+      try {
+        await ctx.engine.sync();
+      } catch (e) {
+        res.ours.error ??= errorText(e);
+      }
+    }
+  }
 
   async function side(
     label: string,

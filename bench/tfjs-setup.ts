@@ -3,6 +3,7 @@
 // `navigator.gpu` shim must exist before the tfjs packages are imported, so they are imported dynamically.
 import type * as TF from '@tensorflow/tfjs';
 import { getGpu, type Engine } from '../src/engine/index.js';
+import { gentleAwait } from '../src/engine/wait.js';
 
 export type Tf = typeof TF;
 
@@ -86,7 +87,8 @@ export async function setupTfjs(engine: Engine, opts: TfjsOptions = {}): Promise
         webgpuBackend.endComputePassEncoder();
         webgpuBackend.submitQueue();
       }
-      await webgpuBackend.device.queue.onSubmittedWorkDone();
+      // Waited for the way our engine waits (no main-thread spin in Node), so neither side pays for the harness.
+      await gentleAwait(webgpuBackend.device.queue.onSubmittedWorkDone());
     },
     async useWebgpu() {
       if (tf.getBackend() !== 'webgpu') await tf.setBackend('webgpu');

@@ -40,12 +40,21 @@ export async function runOnce(t: Timed, iterations = 1): Promise<number> {
   return performance.now() - t0;
 }
 
-/** `firstRunMs`: how long the first (compiling) run took, if one was made before. */
-export async function measure(t: Timed, o: TimingOptions, firstRunMs = Infinity): Promise<Timing> {
+/** Warm-up (skipped after a slow first run), then the iterations per sample that make a sample ≥ minSampleMs. */
+async function warmUp(t: Timed, o: TimingOptions, firstRunMs: number): Promise<number> {
   let last = firstRunMs;
   const warmup = o.skipWarmupAfterMs != null && firstRunMs > o.skipWarmupAfterMs ? 0 : o.warmup;
   for (let i = 0; i < warmup; i++) last = await runOnce(t);
-  const inner = last >= o.minSampleMs || !Number.isFinite(last) ? 1 : Math.min(o.maxInner, Math.ceil(o.minSampleMs / Math.max(last, 1e-3)));
+  return last >= o.minSampleMs || !Number.isFinite(last) ? 1 : Math.min(o.maxInner, Math.ceil(o.minSampleMs / Math.max(last, 1e-3)));
+}
+
+function timingOf(samplesMs: number[], inner: number): Timing {
+  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs, inner };
+}
+
+/** `firstRunMs`: how long the first (compiling) run took, if one was made before. */
+export async function measure(t: Timed, o: TimingOptions, firstRunMs = Infinity): Promise<Timing> {
+  const inner = await warmUp(t, o, firstRunMs);
   const samplesMs: number[] = [];
   let total = 0;
   while (samplesMs.length < o.minReps || (samplesMs.length < o.maxReps && total < o.minTotalMs)) {
@@ -53,7 +62,32 @@ export async function measure(t: Timed, o: TimingOptions, firstRunMs = Infinity)
     total += ms;
     samplesMs.push(ms / inner);
   }
-  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs, inner };
+  return timingOf(samplesMs, inner);
+}
+
+/**
+ * Several implementations sampled in alternation (A B, B A, A B, …) so that a change in the host's load — other
+ * processes on a shared machine, a software adapter's threads competing with them — falls on all of them alike
+ * instead of on whichever happened to run later. Sampling stops once every side has minReps samples and either
+ * maxReps or minTotalMs of samples.
+ */
+export async function measureInterleaved(ts: readonly Timed[], o: TimingOptions, firstRunMs: readonly number[]): Promise<Timing[]> {
+  const inner: number[] = [];
+  for (const [i, t] of ts.entries()) inner.push(await warmUp(t, o, firstRunMs[i] ?? Infinity));
+  const samples: number[][] = ts.map(() => []);
+  const totals = ts.map(() => 0);
+  const enough = (i: number): boolean => samples[i]!.length >= o.minReps && (samples[i]!.length >= o.maxReps || totals[i]! >= o.minTotalMs);
+  for (let round = 0; !ts.every((_, i) => enough(i)); round++) {
+    const order = ts.map((_, i) => i);
+    if (round % 2) order.reverse();
+    for (const i of order) {
+      if (samples[i]!.length >= o.maxReps) continue;
+      const ms = await runOnce(ts[i]!, inner[i]!);
+      totals[i]! += ms;
+      samples[i]!.push(ms / inner[i]!);
+    }
+  }
+  return ts.map((_, i) => timingOf(samples[i]!, inner[i]!));
 }
 
 export function median(xs: readonly number[]): number {

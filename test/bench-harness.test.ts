@@ -1,11 +1,11 @@
 // The benchmark's own logic (no GPU): the output comparison that keeps a fast wrong kernel from passing,
 // the timing loop, and how results become checks in the report.
 import { describe, expect, it } from 'vitest';
-import { maxRelDiff, maxRelDiffAll } from '../bench/compare.js';
+import { maxRelDiff, maxRelDiffAll, normRelDiff } from '../bench/compare.js';
 import { caseReport, checkOf } from '../bench/report.js';
 import type { CaseResult } from '../bench/runner.js';
 import type { CaseDef } from '../bench/cases/types.js';
-import { measure, median, type Timed } from '../bench/timing.js';
+import { measure, measureInterleaved, median, type Timed } from '../bench/timing.js';
 
 describe('maxRelDiff', () => {
   it('is the largest absolute difference over the largest reference magnitude', () => {
@@ -18,6 +18,14 @@ describe('maxRelDiff', () => {
     expect(maxRelDiff([1, Infinity], [1, 1])).toBe(Infinity);
     expect(maxRelDiff([1, 2], [1, 2, 3])).toBe(Infinity);
     expect(maxRelDiffAll([], [])).toBe(Infinity);
+  });
+  it('normwise: one far-off element of many is diluted, a systematic error is not', () => {
+    const ref = Array.from({ length: 10000 }, (_, i) => Math.sin(i) + 2);
+    const moved = ref.map((v, i) => (i === 17 ? v + 2 : v));
+    expect(maxRelDiff(moved, ref)).toBeGreaterThan(0.5);
+    expect(normRelDiff(moved, ref)).toBeLessThan(0.01);
+    expect(normRelDiff(ref.map((v) => v * 1.1), ref)).toBeCloseTo(0.1, 6);
+    expect(normRelDiff([NaN], [1])).toBe(Infinity);
   });
   it('takes the worst of several outputs', () => {
     expect(maxRelDiffAll([[1], [2.2]], [[1], [2]])).toBeCloseTo(0.1, 12);
@@ -52,6 +60,34 @@ describe('timing', () => {
     await measure(work, { warmup: 1, minReps: 1, maxReps: 1, minTotalMs: 0, minSampleMs: 0, maxInner: 1, skipWarmupAfterMs: 100 }, 500);
     expect(enqueued).toBe(1);
   });
+  it('alternates the sides sample by sample, so a change of load falls on both', async () => {
+    const log: string[] = [];
+    let load = 1;
+    const side = (name: string, ms: number): Timed => ({
+      enqueue: () => void log.push(name),
+      // Every finished sample makes the host busier: a sequential run would charge it all to the later side.
+      finish: async () => {
+        const t0 = performance.now();
+        while (performance.now() - t0 < ms * load);
+        load += 0.5;
+      },
+    });
+    const [a, b] = await measureInterleaved([side('a', 2), side('b', 6)], { warmup: 0, minReps: 4, maxReps: 4, minTotalMs: 0, minSampleMs: 0, maxInner: 1 }, [Infinity, Infinity]);
+    expect(log.join('')).toBe('abbaabba');
+    expect(a!.samplesMs).toHaveLength(4);
+    expect(b!.samplesMs).toHaveLength(4);
+    const ratio = b!.medianMs / a!.medianMs;
+    expect(ratio).toBeGreaterThan(2);
+    expect(ratio).toBeLessThan(4.5);
+  });
+  it('keeps sampling the side that has not reached its total yet', async () => {
+    const counts = [0, 0];
+    const side = (i: number): Timed => ({ enqueue: () => void counts[i]!++, finish: async () => {} });
+    const [a, b] = await measureInterleaved([side(0), side(1)], { warmup: 1, minReps: 2, maxReps: 5, minTotalMs: 1e9, minSampleMs: 0, maxInner: 1 }, [Infinity, Infinity]);
+    expect(a!.samplesMs).toHaveLength(5);
+    expect(b!.samplesMs).toHaveLength(5);
+    expect(counts).toEqual([6, 6]);
+  });
 });
 
 describe('report', () => {
@@ -65,6 +101,20 @@ describe('report', () => {
     expect(checkOf(result(Infinity))).toBe('MISMATCH');
     expect(checkOf(result(null))).toBe('unchecked');
     expect(checkOf({ ...result(0), ours: { error: 'boom' } })).toBe('error');
+  });
+  it('checks each output by its own metric and tolerance when the case says how', () => {
+    const checks = [
+      { name: 'loss', metric: 'max' as const, tolerance: 1e-3 },
+      { name: 'routed', metric: 'norm' as const, tolerance: 5e-2 },
+    ];
+    const multi = (diffs: number[]): CaseResult => ({ ...result(Math.max(diffs[0]!)), def: { ...def, outputChecks: checks }, outputDiffs: diffs });
+    expect(checkOf(multi([1e-4, 4e-2]))).toBe('ok');
+    expect(checkOf(multi([2e-3, 1e-3]))).toBe('MISMATCH');
+    expect(checkOf(multi([1e-4, 0.2]))).toBe('MISMATCH');
+    expect(caseReport(multi([1e-4, 4e-2])).output_diffs).toEqual([
+      { output: 'loss', metric: 'max', diff: 1e-4, tolerance: 1e-3 },
+      { output: 'routed', metric: 'norm', diff: 4e-2, tolerance: 5e-2 },
+    ]);
   });
   it('derives ratio, GFLOP/s and images/s from the medians', () => {
     const c = caseReport(result(1e-5));

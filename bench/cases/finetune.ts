@@ -53,6 +53,15 @@ export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[
       flops: finetuneFlops(batch),
       images: batch,
       tolerance: 1e-3,
+      outputChecks: [
+        { name: 'loss', metric: 'max', tolerance: 1e-3 },
+        // Everything block5_pool's backward feeds (conv3's kernel, conv1 and conv2): the argmax may differ (types.ts).
+        ...TRAINABLE_NAMES.map((n) =>
+          n.startsWith('block5') && n !== 'block5_conv3/bias'
+            ? { name: n, metric: 'norm' as const, tolerance: 5e-2 }
+            : { name: n, metric: 'max' as const, tolerance: 1e-3 },
+        ),
+      ],
       ...(need > maxBindingBytes ? { skip: `block1 activations need ${(need / 2 ** 20).toFixed(0)} MiB in one binding` } : {}),
       wasmUnsupported: 'tfjs-backend-wasm has no Conv2DBackpropFilter kernel',
       ours: (ctx) => oursFinetune(ctx.engine, batch, images(), labels()),

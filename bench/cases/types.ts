@@ -20,6 +20,17 @@ export interface BenchContext {
 
 export type CaseGroup = 'matmul' | 'conv' | 'conv_grad' | 'pool' | 'dense' | 'vgg16' | 'finetune';
 
+export interface OutputCheck {
+  name: string;
+  /**
+   * 'max': max|a − b| / max|b|. 'norm': ‖a − b‖₂ / ‖b‖₂, for gradients that flow back through a max-pool: wherever
+   * two elements of a window lie within rounding of each other, two correct implementations may pick different
+   * maxima and send that window's gradient elsewhere, which moves a few elements a lot (see bench/README.md).
+   */
+  metric: 'max' | 'norm';
+  tolerance: number;
+}
+
 export interface CaseDef {
   /** The name as run, e.g. `vgg16_forward_b2` (batch sizes in names are the batch actually run). */
   name: string;
@@ -35,6 +46,11 @@ export interface CaseDef {
   images?: number;
   /** The largest max_rel_diff that still counts as agreeing with TF.js. */
   tolerance: number;
+  /**
+   * For cases with several outputs, how each one is compared (in result() order); without it every output uses
+   * max_rel_diff and `tolerance`. max_rel_diff (the reported number) is then the worst over the 'max' outputs.
+   */
+  outputChecks?: OutputCheck[];
   /** Set when the case cannot run on this device (e.g. a binding over the storage-binding limit). */
   skip?: string;
   ours(ctx: BenchContext): Side;

@@ -1,6 +1,6 @@
 // The VGG16 convolutional base at the recipe's 150×150 input: layer names, shapes and costs, and one set of
 // random Glorot weights shared by every implementation and every case that needs them.
-import { bias, glorot, lazy } from '../host-data.js';
+import { bias, heUniform, lazy } from '../host-data.js';
 
 export const INPUT = 150;
 
@@ -63,10 +63,10 @@ export interface ConvWeights {
   b: Float32Array;
 }
 
-/** Glorot-uniform kernels and small random biases for all 13 layers, by layer name (≈59 MB, made once). */
+/** He-uniform kernels (see heUniform) and small random biases for all 13 layers, by layer name (≈59 MB, made once). */
 export const vggWeights = lazy(() => {
   const m = new Map<string, ConvWeights>();
-  VGG16_CONVS.forEach((l, i) => m.set(l.name, { w: glorot([3, 3, l.cin, l.cout], 1000 + i), b: bias(l.cout, 2000 + i) }));
+  VGG16_CONVS.forEach((l, i) => m.set(l.name, { w: heUniform([3, 3, l.cin, l.cout], 1000 + i), b: bias(l.cout, 2000 + i) }));
   return m;
 });
 
