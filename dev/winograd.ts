@@ -1,7 +1,9 @@
-// Winograd F(2×2, 3×3) against the direct implicit GEMM on the VGG16 layer shapes at 150×150: error of each
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) against the direct implicit GEMM on the VGG16 layer shapes at 150×150: error of each
 // against the float64 reference, and time (interleaved rounds, best kept). Run: node dev/run.mjs winograd [batch] [layer]
-import { Engine } from '../src/engine/index.js';
-import { conv2dForward } from '../src/kernels/conv2d.js';
+import { Engine, type Tensor } from '../src/engine/index.js';
+import { conv2dForward, conv2dGeometry } from '../src/kernels/conv2d.js';
+import { winogradConv2d } from '../src/kernels/winograd.js';
+import { F2x3, F4x3 } from '../src/kernels/winograd-matrices.js';
 import { refConv2d, refConvGeometry } from '../src/reference/conv2d.js';
 import { randn, rate, relErr, time, type Timing } from './harness.js';
 
@@ -34,19 +36,25 @@ for (const l of layers) {
   const flop = 2 * batch * l.h * l.h * 9 * l.cin * l.cout;
   const best = new Map<string, { t: Timing; err: number }>();
   for (let r = 0; r < rounds; r++) {
-    for (const algorithm of ['direct', 'auto'] as const) {
+    const g = conv2dGeometry(xs, [3, 3, l.cin, l.cout], 1, 'same');
+    const algorithms = {
+      direct: (y: Tensor) => void conv2dForward(e, tx, tw, tb, { relu: true, out: y, algorithm: 'direct' }),
+      'F(2×2)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, true, undefined, undefined, F2x3),
+      'F(4×4)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, true, undefined, undefined, F4x3),
+    };
+    for (const [name, alg] of Object.entries(algorithms)) {
       const y = e.keep(e.empty([batch, l.h, l.h, l.cout]));
-      const run = () => void conv2dForward(e, tx, tw, tb, { relu: true, out: y, algorithm });
+      const run = () => alg(y);
       run();
       const err = relErr(await y.readF32(), ref);
       const t = await time(e, run, 3, 1);
-      const prev = best.get(algorithm);
-      best.set(algorithm, { err, t: prev && prev.t.min < t.min ? prev.t : t });
+      const prev = best.get(name);
+      best.set(name, { err, t: prev && prev.t.min < t.min ? prev.t : t });
       y.dispose();
     }
   }
   console.log(`${l.name} ${l.h}²×${l.cin}→${l.cout}`);
-  for (const [name, { t, err }] of best) console.log(`  ${(name === 'auto' ? 'winograd' : name).padEnd(9)} err ${err.toExponential(1)} ${rate(flop, t)}`);
+  for (const [name, { t, err }] of best) console.log(`  ${name.padEnd(9)} err ${err.toExponential(1)} ${rate(flop, t)}`);
   for (const t of [tx, tw, tb]) t.dispose();
 }
 e.destroy();

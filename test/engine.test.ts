@@ -95,6 +95,28 @@ describe('engine core on the real adapter', () => {
     t.dispose();
   });
 
+  it('a buffer released over the free-memory cap outlives the unsubmitted commands that use it', async () => {
+    const e = await testEngine();
+    const cap = e.pool.maxFreeBytes;
+    e.pool.maxFreeBytes = 0;
+    try {
+      const code = `@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(4) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < 4u) { b[g.x] = b[g.x] + a[g.x]; } }`;
+      const out = e.full([4], 0);
+      for (let i = 1; i <= 3; i++) {
+        // Released (and over the cap) right after being recorded, before any submit.
+        const tmp = e.upload([i, i, i, i], [4]);
+        e.run({ name: 'accumulate', code, bindings: [tmp, out], workgroups: [1] });
+        tmp.dispose();
+      }
+      expect(Array.from(await out.read())).toEqual([6, 6, 6, 6]);
+      out.dispose();
+    } finally {
+      e.pool.maxFreeBytes = cap;
+    }
+  });
+
   it('turns an invalid dispatch into a thrown error naming the kernel', async () => {
     const e = await testEngine();
     const t = e.full([4], 0);

@@ -1,11 +1,13 @@
-// Winograd F(2×2, 3×3) convolution (src/kernels/winograd.ts) against the float64 reference: odd sizes whose last
-// 2×2 blocks are cut off, both paddings, batches split into chunks (with a padding image in the last one), writes
-// into a channel slice, and the cached filter transform, which must follow every write into the filter's buffer.
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) convolution (src/kernels/winograd.ts): the transform matrices in float64,
+// then each variant against the float64 reference on odd sizes whose last blocks are cut off, both paddings,
+// batches split into chunks (with a padding image in the last one), writes into a channel slice, and the cached
+// filter transform, which must follow every write into the filter's buffer.
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { batchedMatmul, matmulForward } from '../src/kernels/matmul.js';
 import { conv2dForward, conv2dGeometry, type Conv2dPadding } from '../src/kernels/conv2d.js';
-import { winogradApplies, winogradConv2d, winogradPlan } from '../src/kernels/winograd.js';
+import { chooseWinograd, winogradApplies, winogradConv2d, winogradMaxBytes, winogradPlan } from '../src/kernels/winograd.js';
+import { F2x3, F4x3, winogradTile, type WinogradMatrices } from '../src/kernels/winograd-matrices.js';
 import { refConv2d, refConvGeometry } from '../src/reference/conv2d.js';
 import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
@@ -33,7 +35,33 @@ function data(c: Case, seed: number) {
 
 const dispatches = (e: Engine, name: string): number => e.stats.dispatches.get(name) ?? 0;
 
-describe('winograd F(2×2, 3×3) conv2d', () => {
+const VARIANTS: [string, WinogradMatrices][] = [
+  ['F(2×2, 3×3)', F2x3],
+  ['F(4×4, 3×3)', F4x3],
+];
+
+describe('winograd transform matrices (float64)', () => {
+  for (const [name, w] of VARIANTS) {
+    it(`${name}: Aᵀ[(GgGᵀ) ⊙ (BᵀdB)]A is the ${w.m}×${w.m} valid correlation of a ${w.alpha}×${w.alpha} patch`, () => {
+      for (let trial = 0; trial < 5; trial++) {
+        const d = randomArray(w.alpha * w.alpha, 900 + trial);
+        const g = randomArray(9, 950 + trial);
+        const ref = new Float64Array(w.m * w.m);
+        for (let y = 0; y < w.m; y++)
+          for (let x = 0; x < w.m; x++)
+            for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) ref[y * w.m + x]! += d[(y + ky) * w.alpha + x + kx]! * g[ky * 3 + kx]!;
+        const got = winogradTile(w, d, g);
+        for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i]!, 10);
+      }
+    });
+  }
+  it('picks F(4×4) where its blocks fit, F(2×2) where 4×4 blocks would mostly pad', () => {
+    expect(chooseWinograd(conv2dGeometry([1, 37, 37, 256], [3, 3, 256, 256], 1, 'same'))).toBe(F4x3);
+    expect(chooseWinograd(conv2dGeometry([1, 5, 5, 16], [3, 3, 16, 16], 1, 'same'))).toBe(F2x3);
+  });
+});
+
+describe('winograd conv2d', () => {
   const cases: Case[] = [
     { n: 2, h: 7, w: 5, cin: 16, cout: 8, padding: 'same', relu: true, bias: true },
     { n: 1, h: 6, w: 9, cin: 20, cout: 36, padding: 'valid', relu: false, bias: true },
@@ -41,18 +69,27 @@ describe('winograd F(2×2, 3×3) conv2d', () => {
     { n: 1, h: 2, w: 3, cin: 16, cout: 4, padding: 'same', relu: true, bias: true },
   ];
   for (const [i, c] of cases.entries()) {
-    it(`${c.n}×${c.h}×${c.w}×${c.cin} → ${c.cout} ${c.padding}${c.relu ? ' relu' : ''}${c.bias ? ' +bias' : ''} matches the reference`, async () => {
+    it(`${c.n}×${c.h}×${c.w}×${c.cin} → ${c.cout} ${c.padding}${c.relu ? ' relu' : ''}${c.bias ? ' +bias' : ''}: both variants match the reference`, async () => {
       const e = await testEngine();
       const { g, x, w, b } = data(c, 300 + 10 * i);
       const tx = e.upload(x, [c.n, c.h, c.w, c.cin]);
       const tw = e.upload(w, [3, 3, c.cin, c.cout]);
       const tb = b ? e.upload(b, [c.cout]) : null;
-      expect(winogradApplies(conv2dGeometry(tx.shape, tw.shape, 1, c.padding))).toBe(true);
+      const kg = conv2dGeometry(tx.shape, tw.shape, 1, c.padding);
+      expect(winogradApplies(kg)).toBe(true);
+      const ref = refConv2d(x, w, b, g, c.relu);
+      for (const [name, variant] of VARIANTS) {
+        const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
+        expect(winogradConv2d(e, tx, tw, tb, y, kg, c.relu, undefined, winogradMaxBytes(e), variant)).toBe(true);
+        expectClose(await y.readF32(), ref, FWD_TOL, `${name} forward`);
+        y.dispose();
+      }
+      // conv2d itself takes the Winograd path for this shape.
       const before = dispatches(e, 'winograd_input');
       const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
       conv2dForward(e, tx, tw, tb, { padding: c.padding, relu: c.relu, out: y });
       expect(dispatches(e, 'winograd_input')).toBe(before + 1);
-      expectClose(await y.readF32(), refConv2d(x, w, b, g, c.relu), FWD_TOL, 'winograd forward');
+      expectClose(await y.readF32(), ref, FWD_TOL, 'conv2d forward');
       for (const t of [tx, tw, tb, y]) t?.dispose();
     });
   }
@@ -62,20 +99,20 @@ describe('winograd F(2×2, 3×3) conv2d', () => {
     const c: Case = { n: 5, h: 7, w: 6, cin: 16, cout: 8, padding: 'same', relu: true, bias: true };
     const { g, x, w, b } = data(c, 400);
     const kg = conv2dGeometry([c.n, c.h, c.w, c.cin], [3, 3, c.cin, c.cout], 1, 'same');
-    const perImage = 16 * 4 * 3 * c.cin * 4; // 4×3 blocks of 2×2
-    const plan = winogradPlan(kg, 2 * perImage)!;
-    expect(plan).toEqual({ TH: 4, TW: 3, T: 12, chunk: 2, chunks: 3 });
-    expect(winogradPlan(kg, perImage - 1)).toBeNull();
+    const perImage = 16 * 4 * 3 * c.cin * 4; // F(2×2): 4×3 blocks of 2×2
+    const plan = winogradPlan(kg, 2 * perImage, F2x3)!;
+    expect(plan).toEqual({ w: F2x3, TH: 4, TW: 3, T: 12, chunk: 2, chunks: 3 });
+    expect(winogradPlan(kg, perImage - 1, F2x3)).toBeNull();
     const tx = e.upload(x, [c.n, c.h, c.w, c.cin]);
     const tw = e.upload(w, [3, 3, c.cin, c.cout]);
     const tb = e.upload(b!, [c.cout]);
     const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
     const before = dispatches(e, 'winograd_input');
-    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, 2 * perImage)).toBe(true);
+    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, 2 * perImage, F2x3)).toBe(true);
     expect(dispatches(e, 'winograd_input')).toBe(before + 3);
     expectClose(await y.readF32(), refConv2d(x, w, b, g, true), FWD_TOL, 'chunked winograd forward');
     // Too little room for one image: nothing runs, the caller falls back to the direct kernel.
-    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, perImage - 1)).toBe(false);
+    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, perImage - 1, F2x3)).toBe(false);
     for (const t of [tx, tw, tb, y]) t.dispose();
   });
 

@@ -318,6 +318,7 @@ export class Engine {
     this.touched.clear();
     for (const b of this.deferredRelease) this.paramsPool.release(b);
     this.deferredRelease = [];
+    this.pool.destroyRetired();
   }
 
   // ---------------------------------------------------------------- scopes and autograd

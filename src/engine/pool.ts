@@ -30,6 +30,7 @@ export class BufferPool {
   readonly counters: PoolCounters = { liveBuffers: 0, liveBytes: 0, freeBuffers: 0, freeBytes: 0, created: 0, reused: 0 };
   /** Free bytes above which released buffers are destroyed instead of kept. */
   maxFreeBytes = 512 * 1024 * 1024;
+  private retired: GPUBuffer[] = [];
 
   constructor(
     private readonly device: GPUDevice,
@@ -63,7 +64,8 @@ export class BufferPool {
     this.counters.liveBuffers--;
     this.counters.liveBytes -= size;
     if (this.counters.freeBytes + size > this.maxFreeBytes) {
-      buffer.destroy();
+      // Commands recorded but not yet submitted may still use it: destroyed after the next submit.
+      this.retired.push(buffer);
       return;
     }
     let list = this.free.get(size);
@@ -73,8 +75,15 @@ export class BufferPool {
     this.counters.freeBytes += size;
   }
 
-  /** Destroys every free buffer (live ones are untouched). */
+  /** Destroys the buffers released over `maxFreeBytes`; call after submitting the commands that used them. */
+  destroyRetired(): void {
+    for (const b of this.retired) b.destroy();
+    this.retired = [];
+  }
+
+  /** Destroys every free buffer (live ones are untouched); only when no unsubmitted command uses them. */
   trim(): void {
+    this.destroyRetired();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.counters.freeBuffers = 0;

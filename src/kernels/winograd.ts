@@ -1,32 +1,40 @@
 /**
- * 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for
- * Convolutional Neural Networks", 2016): every 2×2 block of output pixels comes from a 4×4 input patch with 16
- * multiplies per (input, output) channel pair instead of 36, so the convolution's multiply-adds drop 2.25×:
+ * 3×3 stride-1 convolution by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016; matrices in winograd-matrices.ts): every m×m block of output pixels comes
+ * from an α×α input patch (α = m + 2) with α² multiplies per (input, output) channel pair instead of 9m², so the
+ * multiply-adds drop 2.25× for F(2×2) and 4× for F(4×4):
  *
- *   U = G·g·Gᵀ     per filter (3×3 → 4×4), computed once per weight version (cached on the weight tensor)
- *   V = Bᵀ·d·B     per 4×4 input patch and channel (additions only)
- *   M[ξν] = V[ξν]·U[ξν]   16 independent GEMMs [tiles × Cin]·[Cin × Cout] — one batched dispatch of matmul.ts
- *   y = Aᵀ·M·A + bias (ReLU)   per 2×2 output block (additions only)
+ *   U = G·g·Gᵀ     per filter (3×3 → α×α), computed once per weight version (cached per filter buffer)
+ *   V = Bᵀ·d·B     per α×α input patch and channel
+ *   M[ξν] = V[ξν]·U[ξν]   α² independent GEMMs [blocks × Cin]·[Cin × Cout] — one batched dispatch of matmul.ts
+ *   y = Aᵀ·M·A + bias (ReLU)   per m×m output block
  *
- * V and M hold 16 values per 2×2 block (4× the input and output), so large batches run in chunks of images that
- * keep each under the device's binding limit. The transforms use only 0, ±1 and ½, so rounding stays close to
- * the direct convolution's (dev/NOTES.md has the comparison); the backward keeps the direct kernels.
+ * V and M hold α² values per m×m block (4× / 2.25× the input and output), so large batches run in chunks of images
+ * that keep each under the device's binding limit. `chooseWinograd` picks the variant with fewer multiply-adds
+ * after rounding blocks up to whole tiles; dev/NOTES.md compares speed and accuracy. The backward keeps the direct
+ * kernels.
  */
 import type { Engine } from '../engine/engine.js';
 import type { Storage, Tensor } from '../engine/tensor.js';
-import { entry1d, flatIndex, grid } from './common.js';
+import { entry1d, f32, flatIndex, grid } from './common.js';
 import type { ChannelSlice, Conv2dGeometry } from './conv2d.js';
 import { batchedMatmul } from './matmul.js';
+import { F2x3, F4x3, type WinogradMatrices } from './winograd-matrices.js';
 
 const WG = 64;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-/** Bᵀ applied to a column of 4 values (as WGSL expressions). */
-const bt = (d: string[]): string[] => [`(${d[0]} - ${d[2]})`, `(${d[1]} + ${d[2]})`, `(${d[2]} - ${d[1]})`, `(${d[1]} - ${d[3]})`];
-/** G applied to a column of 3 values. */
-const gm = (g: string[]): string[] => [g[0]!, `0.5 * (${g[0]} + ${g[1]} + ${g[2]})`, `0.5 * (${g[0]} - ${g[1]} + ${g[2]})`, g[2]!];
-/** Aᵀ applied to a column of 4 values. */
-const at = (m: string[]): string[] => [`(${m[0]} + ${m[1]} + ${m[2]})`, `(${m[1]} - ${m[2]} - ${m[3]})`];
+/** Σ coeffs[k]·terms[k] as WGSL, skipping zero coefficients and multiplying only where the coefficient is not ±1. */
+function lin(coeffs: readonly number[], terms: readonly string[]): string {
+  let out = '';
+  coeffs.forEach((c, k) => {
+    if (c === 0) return;
+    const mag = Math.abs(c);
+    const term = mag === 1 ? terms[k]! : `${f32(mag)} * ${terms[k]}`;
+    out += out ? ` ${c < 0 ? '-' : '+'} ${term}` : `${c < 0 ? '-' : ''}${term}`;
+  });
+  return out ? `(${out})` : 'vec4f(0.0)';
+}
 
 /** Whether the Winograd path computes this convolution (else the direct implicit GEMM does). */
 export function winogradApplies(g: Conv2dGeometry, slice?: ChannelSlice): boolean {
@@ -43,7 +51,8 @@ export function winogradApplies(g: Conv2dGeometry, slice?: ChannelSlice): boolea
 }
 
 export interface WinogradPlan {
-  /** 2×2 output blocks per image: rows, columns, all. */
+  w: WinogradMatrices;
+  /** m×m output blocks per image: rows, columns, all. */
   TH: number;
   TW: number;
   T: number;
@@ -52,31 +61,40 @@ export interface WinogradPlan {
   chunks: number;
 }
 
-/** Chunks so that V [16, chunk·T, Cin] and M [16, chunk·T, Cout] each stay within `maxBytes`; null if one image is too big. */
-export function winogradPlan(g: Conv2dGeometry, maxBytes: number): WinogradPlan | null {
-  const TH = Math.ceil(g.OH / 2);
-  const TW = Math.ceil(g.OW / 2);
+/** Multiply-adds of the GEMMs, with the block rows rounded up to whole 16-row tiles. */
+function gemmMacs(g: Conv2dGeometry, w: WinogradMatrices): number {
+  const T = Math.ceil(g.OH / w.m) * Math.ceil(g.OW / w.m);
+  return w.alpha * w.alpha * Math.ceil((g.N * T) / 16) * 16 * g.Cin * g.Cout;
+}
+
+/** F(4×4, 3×3) unless F(2×2, 3×3) needs fewer multiply-adds (small outputs, where 4×4 blocks would mostly pad). */
+export function chooseWinograd(g: Conv2dGeometry): WinogradMatrices {
+  return gemmMacs(g, F2x3) < gemmMacs(g, F4x3) ? F2x3 : F4x3;
+}
+
+/** Chunks so that V [α², chunk·T, Cin] and M [α², chunk·T, Cout] each stay within `maxBytes`; null if one image is too big. */
+export function winogradPlan(g: Conv2dGeometry, maxBytes: number, w: WinogradMatrices = chooseWinograd(g)): WinogradPlan | null {
+  const TH = Math.ceil(g.OH / w.m);
+  const TW = Math.ceil(g.OW / w.m);
   const T = TH * TW;
-  const perImage = 16 * T * Math.max(g.Cin, g.Cout) * 4;
+  const perImage = w.alpha * w.alpha * T * Math.max(g.Cin, g.Cout) * 4;
   const fit = Math.floor(maxBytes / perImage);
   if (fit < 1) return null;
   const chunks = Math.ceil(g.N / fit);
-  return { TH, TW, T, chunk: Math.ceil(g.N / chunks), chunks };
+  return { w, TH, TW, T, chunk: Math.ceil(g.N / chunks), chunks };
 }
 
-/** U [16, Cin, Cout] from HWIO filters [3, 3, Cin, Cout]; one invocation per (ci, 4 output channels). */
-export function filterTransformCode(Cin: number, Cout: number): string {
-  const C4 = Cout / 4;
-  const n = Cin * C4;
+/** U [α², Cin, Cout] from HWIO filters [3, 3, Cin, Cout]; one invocation per (ci, 4 output channels). */
+export function filterTransformCode(w: WinogradMatrices, Cin: number, Cout: number): string {
+  const a = w.alpha;
+  const n = Cin * (Cout / 4);
   const g = range(3).map((ky) => range(3).map((kx) => `g${ky}${kx}`));
   const lines = g.flat().map((name, k) => `let ${name} = W4[${k * n}u + i];`);
-  // t = G·g (4×3), then u = t·Gᵀ (4×4): G applied to the columns, then to the rows.
-  const t = range(3).map((c) => gm(range(3).map((r) => g[r]![c]!)));
-  range(4).forEach((r) => range(3).forEach((c) => lines.push(`let t${r}${c} = ${t[c]![r]};`)));
-  range(4).forEach((r) => {
-    const u = gm(range(3).map((c) => `t${r}${c}`));
-    range(4).forEach((c) => lines.push(`U4[${(r * 4 + c) * n}u + i] = ${u[c]};`));
-  });
+  // t = G·g (α×3), then u = t·Gᵀ (α×α).
+  range(a).forEach((r) => range(3).forEach((c) => lines.push(`let t${r}_${c} = ${lin(w.G[r]!, range(3).map((k) => g[k]![c]!))};`)));
+  range(a).forEach((r) =>
+    range(a).forEach((c) => lines.push(`U4[${(r * a + c) * n}u + i] = ${lin(w.G[c]!, range(3).map((k) => `t${r}_${k}`))};`)),
+  );
   return `@group(0) @binding(0) var<storage, read> W4: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> U4: array<vec4f>;
 ${entry1d(WG)} {
@@ -86,61 +104,65 @@ ${entry1d(WG)} {
 }`;
 }
 
+/** WGSL giving the invocation its 4 channels `c4`, image `n` (from params[0] on) and block `t` of that image. */
+function blockOfInvocation(P: number, C4: number, T: number): string {
+  return `let i = ${flatIndex(WG)};
+  if (i >= ${P * C4}u) { return; }
+  let c4 = i % ${C4}u;
+  let b = i / ${C4}u;
+  let n = params[0] + b / ${T}u;
+  let t = b % ${T}u;`;
+}
+
 /**
- * V [16, chunk·T, Cin] for images n0 … n0 + chunk − 1 (n0 in params; images past N read as zeros); one invocation
+ * V [α², chunk·T, Cin] for images n0 … n0 + chunk − 1 (n0 in params; images past N read as zeros); one invocation
  * per (block, 4 channels).
  */
 export function inputTransformCode(g: Conv2dGeometry, p: WinogradPlan): string {
+  const { alpha: a, m, BT } = p.w;
   const C4 = g.Cin / 4;
   const P = p.chunk * p.T;
   const lines: string[] = [];
-  for (let r = 0; r < 4; r++) {
-    for (let c = 0; c < 4; c++) {
+  for (let r = 0; r < a; r++) {
+    lines.push(`let y${r} = iy0 + ${r}; let oky${r} = ok && u32(y${r}) < ${g.H}u;`);
+    for (let c = 0; c < a; c++) {
+      if (r === 0) lines.push(`let x${c} = ix0 + ${c}; let okx${c} = u32(x${c}) < ${g.W}u;`);
       lines.push(
-        `let y${r}${c} = iy0 + ${r}; let x${r}${c} = ix0 + ${c};`,
-        `let d${r}${c} = select(vec4f(0.0), X4[min(((n * ${g.H}u + u32(y${r}${c})) * ${g.W}u + u32(x${r}${c})) * ${C4}u + c4, ${g.N * g.H * g.W * C4 - 1}u)], ok && u32(y${r}${c}) < ${g.H}u && u32(x${r}${c}) < ${g.W}u);`,
+        `let d${r}_${c} = select(vec4f(0.0), X4[min(((n * ${g.H}u + u32(y${r})) * ${g.W}u + u32(x${c})) * ${C4}u + c4, ${g.N * g.H * g.W * C4 - 1}u)], oky${r} && okx${c});`,
       );
     }
   }
-  // s = Bᵀ·d (columns), then v = s·B (rows).
-  const s = range(4).map((c) => bt(range(4).map((r) => `d${r}${c}`)));
-  range(4).forEach((r) => range(4).forEach((c) => lines.push(`let s${r}${c} = ${s[c]![r]};`)));
-  range(4).forEach((r) => {
-    const v = bt(range(4).map((c) => `s${r}${c}`));
-    range(4).forEach((c) => lines.push(`V4[${(r * 4 + c) * P * C4}u + i] = ${v[c]};`));
-  });
+  // s = Bᵀ·d, then v = s·B.
+  range(a).forEach((r) => range(a).forEach((c) => lines.push(`let s${r}_${c} = ${lin(BT[r]!, range(a).map((k) => `d${k}_${c}`))};`)));
+  range(a).forEach((r) =>
+    range(a).forEach((c) => lines.push(`V4[${(r * a + c) * P * C4}u + i] = ${lin(BT[c]!, range(a).map((k) => `s${r}_${k}`))};`)),
+  );
   return `@group(0) @binding(0) var<storage, read> X4: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> V4: array<vec4f>;
 @group(0) @binding(2) var<storage, read> params: array<u32>;
 ${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${P * C4}u) { return; }
-  let c4 = i % ${C4}u;
-  let b = i / ${C4}u;
-  let n = params[0] + b / ${p.T}u;
+  ${blockOfInvocation(P, C4, p.T)}
   let ok = n < ${g.N}u;
-  let t = b % ${p.T}u;
-  let iy0 = i32((t / ${p.TW}u) * 2u) - ${g.padTop};
-  let ix0 = i32((t % ${p.TW}u) * 2u) - ${g.padLeft};
+  let iy0 = i32((t / ${p.TW}u) * ${m}u) - ${g.padTop};
+  let ix0 = i32((t % ${p.TW}u) * ${m}u) - ${g.padLeft};
   ${lines.join('\n  ')}
 }`;
 }
 
-/** y (with bias and ReLU) from M [16, chunk·T, Cout]; one invocation per (block, 4 output channels). */
+/** y (with bias and ReLU) from M [α², chunk·T, Cout]; one invocation per (block, 4 output channels). */
 export function outputTransformCode(g: Conv2dGeometry, p: WinogradPlan, hasBias: boolean, relu: boolean, slice?: ChannelSlice): string {
+  const { alpha: a, m, AT } = p.w;
   const C4 = g.Cout / 4;
   const P = p.chunk * p.T;
   const stride4 = (slice?.stride ?? g.Cout) / 4;
   const offset4 = (slice?.offset ?? 0) / 4;
   const lines: string[] = [];
-  range(16).forEach((k) => lines.push(`let m${k >> 2}${k & 3} = M4[${k * P * C4}u + i];`));
-  // a = Aᵀ·m (columns, 2×4), then y = a·A (rows, 2×2).
-  const a = range(4).map((c) => at(range(4).map((r) => `m${r}${c}`)));
-  range(2).forEach((r) => range(4).forEach((c) => lines.push(`let a${r}${c} = ${a[c]![r]};`)));
-  range(2).forEach((r) => {
-    const y = at(range(4).map((c) => `a${r}${c}`));
-    range(2).forEach((c) => {
-      let v = y[c]!;
+  range(a * a).forEach((k) => lines.push(`let m${Math.floor(k / a)}_${k % a} = M4[${k * P * C4}u + i];`));
+  // q = Aᵀ·M (m×α), then y = q·A (m×m).
+  range(m).forEach((r) => range(a).forEach((c) => lines.push(`let q${r}_${c} = ${lin(AT[r]!, range(a).map((k) => `m${k}_${c}`))};`)));
+  range(m).forEach((r) => {
+    range(m).forEach((c) => {
+      let v = lin(AT[c]!, range(a).map((k) => `q${r}_${k}`));
       if (hasBias) v = `${v} + bias`;
       if (relu) v = `max(${v}, vec4f(0.0))`;
       lines.push(
@@ -152,15 +174,10 @@ export function outputTransformCode(g: Conv2dGeometry, p: WinogradPlan, hasBias:
 ${hasBias ? '@group(0) @binding(1) var<storage, read> bias4: array<vec4f>;\n' : ''}@group(0) @binding(${hasBias ? 2 : 1}) var<storage, read_write> out4: array<vec4f>;
 @group(0) @binding(${hasBias ? 3 : 2}) var<storage, read> params: array<u32>;
 ${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${P * C4}u) { return; }
-  let c4 = i % ${C4}u;
-  let b = i / ${C4}u;
-  let n = params[0] + b / ${p.T}u;
+  ${blockOfInvocation(P, C4, p.T)}
   if (n >= ${g.N}u) { return; }
-  let t = b % ${p.T}u;
-  let oy0 = (t / ${p.TW}u) * 2u;
-  let ox0 = (t % ${p.TW}u) * 2u;
+  let oy0 = (t / ${p.TW}u) * ${m}u;
+  let ox0 = (t % ${p.TW}u) * ${m}u;
   ${hasBias ? 'let bias = bias4[c4];' : ''}
   ${lines.join('\n  ')}
 }`;
@@ -171,22 +188,31 @@ interface CachedFilter {
   u: Tensor;
 }
 
-const filterCache = new WeakMap<Storage, CachedFilter>();
+/** Per filter buffer, the transform for each variant used (keyed by m). */
+const filterCache = new WeakMap<Storage, Map<number, CachedFilter>>();
 
 /**
  * U for `w`, reused while the filter's buffer keeps its version (the engine counts every write into a buffer), so a
  * frozen layer transforms its filters once and a trained one once per update. Freed with the filter.
  */
-export function transformedFilter(e: Engine, w: Tensor): Tensor {
+export function transformedFilter(e: Engine, w: Tensor, m: WinogradMatrices): Tensor {
   const [, , Cin, Cout] = w.shape as [number, number, number, number];
   const storage = w.storage;
-  const cached = filterCache.get(storage);
+  let byVariant = filterCache.get(storage);
+  if (!byVariant) {
+    const entries = new Map<number, CachedFilter>();
+    byVariant = entries;
+    filterCache.set(storage, entries);
+    storage.onRelease.push(() => {
+      for (const c of entries.values()) c.u.dispose();
+    });
+  }
+  const cached = byVariant.get(m.m);
   if (cached && !cached.u.disposed && cached.version === storage.version) return cached.u;
   if (cached && !cached.u.disposed) cached.u.dispose();
-  const u = e.keep(e.empty([16, Cin, Cout], 'f32', 'winograd_u'));
-  e.run({ name: 'winograd_filter', code: filterTransformCode(Cin, Cout), bindings: [w, u], workgroups: grid((Cin * Cout) / 4, WG) });
-  if (!cached) storage.onRelease.push(() => filterCache.get(storage)?.u.dispose());
-  filterCache.set(storage, { version: storage.version, u });
+  const u = e.keep(e.empty([m.alpha * m.alpha, Cin, Cout], 'f32', 'winograd_u'));
+  e.run({ name: 'winograd_filter', code: filterTransformCode(m, Cin, Cout), bindings: [w, u], workgroups: grid((Cin * Cout) / 4, WG) });
+  byVariant.set(m.m, { version: storage.version, u });
   return u;
 }
 
@@ -196,7 +222,10 @@ export function winogradMaxBytes(e: Engine): number {
   return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, 256 * 2 ** 20);
 }
 
-/** y = x ⊛ w + b (ReLU) for a geometry `winogradApplies` accepted; false (nothing run) when no chunk fits. */
+/**
+ * y = x ⊛ w + b (ReLU) for a geometry `winogradApplies` accepted, by `variant` (default: `chooseWinograd`); false
+ * (nothing run) when not even one image fits in `maxBytes`.
+ */
 export function winogradConv2d(
   e: Engine,
   x: Tensor,
@@ -207,13 +236,15 @@ export function winogradConv2d(
   relu: boolean,
   slice?: ChannelSlice,
   maxBytes = winogradMaxBytes(e),
+  variant: WinogradMatrices = chooseWinograd(g),
 ): boolean {
-  const p = winogradPlan(g, maxBytes);
+  const p = winogradPlan(g, maxBytes, variant);
   if (!p) return false;
-  const u = transformedFilter(e, w);
+  const u = transformedFilter(e, w, p.w);
   const P = p.chunk * p.T;
-  const v = e.empty([16, P, g.Cin], 'f32', 'winograd_v');
-  const m = e.empty([16, P, g.Cout], 'f32', 'winograd_m');
+  const slices = p.w.alpha * p.w.alpha;
+  const v = e.empty([slices, P, g.Cin], 'f32', 'winograd_v');
+  const m = e.empty([slices, P, g.Cout], 'f32', 'winograd_m');
   const inCode = inputTransformCode(g, p);
   const outCode = outputTransformCode(g, p, b !== null, relu, slice);
   for (let c = 0; c < p.chunks; c++) {
