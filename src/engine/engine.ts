@@ -30,7 +30,7 @@ export interface EngineOptions {
   powerPreference?: GPUPowerPreference;
   /** Flush the command encoder after this many dispatches even without a readback. */
   maxDispatchesPerSubmit?: number;
-  /** Let 3×3 stride-1 convolutions use Winograd F(2×2, 3×3) (default true); false forces the direct kernel. */
+  /** Let 3×3 stride-1 convolutions use Winograd (src/kernels/winograd.ts; default true); false forces the direct kernel. */
   winograd?: boolean;
 }
 

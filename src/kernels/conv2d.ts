@@ -195,7 +195,7 @@ export interface Conv2dForwardOptions {
    */
   outChannelOffset?: number;
   /**
-   * 'auto' (default): Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 input channels (winograd.ts)
+   * 'auto' (default): Winograd F(4×4 or 2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 input channels (winograd.ts)
    * unless the engine's `winograd` is off, else the direct implicit GEMM; 'direct' forces the latter.
    */
   algorithm?: 'auto' | 'direct';
