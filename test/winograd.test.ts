@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { batchedMatmul, matmulForward } from '../src/kernels/matmul.js';
-import { conv2dForward, conv2dGeometry, type Conv2dPadding } from '../src/kernels/conv2d.js';
-import { chooseWinograd, winogradApplies, winogradConv2d, winogradMaxBytes, winogradPlan } from '../src/kernels/winograd.js';
+import { conv2dForward, conv2dGeometry, conv2dGradInput, type Conv2dPadding } from '../src/kernels/conv2d.js';
+import { chooseWinograd, gradInputGeometry, winogradApplies, winogradConv2d, winogradGradInput, winogradMaxBytes, winogradPlan } from '../src/kernels/winograd.js';
 import { F2x3, F4x3, winogradTile, type WinogradMatrices } from '../src/kernels/winograd-matrices.js';
-import { refConv2d, refConvGeometry } from '../src/reference/conv2d.js';
-import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
+import { refConv2d, refConv2dBackward, refConvGeometry } from '../src/reference/conv2d.js';
+import { expectClose, FWD_TOL, GRAD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
 
 interface Case {
@@ -93,6 +93,38 @@ describe('winograd conv2d', () => {
       for (const t of [tx, tw, tb, y]) t?.dispose();
     });
   }
+
+  it('input gradient: the output gradient convolved with the flipped filters, both variants, same and valid', async () => {
+    const e = await testEngine();
+    const gradCases: Case[] = [
+      { n: 2, h: 7, w: 6, cin: 12, cout: 16, padding: 'same', relu: false, bias: false },
+      { n: 1, h: 9, w: 7, cin: 8, cout: 20, padding: 'valid', relu: false, bias: false },
+    ];
+    for (const [i, c] of gradCases.entries()) {
+      const { g, x, w } = data(c, 350 + i);
+      const gy = randomArray(c.n * g.oh * g.ow * c.cout, 360 + i);
+      const ref = refConv2dBackward(x, w, null, gy, g, false).gx;
+      const tw = e.upload(w, [3, 3, c.cin, c.cout]);
+      const tgy = e.upload(gy, [c.n, g.oh, g.ow, c.cout]);
+      const kg = conv2dGeometry([c.n, c.h, c.w, c.cin], tw.shape, 1, c.padding);
+      expect(gradInputGeometry(kg)).toMatchObject({ H: g.oh, W: g.ow, OH: c.h, OW: c.w, Cin: c.cout, Cout: c.cin, padTop: c.padding === 'same' ? 1 : 2 });
+      for (const [name, variant] of VARIANTS) {
+        const gx = poisoned(e, [c.n, c.h, c.w, c.cin]);
+        expect(winogradGradInput(e, tgy, tw, gx, kg, winogradMaxBytes(e), variant)).toBe(true);
+        expectClose(await gx.readF32(), ref, GRAD_TOL, `${name} grad input ${c.padding}`);
+        gx.dispose();
+      }
+      const before = dispatches(e, 'winograd_gx_input');
+      const gx = conv2dGradInput(e, tgy, tw, kg);
+      expect(dispatches(e, 'winograd_gx_input')).toBe(before + 1);
+      expectClose(await gx.readF32(), ref, GRAD_TOL, `conv2dGradInput ${c.padding}`);
+      for (const t of [tw, tgy, gx]) t.dispose();
+    }
+    // Stride 2, 1×1 filters and too few output channels keep the direct kernel.
+    expect(gradInputGeometry(conv2dGeometry([1, 8, 8, 16], [3, 3, 16, 16], 2, 'same'))).toBeNull();
+    expect(gradInputGeometry(conv2dGeometry([1, 8, 8, 16], [1, 1, 16, 16], 1, 'same'))).toBeNull();
+    expect(gradInputGeometry(conv2dGeometry([1, 8, 8, 16], [3, 3, 16, 8], 1, 'same'))).toBeNull();
+  });
 
   it('runs a batch in chunks that fit the byte limit, the last one padded with an empty image', async () => {
     const e = await testEngine();

@@ -34,7 +34,7 @@ import {
   type GemmPlan,
   type GemmTile,
 } from './matmul.js';
-import { winogradApplies, winogradConv2d } from './winograd.js';
+import { winogradApplies, winogradConv2d, winogradGradInput } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
 
@@ -301,13 +301,17 @@ ${entry}
 }`;
 }
 
-/** dx for the (already ReLU-masked) output gradient gy [N,OH,OW,Cout]; returns [N,H,W,Cin]. */
+/**
+ * dx for the (already ReLU-masked) output gradient gy [N,OH,OW,Cout]; returns [N,H,W,Cin]. 3×3 stride-1 layers go
+ * through Winograd (the flipped filters, winograd.ts) unless the engine's `winograd` is off.
+ */
 export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
   const shape = [g.N, g.H, g.W, g.Cin];
   checkOut(out, shape, 'conv2d grad input');
+  const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
+  if (e.winograd && winogradGradInput(e, gy, w, gx, g)) return gx;
   const M = g.N * g.H * g.W;
   const tile = chooseTile(e, M, macs(g), 32);
-  const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
   e.run({ name: 'conv2d_grad_input', code: conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
   return gx;
 }

@@ -11,8 +11,10 @@
  *
  * V and M hold α² values per m×m block (4× / 2.25× the input and output), so large batches run in chunks of images
  * that keep each under the device's binding limit. `chooseWinograd` picks the variant with fewer multiply-adds
- * after rounding blocks up to whole tiles; dev/NOTES.md compares speed and accuracy. The backward keeps the direct
- * kernels.
+ * after rounding blocks up to whole tiles; dev/NOTES.md compares speed and accuracy. The direct kernel computes the
+ * filter gradient; the input gradient of the same layers is a convolution with the flipped filters and goes the same
+ * way (`winogradGradInput`). Memory: the cached filter transforms hold α²/9 of each filter (4× for F(4×4): ≈ 235 MB
+ * beside VGG16's 59 MB of conv weights), and V and M are transient; `engine.winograd = false` turns the path off.
  */
 import type { Engine } from '../engine/engine.js';
 import type { Storage, Tensor } from '../engine/tensor.js';
@@ -84,22 +86,33 @@ export function winogradPlan(g: Conv2dGeometry, maxBytes: number, w: WinogradMat
   return { w, TH, TW, T, chunk: Math.ceil(g.N / chunks), chunks };
 }
 
-/** U [α², Cin, Cout] from HWIO filters [3, 3, Cin, Cout]; one invocation per (ci, 4 output channels). */
-export function filterTransformCode(w: WinogradMatrices, Cin: number, Cout: number): string {
+/**
+ * U [α², Cin, Cout] from HWIO filters [3, 3, Cin, Cout]; one invocation per (ci, 4 output channels). With `flipped`:
+ * U [α², Cout, Cin] of the filters rotated by 180° with input and output channels swapped — the convolution that
+ * maps an output gradient back to the input — one invocation per (co, 4 input channels), read with scalar loads.
+ */
+export function filterTransformCode(w: WinogradMatrices, Cin: number, Cout: number, flipped = false): string {
   const a = w.alpha;
   const n = Cin * (Cout / 4);
   const g = range(3).map((ky) => range(3).map((kx) => `g${ky}${kx}`));
-  const lines = g.flat().map((name, k) => `let ${name} = W4[${k * n}u + i];`);
+  const lines = flipped
+    ? g.flat().map((name, k) => {
+        // g'[ky][kx][co][ci] = W[2 − ky][2 − kx][ci][co]
+        const tap = 8 - k;
+        return `let ${name} = vec4f(${range(4).map((j) => `W[${tap * Cin * Cout}u + (ci0 + ${j}u) * ${Cout}u + co]`).join(', ')});`;
+      })
+    : g.flat().map((name, k) => `let ${name} = W4[${k * n}u + i];`);
   // t = G·g (α×3), then u = t·Gᵀ (α×α).
   range(a).forEach((r) => range(3).forEach((c) => lines.push(`let t${r}_${c} = ${lin(w.G[r]!, range(3).map((k) => g[k]![c]!))};`)));
   range(a).forEach((r) =>
     range(a).forEach((c) => lines.push(`U4[${(r * a + c) * n}u + i] = ${lin(w.G[c]!, range(3).map((k) => `t${r}_${k}`))};`)),
   );
-  return `@group(0) @binding(0) var<storage, read> W4: array<vec4f>;
+  return `@group(0) @binding(0) var<storage, read> ${flipped ? 'W: array<f32>' : 'W4: array<vec4f>'};
 @group(0) @binding(1) var<storage, read_write> U4: array<vec4f>;
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
   if (i >= ${n}u) { return; }
+  ${flipped ? `let co = i / ${Cin / 4}u; let ci0 = (i % ${Cin / 4}u) * 4u;` : ''}
   ${lines.join('\n  ')}
 }`;
 }
@@ -188,31 +201,38 @@ interface CachedFilter {
   u: Tensor;
 }
 
-/** Per filter buffer, the transform for each variant used (keyed by m). */
-const filterCache = new WeakMap<Storage, Map<number, CachedFilter>>();
+/** Per filter buffer, the transform for each variant used (keyed by m, and whether flipped). */
+const filterCache = new WeakMap<Storage, Map<string, CachedFilter>>();
 
 /**
- * U for `w`, reused while the filter's buffer keeps its version (the engine counts every write into a buffer), so a
- * frozen layer transforms its filters once and a trained one once per update. Freed with the filter.
+ * U for `w` (or its flipped form, see filterTransformCode), reused while the filter's buffer keeps its version (the
+ * engine counts every write into a buffer), so a frozen layer transforms its filters once and a trained one once
+ * per update. Freed with the filter.
  */
-export function transformedFilter(e: Engine, w: Tensor, m: WinogradMatrices): Tensor {
+export function transformedFilter(e: Engine, w: Tensor, m: WinogradMatrices, flipped = false): Tensor {
   const [, , Cin, Cout] = w.shape as [number, number, number, number];
   const storage = w.storage;
   let byVariant = filterCache.get(storage);
   if (!byVariant) {
-    const entries = new Map<number, CachedFilter>();
+    const entries = new Map<string, CachedFilter>();
     byVariant = entries;
     filterCache.set(storage, entries);
     storage.onRelease.push(() => {
       for (const c of entries.values()) c.u.dispose();
     });
   }
-  const cached = byVariant.get(m.m);
+  const key = `${m.m}${flipped ? 'T' : ''}`;
+  const cached = byVariant.get(key);
   if (cached && !cached.u.disposed && cached.version === storage.version) return cached.u;
   if (cached && !cached.u.disposed) cached.u.dispose();
-  const u = e.keep(e.empty([m.alpha * m.alpha, Cin, Cout], 'f32', 'winograd_u'));
-  e.run({ name: 'winograd_filter', code: filterTransformCode(m, Cin, Cout), bindings: [w, u], workgroups: grid((Cin * Cout) / 4, WG) });
-  byVariant.set(m.m, { version: storage.version, u });
+  const u = e.keep(e.empty(flipped ? [m.alpha * m.alpha, Cout, Cin] : [m.alpha * m.alpha, Cin, Cout], 'f32', 'winograd_u'));
+  e.run({
+    name: 'winograd_filter',
+    code: filterTransformCode(m, Cin, Cout, flipped),
+    bindings: [w, u],
+    workgroups: grid((Cin * Cout) / 4, WG),
+  });
+  byVariant.set(key, { version: storage.version, u });
   return u;
 }
 
@@ -240,7 +260,68 @@ export function winogradConv2d(
 ): boolean {
   const p = winogradPlan(g, maxBytes, variant);
   if (!p) return false;
-  const u = transformedFilter(e, w, p.w);
+  run(e, 'winograd', x, transformedFilter(e, w, p.w), b, y, g, p, relu, slice);
+  return true;
+}
+
+/**
+ * The input gradient of a 3×3 stride-1 convolution seen as a convolution of the output gradient [N, OH, OW, Cout]
+ * with the flipped filters ('same' keeps padding 1, 'valid' becomes 'full', padding 2), when Winograd can compute
+ * that; else null.
+ */
+export function gradInputGeometry(g: Conv2dGeometry): Conv2dGeometry | null {
+  if (g.KH !== 3 || g.KW !== 3 || g.stride !== 1) return null;
+  const gi: Conv2dGeometry = {
+    N: g.N,
+    H: g.OH,
+    W: g.OW,
+    Cin: g.Cout,
+    KH: 3,
+    KW: 3,
+    Cout: g.Cin,
+    stride: 1,
+    padTop: 2 - g.padTop,
+    padLeft: 2 - g.padLeft,
+    OH: g.H,
+    OW: g.W,
+  };
+  return winogradApplies(gi) ? gi : null;
+}
+
+/**
+ * gx [N, H, W, Cin] = the (already ReLU-masked) output gradient gy convolved with the flipped filters, for a forward
+ * geometry `g` that `gradInputGeometry` accepts; false (nothing run) when it does not or no chunk fits.
+ */
+export function winogradGradInput(
+  e: Engine,
+  gy: Tensor,
+  w: Tensor,
+  gx: Tensor,
+  g: Conv2dGeometry,
+  maxBytes = winogradMaxBytes(e),
+  variant?: WinogradMatrices,
+): boolean {
+  const gi = gradInputGeometry(g);
+  if (!gi) return false;
+  const p = winogradPlan(gi, maxBytes, variant ?? chooseWinograd(gi));
+  if (!p) return false;
+  run(e, 'winograd_gx', gy, transformedFilter(e, w, p.w, true), null, gx, gi, p, false);
+  return true;
+}
+
+/** The transforms and GEMMs, chunk by chunk; kernels named `${name}_input` / `${name}_output` (profiles, stats). */
+function run(
+  e: Engine,
+  name: string,
+  x: Tensor,
+  u: Tensor,
+  b: Tensor | null,
+  y: Tensor,
+  g: Conv2dGeometry,
+  p: WinogradPlan,
+  relu: boolean,
+  slice?: ChannelSlice,
+): void {
   const P = p.chunk * p.T;
   const slices = p.w.alpha * p.w.alpha;
   const v = e.empty([slices, P, g.Cin], 'f32', 'winograd_v');
@@ -249,11 +330,10 @@ export function winogradConv2d(
   const outCode = outputTransformCode(g, p, b !== null, relu, slice);
   for (let c = 0; c < p.chunks; c++) {
     const params = new Uint32Array([c * p.chunk]);
-    e.run({ name: 'winograd_input', code: inCode, bindings: [x, v], params, workgroups: grid((P * g.Cin) / 4, WG) });
+    e.run({ name: `${name}_input`, code: inCode, bindings: [x, v], params, workgroups: grid((P * g.Cin) / 4, WG) });
     batchedMatmul(e, v, u, m);
-    e.run({ name: 'winograd_output', code: outCode, bindings: b ? [m, b, y] : [m, y], params, workgroups: grid((P * g.Cout) / 4, WG) });
+    e.run({ name: `${name}_output`, code: outCode, bindings: b ? [m, b, y] : [m, y], params, workgroups: grid((P * g.Cout) / 4, WG) });
   }
   v.dispose();
   m.dispose();
-  return true;
 }
