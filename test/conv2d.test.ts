@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
-import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput, type Conv2dPadding } from '../src/kernels/conv2d.js';
+import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../src/kernels/conv2d.js';
 import { reluMaskColumnSums } from '../src/kernels/matmul.js';
 import { conv2d } from '../src/nn/functional/conv2d.js';
 import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
+import type { ConvCase } from './helpers/conv-case.js';
 import { testEngine } from './helpers/engine.js';
 
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  k: number;
-  stride: 1 | 2;
-  padding: Conv2dPadding;
-  relu: boolean;
-  bias: boolean;
-}
+type Case = ConvCase;
 
 const label = (c: Case): string =>
   `${c.n}×${c.h}×${c.w}×${c.cin} → ${c.cout}, ${c.k}×${c.k} stride ${c.stride} ${c.padding}${c.relu ? ' relu' : ''}${c.bias ? ' +bias' : ''}`;

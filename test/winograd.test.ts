@@ -5,23 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { batchedMatmul, matmulForward } from '../src/kernels/matmul.js';
-import { conv2dForward, conv2dGeometry, conv2dGradInput, type Conv2dPadding } from '../src/kernels/conv2d.js';
+import { conv2dForward, conv2dGeometry, conv2dGradInput } from '../src/kernels/conv2d.js';
 import { chooseWinograd, gradInputGeometry, winogradApplies, winogradConv2d, winogradGradInput, winogradMaxBytes, winogradPlan } from '../src/kernels/winograd.js';
 import { F2x3, F4x3, winogradTile, type WinogradMatrices } from '../src/kernels/winograd-matrices.js';
 import { refConv2d, refConv2dBackward, refConvGeometry } from '../src/reference/conv2d.js';
 import { expectClose, FWD_TOL, GRAD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
+import type { ConvCase } from './helpers/conv-case.js';
 import { testEngine } from './helpers/engine.js';
 
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  padding: Conv2dPadding;
-  relu: boolean;
-  bias: boolean;
-}
+/** 3×3 stride 1: the shapes Winograd computes. */
+type Case = Omit<ConvCase, 'k' | 'stride'>;
 
 function data(c: Case, seed: number) {
   const g = refConvGeometry({ n: c.n, h: c.h, w: c.w, cin: c.cin, kh: 3, kw: 3, cout: c.cout, stride: 1, padding: c.padding });
