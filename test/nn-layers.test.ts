@@ -97,6 +97,27 @@ describe('composite layers against float64 references', () => {
     model.dispose();
   });
 
+  it('Fire without gradients: both expand convs write their halves of one output (no concat pass), same values', async () => {
+    const e = await testEngine();
+    const xShape = [2, 7, 6, 8];
+    const { model, weights } = randomised(e, new Fire('fire3', { squeeze: 16, expand1x1: 8, expand3x3: 12 }), xShape.slice(1), 7);
+    const x = randomArray(2 * 7 * 6 * 8, 8, -2, 2);
+    const s = conv({ x: Float64Array.from(x), shape: xShape }, get(weights, 'fire3/squeeze1x1/kernel'), [1, 1, 8, 16], get(weights, 'fire3/squeeze1x1/bias'), 1, 'same', true);
+    const a = conv(s, get(weights, 'fire3/expand1x1/kernel'), [1, 1, 16, 8], get(weights, 'fire3/expand1x1/bias'), 1, 'same', true);
+    const b = conv(s, get(weights, 'fire3/expand3x3/kernel'), [3, 3, 16, 12], get(weights, 'fire3/expand3x3/bias'), 1, 'same', true);
+    const expected = refConcatChannels([a.x, b.x], [8, 12], 2 * 7 * 6);
+    model.freeze();
+    const tx = e.upload(x, xShape);
+    const concats = (): number => [...e.stats.dispatches].filter(([k]) => k.startsWith('concat')).reduce((n, [, c]) => n + c, 0);
+    const before = concats();
+    const y = e.noGrad(() => model.forward(tx, TRAIN));
+    expect(y.shape).toEqual([2, 7, 6, 20]);
+    expect(concats()).toBe(before);
+    expectClose(await y.readF32(), expected, FWD_TOL, 'fire forward without gradients');
+    for (const t of [tx, y]) t.dispose();
+    model.dispose();
+  });
+
   it('InvertedResidual with the residual add: forward and gradients (x, expand, depthwise, project)', async () => {
     const e = await testEngine();
     const xShape = [2, 5, 7, 4];

@@ -1,4 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
+import { conv2dForward } from '../../kernels/conv2d.js';
 import { Layer, type BuildContext, type ForwardContext } from '../layer.js';
 import { Concatenate } from './concatenate.js';
 import { Conv2D } from './conv2d.js';
@@ -45,6 +46,19 @@ export class Fire extends Layer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const s = this.squeeze.forward(x, ctx);
+    const e = s.engine;
+    const params = [this.expand1, this.expand3].flatMap((c) => [c.param('kernel'), c.param('bias')]);
+    if (!e.tape.recording || (!s.requiresGrad && !params.some((t) => t.requiresGrad))) {
+      // Nothing to differentiate (inference, a frozen base): both expand convs write their halves of the output
+      // directly, so there is no concatenation pass.
+      const [N, H, W] = s.shape as [number, number, number, number];
+      const y = e.empty([N, H, W, this.expand1.filters + this.expand3.filters], 'f32', 'fire');
+      const [w1, b1, w3, b3] = params as [Tensor, Tensor, Tensor, Tensor];
+      conv2dForward(e, s, w1, b1, { relu: true, out: y, outChannelOffset: 0 });
+      conv2dForward(e, s, w3, b3, { relu: true, padding: 'same', out: y, outChannelOffset: this.expand1.filters });
+      s.dispose();
+      return y;
+    }
     const a = this.expand1.forward(s, ctx);
     const b = this.expand3.forward(s, ctx);
     const y = this.concat.apply([a, b]);
