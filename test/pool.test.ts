@@ -39,6 +39,9 @@ describe('max pooling', () => {
     [[2, 8, 9, 3], { size: 3, stride: 2, ceilMode: true }],
     [[2, 8, 9, 3], { size: 3, stride: 2 }],
     [[1, 6, 7, 1], { size: 3, stride: 1 }],
+    // Channels in fours: the vec4 kernel, also with ceil-mode windows clipped at the border.
+    [[2, 7, 9, 8], { size: 3, stride: 2, ceilMode: true }],
+    [[3, 7, 5, 4], { size: 2, stride: 2 }],
   ];
   for (const [shape, opts] of cases) {
     it(`forward and backward on [${shape}] size ${opts.size} stride ${opts.stride}${opts.ceilMode ? ' ceil' : ''}`, async () => {
@@ -52,6 +55,11 @@ describe('max pooling', () => {
     const data = randomArray(size(shape), 21).map((v) => Math.round(v * 2));
     await checkMaxPool(shape, { size: 3, stride: 2, ceilMode: true }, data, 22);
     await checkMaxPool(shape, { size: 2, stride: 2 }, data, 23);
+    // The same with 8 channels (vec4 loads and a per-component choice).
+    const shape8 = [2, 9, 7, 8];
+    const data8 = randomArray(size(shape8), 24).map((v) => Math.round(v * 2));
+    await checkMaxPool(shape8, { size: 3, stride: 2, ceilMode: true }, data8, 25);
+    await checkMaxPool(shape8, { size: 2, stride: 2 }, data8, 26);
   });
 
   it('VGG16 shapes at batch 1: 1×150×150×64 and 1×9×9×512, 2×2 stride 2', async () => {

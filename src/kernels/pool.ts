@@ -39,37 +39,48 @@ export function poolGeometry(shape: readonly number[], opts: PoolOptions): PoolG
 }
 
 /**
- * One invocation per output element. Ties keep the first maximum in window order (row-major), as the
- * reference does; with `withArgmax` the window-local index (kh·size + kw) of that maximum is stored for backward.
+ * One invocation per output element — per 4 channels (vec4) when C is a multiple of 4 — with the window unrolled
+ * and `select` instead of branches. Ties keep the first maximum in window order (row-major), as the reference
+ * does; with `withArgmax` the window-local index (kh·size + kw) of that maximum is stored for backward.
  */
 function maxPoolForwardCode(g: PoolGeometry, withArgmax: boolean): string {
-  const total = g.n * g.oh * g.ow * g.c;
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-${withArgmax ? '@group(0) @binding(2) var<storage, read_write> argmax: array<u32>;' : ''}
+  const vec = g.c % 4 === 0;
+  const T = vec ? 'vec4f' : 'f32';
+  const C = vec ? g.c / 4 : g.c;
+  const total = g.n * g.oh * g.ow * C;
+  // Only ceil-mode windows can reach past the input: those elements need a guard.
+  const clipped = (g.oh - 1) * g.stride + g.size > g.h || (g.ow - 1) * g.stride + g.size > g.w;
+  const lines: string[] = [];
+  for (let kh = 0; kh < g.size; kh++) {
+    for (let kw = 0; kw < g.size; kw++) {
+      const k = kh * g.size + kw;
+      const at = `base + ((h0 + ${kh}u) * ${g.w}u + w0 + ${kw}u) * ${C}u`;
+      if (k === 0) {
+        lines.push(`var best = x[${at}];`, withArgmax ? `var bestK = ${vec ? 'vec4u' : 'u32'}(0u);` : '');
+        continue;
+      }
+      const ok = clipped ? `h0 + ${kh}u < ${g.h}u && w0 + ${kw}u < ${g.w}u` : null;
+      lines.push(`let v${k} = x[${ok ? `select(base, ${at}, ${ok})` : at}];`);
+      const gt = `v${k} > best`;
+      const take = ok ? (vec ? `(${gt}) & vec4<bool>(${ok})` : `(${gt}) && (${ok})`) : gt;
+      lines.push(`let t${k} = ${take};`, `best = select(best, v${k}, t${k});`);
+      if (withArgmax) lines.push(`bestK = select(bestK, ${vec ? `vec4u(${k}u)` : `${k}u`}, t${k});`);
+    }
+  }
+  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+@group(0) @binding(1) var<storage, read_write> y: array<${T}>;
+${withArgmax ? `@group(0) @binding(2) var<storage, read_write> argmax: array<${vec ? 'vec4u' : 'u32'}>;` : ''}
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
   if (i >= ${total}u) { return; }
-  let c = i % ${g.c}u;
-  let ow = (i / ${g.c}u) % ${g.ow}u;
-  let oh = (i / ${g.c * g.ow}u) % ${g.oh}u;
-  let n = i / ${g.c * g.ow * g.oh}u;
+  let c = i % ${C}u;
+  let ow = (i / ${C}u) % ${g.ow}u;
+  let oh = (i / ${C * g.ow}u) % ${g.oh}u;
+  let n = i / ${C * g.ow * g.oh}u;
   let h0 = oh * ${g.stride}u;
   let w0 = ow * ${g.stride}u;
-  let h1 = min(h0 + ${g.size}u, ${g.h}u);
-  let w1 = min(w0 + ${g.size}u, ${g.w}u);
-  let base = n * ${g.h * g.w * g.c}u + c;
-  var best = x[base + (h0 * ${g.w}u + w0) * ${g.c}u];
-  var bestK = 0u;
-  for (var hh = h0; hh < h1; hh = hh + 1u) {
-    for (var ww = w0; ww < w1; ww = ww + 1u) {
-      let v = x[base + (hh * ${g.w}u + ww) * ${g.c}u];
-      if (v > best) {
-        best = v;
-        bestK = (hh - h0) * ${g.size}u + (ww - w0);
-      }
-    }
-  }
+  let base = n * ${g.h * g.w * C}u + c;
+  ${lines.filter(Boolean).join('\n  ')}
   y[i] = best;
   ${withArgmax ? 'argmax[i] = bestK;' : ''}
 }`;
@@ -113,7 +124,7 @@ ${entry1d(WG)} {
 export function maxPoolForward(e: Engine, x: Tensor, opts: PoolOptions, out?: Tensor): Tensor {
   const g = poolGeometry(x.shape, opts);
   const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
-  e.run({ name: 'maxpool_fwd', code: maxPoolForwardCode(g, false), bindings: [x, y], workgroups: grid(y.size, WG) });
+  e.run({ name: 'maxpool_fwd', code: maxPoolForwardCode(g, false), bindings: [x, y], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
   return y;
 }
 
@@ -122,7 +133,7 @@ export function maxPoolForwardArgmax(e: Engine, x: Tensor, opts: PoolOptions, ou
   const g = poolGeometry(x.shape, opts);
   const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
   const argmax = e.empty(y.shape, 'u32', 'maxpool_argmax');
-  e.run({ name: 'maxpool_fwd_argmax', code: maxPoolForwardCode(g, true), bindings: [x, y, argmax], workgroups: grid(y.size, WG) });
+  e.run({ name: 'maxpool_fwd_argmax', code: maxPoolForwardCode(g, true), bindings: [x, y, argmax], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
   return { y, argmax };
 }
 
