@@ -234,7 +234,7 @@ export class Engine {
       }
     }
     if (x * y * z === 0) return;
-    const pipeline = this.pipelines.get(call.name, call.code);
+    const { pipeline, writable } = this.pipelines.get(call.name, call.code);
     const entries: GPUBindGroupEntry[] = call.bindings.map((t, i) => ({ binding: i, resource: { buffer: t.buffer, size: t.storage.bytes } }));
     let paramsBuffer: GPUBuffer | null = null;
     if (call.params) {
@@ -252,7 +252,7 @@ export class Engine {
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler.enabled) this.endPass();
     for (const t of call.bindings) this.touched.add(t.buffer);
-    for (const i of this.pipelines.writableBindings(call.code)) if (i < call.bindings.length) call.bindings[i]!.storage.version++;
+    for (const i of writable) if (i < call.bindings.length) call.bindings[i]!.storage.version++;
     // Released at the next flush, so no later write can overwrite params that recorded work still reads.
     if (paramsBuffer) this.deferredRelease.push(paramsBuffer);
     this.pendingKernels.push(call.name);

@@ -1,7 +1,12 @@
+/** A compiled kernel and the binding indices it declares read_write (the buffers it may write). */
+export interface CompiledKernel {
+  pipeline: GPUComputePipeline;
+  writable: number[];
+}
+
 /** Compiled compute pipelines keyed by their generated WGSL (shapes are constants in the code, so the code is the key). */
 export class PipelineCache {
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly writes = new Map<string, number[]>();
+  private readonly pipelines = new Map<string, CompiledKernel>();
   hits = 0;
   misses = 0;
 
@@ -14,17 +19,7 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  /** The binding indices a kernel declares read_write (the buffers it may write). */
-  writableBindings(code: string): number[] {
-    let w = this.writes.get(code);
-    if (!w) {
-      w = [...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1]));
-      this.writes.set(code, w);
-    }
-    return w;
-  }
-
-  get(name: string, code: string): GPUComputePipeline {
+  get(name: string, code: string): CompiledKernel {
     const cached = this.pipelines.get(code);
     if (cached) {
       this.hits++;
@@ -41,7 +36,9 @@ export class PipelineCache {
       return `${err.message}${lines ? `\n${lines}` : ''}`;
     });
     this.onCompileError(name, scope);
-    this.pipelines.set(code, pipeline);
-    return pipeline;
+    const writable = [...code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1]));
+    const compiled = { pipeline, writable };
+    this.pipelines.set(code, compiled);
+    return compiled;
   }
 }
