@@ -104,20 +104,13 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
     ];
     try {
       for (const m of makers) {
-        let s: Side | null = null;
         try {
-          const t0 = performance.now();
-          s = m.make();
-          outputs[m.label] = await s.result();
-          await s.finish();
-          const first = performance.now() - t0;
-          m.into.firstMs = first;
-          o.log(`${def.name}: ${m.label} first run ${fmtMs(first)} (upload + compile + run + read)`);
-          built.push({ ...m, s, first });
+          const r = await firstRun(m.label, m.into, m.make);
+          outputs[m.label] = r.out;
+          built.push({ ...m, s: r.s, first: r.first });
         } catch (e) {
           m.into.error = errorText(e);
           o.log(`${def.name}: ${m.label} failed: ${m.into.error}`);
-          s?.dispose();
         }
       }
       if (!built.length) return;
@@ -146,6 +139,26 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
     }
   }
 
+  /**
+   * Builds a side and runs it once from the initial state: the compared values, and every pipeline compiled. The
+   * side is disposed again if that fails.
+   */
+  async function firstRun(label: string, into: SideResult, make: () => Side): Promise<{ s: Side; first: number; out: Float32Array[] }> {
+    const t0 = performance.now();
+    const s = make();
+    try {
+      const out = await s.result();
+      await s.finish();
+      const first = performance.now() - t0;
+      into.firstMs = first;
+      o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
+      return { s, first, out };
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
+  }
+
   async function side(
     label: string,
     into: SideResult,
@@ -155,15 +168,10 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
   ): Promise<Float32Array[] | undefined> {
     let s: Side | null = null;
     try {
-      const t0 = performance.now();
-      s = make();
-      // The first run (from the initial state) gives the compared values and compiles the pipelines.
-      const out = await s.result();
-      await s.finish();
-      const first = performance.now() - t0;
-      into.firstMs = first;
-      o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
-      into.timing = await measure(s, timing, first);
+      const r = await firstRun(label, into, make);
+      s = r.s;
+      const out = r.out;
+      into.timing = await measure(s, timing, r.first);
       o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}`);
       await after?.(s);
       return out;

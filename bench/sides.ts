@@ -33,7 +33,13 @@ export function oursSide(e: Engine, inputs: HostInput[], fn: (xs: Tensor[]) => T
 }
 
 /** TF.js on whichever backend is active when this is called (the caller switches backends). */
-export function tfjsSide(h: TfjsHandle, backend: 'webgpu' | 'wasm', inputs: HostInput[], fn: (xs: TF.Tensor[]) => TF.Tensor): Side {
+export function tfjsSide(
+  h: TfjsHandle,
+  backend: 'webgpu' | 'wasm',
+  inputs: HostInput[],
+  fn: (xs: TF.Tensor[]) => TF.Tensor,
+  disposeExtra?: () => void,
+): Side {
   const tf = h.tf;
   const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
   let out: TF.Tensor | null = null;
@@ -51,6 +57,7 @@ export function tfjsSide(h: TfjsHandle, backend: 'webgpu' | 'wasm', inputs: Host
     dispose() {
       out?.dispose();
       for (const x of xs) x.dispose();
+      disposeExtra?.();
     },
   };
 }

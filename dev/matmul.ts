@@ -113,29 +113,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   };
 }
 
-/**
- * 5: lanes⇢N, each lane owns TNv vec4 column groups (col4 = base + lane + 8j); the workgroup's TM rows of A are loaded
- * cooperatively (lane ℓ loads rows ℓ, ℓ+8, … as vec4 along K) and handed to every lane with subgroupBroadcast.
- */
-function broadcastA(TM: number, TNv: number): Variant {
+/** The kernel around variants 5 and 6: `inner` is the body of one 4-deep K chunk (B loads and multiply-adds). */
+function broadcastAKernel(M: number, N: number, K: number, TM: number, TNv: number, inner: string): string {
   const L = 8;
-  return {
-    name: `5 bcastA ${TM}×${4 * TNv}/lane`,
-    code: (M, N, K) => {
-      const K4 = K / 4;
-      const N4 = N / 4;
-      const groups = range(TM / L);
-      const cols = range(TNv);
-      const rows = range(TM);
-      const comps = ['x', 'y', 'z', 'w'];
-      let inner = '';
-      for (let q = 0; q < 4; q++) {
-        inner += `    ${cols.map((j) => `let b${q}_${j} = B[(k4 * 4u + ${q}u) * ${N4}u + bc${j}];`).join(' ')}\n`;
-        for (const r of rows) {
-          inner += `    { let a = subgroupBroadcast(a${Math.floor(r / L)}.${comps[q]}, ${r % L}u); ${cols.map((j) => `c${r}_${j} = fma(vec4f(a), b${q}_${j}, c${r}_${j});`).join(' ')} }\n`;
-        }
-      }
-      return `enable subgroups;
+  const K4 = K / 4;
+  const N4 = N / 4;
+  const groups = range(TM / L);
+  const cols = range(TNv);
+  const rows = range(TM);
+  return `enable subgroups;
 @group(0) @binding(0) var<storage, read> A: array<vec4f>;
 @group(0) @binding(1) var<storage, read> B: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> C: array<vec4f>;
@@ -152,6 +138,28 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 ${inner}  }
   ${rows.map((r) => cols.map((j) => `if (row0 + ${r}u < ${M}u && col0 + ${j * L}u < ${N4}u) { C[(row0 + ${r}u) * ${N4}u + col0 + ${j * L}u] = c${r}_${j}; }`).join('\n  ')).join('\n  ')}
 }`;
+}
+
+const COMPS = ['x', 'y', 'z', 'w'];
+
+/**
+ * 5: lanes⇢N, each lane owns TNv vec4 column groups (col4 = base + lane + 8j); the workgroup's TM rows of A are loaded
+ * cooperatively (lane ℓ loads rows ℓ, ℓ+8, … as vec4 along K) and handed to every lane with subgroupBroadcast.
+ */
+function broadcastA(TM: number, TNv: number): Variant {
+  const L = 8;
+  return {
+    name: `5 bcastA ${TM}×${4 * TNv}/lane`,
+    code: (M, N, K) => {
+      const cols = range(TNv);
+      let inner = '';
+      for (let q = 0; q < 4; q++) {
+        inner += `    ${cols.map((j) => `let b${q}_${j} = B[(k4 * 4u + ${q}u) * ${N / 4}u + bc${j}];`).join(' ')}\n`;
+        for (const r of range(TM)) {
+          inner += `    { let a = subgroupBroadcast(a${Math.floor(r / L)}.${COMPS[q]}, ${r % L}u); ${cols.map((j) => `c${r}_${j} = fma(vec4f(a), b${q}_${j}, c${r}_${j});`).join(' ')} }\n`;
+        }
+      }
+      return broadcastAKernel(M, N, K, TM, TNv, inner);
     },
     workgroups: (M, N) => [Math.ceil(N / (4 * L * TNv)), Math.ceil(M / TM)],
   };
@@ -163,38 +171,17 @@ function broadcastARowOuter(TM: number, TNv: number): Variant {
   return {
     name: `6 bcastA rows-outer ${TM}×${4 * TNv}/lane`,
     code: (M, N, K) => {
-      const K4 = K / 4;
-      const N4 = N / 4;
-      const groups = range(TM / L);
       const cols = range(TNv);
-      const rows = range(TM);
-      const comps = ['x', 'y', 'z', 'w'];
       let inner = '';
-      for (let q = 0; q < 4; q++) inner += `    ${cols.map((j) => `let b${q}_${j} = B[(k4 * 4u + ${q}u) * ${N4}u + bc${j}];`).join(' ')}\n`;
-      for (const r of rows) {
+      for (let q = 0; q < 4; q++) inner += `    ${cols.map((j) => `let b${q}_${j} = B[(k4 * 4u + ${q}u) * ${N / 4}u + bc${j}];`).join(' ')}\n`;
+      for (const r of range(TM)) {
         inner += `    {\n`;
         for (let q = 0; q < 4; q++) {
-          inner += `      { let a = vec4f(subgroupBroadcast(a${Math.floor(r / L)}.${comps[q]}, ${r % L}u)); ${cols.map((j) => `c${r}_${j} = fma(a, b${q}_${j}, c${r}_${j});`).join(' ')} }\n`;
+          inner += `      { let a = vec4f(subgroupBroadcast(a${Math.floor(r / L)}.${COMPS[q]}, ${r % L}u)); ${cols.map((j) => `c${r}_${j} = fma(a, b${q}_${j}, c${r}_${j});`).join(' ')} }\n`;
         }
         inner += `    }\n`;
       }
-      return `enable subgroups;
-@group(0) @binding(0) var<storage, read> A: array<vec4f>;
-@group(0) @binding(1) var<storage, read> B: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> C: array<vec4f>;
-@compute @workgroup_size(${L})
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let lane = lid.x;
-  let col0 = wid.x * ${L * TNv}u + lane;
-  let row0 = wid.y * ${TM}u;
-  ${cols.map((j) => `let bc${j} = min(col0 + ${j * L}u, ${N4 - 1}u);`).join(' ')}
-  ${groups.map((g) => `let ar${g} = min(row0 + lane + ${g * L}u, ${M - 1}u) * ${K4}u;`).join(' ')}
-  ${rows.map((r) => cols.map((j) => `var c${r}_${j} = vec4f();`).join(' ')).join('\n  ')}
-  for (var k4 = 0u; k4 < ${K4}u; k4++) {
-    ${groups.map((g) => `let a${g} = A[ar${g} + k4];`).join(' ')}
-${inner}  }
-  ${rows.map((r) => cols.map((j) => `if (row0 + ${r}u < ${M}u && col0 + ${j * L}u < ${N4}u) { C[(row0 + ${r}u) * ${N4}u + col0 + ${j * L}u] = c${r}_${j}; }`).join('\n  ')).join('\n  ')}
-}`;
+      return broadcastAKernel(M, N, K, TM, TNv, inner);
     },
     workgroups: (M, N) => [Math.ceil(N / (4 * L * TNv)), Math.ceil(M / TM)],
   };

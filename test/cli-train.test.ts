@@ -1,27 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTinyDataset, repoRoot } from './helpers/train-data.js';
+import { bundleCli, runCli, type CliRun } from './helpers/cli.js';
+import { makeTinyDataset } from './helpers/train-data.js';
 
 let cli = '';
-let cliDir = '';
+let removeCli: (() => Promise<void>) | undefined;
 let dir = '';
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [cli, ...args], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', rej);
-    p.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli(cli, args, dir);
 
 const json = (stdout: string): { type: string; [k: string]: unknown }[] =>
   stdout
@@ -32,15 +21,14 @@ const json = (stdout: string): { type: string; [k: string]: unknown }[] =>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-train-'));
   await makeTinyDataset(join(dir, 'data'), { train: 4, validation: 2, test: 2 });
-  cliDir = join(repoRoot, '.cache', `cli-train-test-${process.pid}`);
-  await mkdir(cliDir, { recursive: true });
-  cli = join(cliDir, 'cli.js');
-  await build({ entryPoints: [join(repoRoot, 'src/cli/main.ts')], outfile: cli, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
+  const bundled = await bundleCli('cli-train-test');
+  cli = bundled.cli;
+  removeCli = bundled.remove;
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  await rm(cliDir, { recursive: true, force: true });
+  await removeCli?.();
 });
 
 const COMMON = ['--cache-dir', 'pixels'];

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -6,8 +5,8 @@ import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, runCli, type CliRun } from './helpers/cli.js';
 import { fetchVerifyConvert, weightsConvert, weightsInfo } from '../src/cli/commands/weights.js';
 import { writeKerasH5 } from '../src/formats/keras-h5.js';
 import { writeNpy } from '../src/formats/npy.js';
@@ -18,7 +17,7 @@ const root = resolve(__dirname, '..');
 const fragment = resolve(root, '..', 'shared', 'weights', 'vgg16-fragment');
 let cli = '';
 let dir = '';
-let cliDir = '';
+let removeCli: (() => Promise<void>) | undefined;
 
 const tensor = (shape: number[], seed: number): HostTensor => ({
   shape,
@@ -32,34 +31,21 @@ const tiny: NamedArrays = new Map([
 ]);
 const layers = ['input_1', 'block1_conv1', 'block1_pool', 'block2_conv1', 'block2_pool'];
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [cli, ...args], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', rej);
-    p.on('close', (code) => res({ code, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli(cli, args, dir);
 
 const silent = { out: () => undefined, err: () => undefined };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-weights-'));
-  // Bundled inside the repository so the external packages resolve from its node_modules.
-  cliDir = join(root, '.cache', `cli-weights-test-${process.pid}`);
-  await mkdir(cliDir, { recursive: true });
-  cli = join(cliDir, 'cli.js');
-  await build({ entryPoints: [join(root, 'src/cli/main.ts')], outfile: cli, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
+  const bundled = await bundleCli('cli-weights-test');
+  cli = bundled.cli;
+  removeCli = bundled.remove;
   await writeFile(join(dir, 'tiny.h5'), await writeKerasH5(tiny, layers, { style: 'keras1' }));
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  await rm(cliDir, { recursive: true, force: true });
+  await removeCli?.();
 });
 
 describe('webgpu-transfer weights (spawned CLI)', () => {

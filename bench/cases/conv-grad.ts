@@ -6,7 +6,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Engine } from '../../src/engine/index.js';
 import { conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../../src/kernels/conv2d.js';
 import { lazy, uniform } from '../host-data.js';
-import { oursSide, type HostInput } from '../sides.js';
+import { oursSide, tfjsSide, type HostInput } from '../sides.js';
 import type { TfjsHandle } from '../tfjs-setup.js';
 import type { CaseDef, Side } from './types.js';
 import { convFlops, VGG16_CONVS, weightsOf } from './vgg16-spec.js';
@@ -46,11 +46,9 @@ function oursGrad(e: Engine, wrt: Wrt, h: { x: HostInput; w: HostInput; dy: Host
 
 function tfjsGrad(h: TfjsHandle, backend: 'webgpu' | 'wasm', wrt: Wrt, host: { x: HostInput; w: HostInput; dy: HostInput }): Side {
   const tf = h.tf;
-  const x = tf.tensor4d(host.x.data, host.x.shape as [number, number, number, number]);
-  const w = tf.tensor4d(host.w.data, host.w.shape as [number, number, number, number]);
-  const dy = tf.tensor4d(host.dy.data, host.dy.shape as [number, number, number, number]);
   const filterShape = host.w.shape as [number, number, number, number];
-  const run = (): TF.Tensor => {
+  return tfjsSide(h, backend, [host.x, host.w, host.dy], (ts) => {
+    const [x, w, dy] = ts as [TF.Tensor4D, TF.Tensor4D, TF.Tensor4D];
     if (wrt === 'input') return tf.conv2dTranspose(dy, w, x.shape, 1, 'same');
     if (backend === 'webgpu') {
       return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape } as never) as TF.Tensor;
@@ -61,22 +59,5 @@ function tfjsGrad(h: TfjsHandle, backend: 'webgpu' | 'wasm', wrt: Wrt, host: { x
     const dy5 = dy.reshape([n, 1, dy.shape[1], dy.shape[2], dy.shape[3]]);
     const dw5 = tf.engine().runKernel('Conv3DBackpropFilterV2', { x: x5, dy: dy5 }, { strides: [1, 1, 1], pad: 'same', filterShape: [1, ...filterShape] } as never) as TF.Tensor;
     return dw5.reshape(filterShape);
-  };
-  let out: TF.Tensor | null = null;
-  const enqueue = (): void => {
-    out?.dispose();
-    out = tf.tidy(run);
-  };
-  return {
-    enqueue,
-    finish: () => (backend === 'webgpu' ? h.finishWebgpu() : Promise.resolve()),
-    async result() {
-      enqueue();
-      return [(await out!.data()) as Float32Array];
-    },
-    dispose() {
-      out?.dispose();
-      tf.dispose([x, w, dy]);
-    },
-  };
+  });
 }

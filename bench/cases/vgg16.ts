@@ -2,7 +2,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { INFERENCE } from '../../src/nn/index.js';
 import { buildVgg16 } from '../../src/vgg16/index.js';
 import { lazy, uniform } from '../host-data.js';
-import { oursSide } from '../sides.js';
+import { oursSide, tfjsSide } from '../sides.js';
 import type { CaseDef, Side } from './types.js';
 import { convArrays, tfjsForward, uploadTfjs } from './vgg16-nets.js';
 import { BASE_FLOPS_PER_IMAGE, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16_CONVS } from './vgg16-spec.js';
@@ -37,28 +37,17 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
         return oursSide(e, [{ data: images(), shape: [batch, INPUT, INPUT, 3] }], ([x]) => model.forward(x!, INFERENCE), () => model.dispose());
       },
       tfjs(ctx, backend): Side {
-        const h = ctx.tfjs;
-        const tf = h.tf;
+        const tf = ctx.tfjs.tf;
         const params = uploadTfjs(tf, VGG16_CONVS);
-        const x = tf.tensor4d(images(), [batch, INPUT, INPUT, 3]);
-        let out: TF.Tensor | null = null;
-        const enqueue = (): void => {
-          out?.dispose();
-          out = tf.tidy(() => tfjsForward(tf, x, VGG16_CONVS, params, true));
-        };
-        return {
-          enqueue,
-          finish: () => (backend === 'webgpu' ? h.finishWebgpu() : Promise.resolve()),
-          async result() {
-            enqueue();
-            return [(await out!.data()) as Float32Array];
-          },
-          dispose() {
-            out?.dispose();
-            x.dispose();
+        return tfjsSide(
+          ctx.tfjs,
+          backend,
+          [{ data: images(), shape: [batch, INPUT, INPUT, 3] }],
+          ([x]) => tfjsForward(tf, x as TF.Tensor4D, VGG16_CONVS, params, true),
+          () => {
             for (const p of params.values()) (p.w.dispose(), p.b.dispose());
           },
-        };
+        );
       },
     } satisfies CaseDef;
   });

@@ -38,6 +38,25 @@ export function layerList(v: string): string[] {
 
 export const PREPROCESS_CHOICES: readonly PreprocessMode[] = ['rescale', 'imagenet', 'caffe'];
 
+/** What addTrainingOptions registers (the recipe's defaults apply where a flag is absent). */
+export interface TrainingFlags {
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  name?: string;
+  resume?: string;
+}
+
+/** What addModelOptions registers. */
+export interface ModelFlags {
+  model?: BackboneName;
+  weights?: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  randomWeights?: boolean;
+}
+
 /** Options every training command takes (`resume` and the pixel cache where they apply). */
 export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }, o: { resume?: boolean; pixels?: boolean } = {}): Command {
   cmd
@@ -116,32 +135,19 @@ export function jsonMetrics(m: Record<string, number | string>): Record<string, 
 }
 
 /** Options shared by the commands that train on images (`train`, `finetune`). */
-export interface ImageRunCliOptions {
+export interface ImageRunCliOptions extends TrainingFlags {
   data?: string;
   onBadImage: OnBadImage;
   augment: boolean;
   steps?: number;
   validationSteps?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
-  resume?: string;
   runsDir: string;
   cacheDir: string;
   json?: boolean;
 }
 
 /** The training overrides a user gave (epochs, batch, lr, seed, name, resume), leaving the recipe defaults otherwise. */
-export function trainingOverrides(o: { epochs?: number; batch?: number; lr?: number; seed?: number; name?: string; resume?: string }): {
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
-  resume?: string;
-} {
+export function trainingOverrides(o: TrainingFlags): TrainingFlags {
   return {
     ...(o.epochs ? { epochs: o.epochs } : {}),
     ...(o.batch ? { batch: o.batch } : {}),

@@ -1,6 +1,9 @@
 /** Helpers shared by the WGSL generators. Kernels bake shapes in as constants; these format them. */
 export { grid } from '../engine/builtins.js';
 
+/** 0, 1, …, n − 1: the generators unroll loops over these. */
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
 /** A WGSL f32 literal that round-trips the number (integers get a trailing `.0`). */
 export function f32(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`non-finite constant ${x} in a kernel`);

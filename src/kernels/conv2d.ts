@@ -31,9 +31,11 @@ import {
   reluMaskColumnSums,
   tileCols,
   tileGrid,
+  type EpilogueSpec,
   type GemmPlan,
   type GemmTile,
 } from './matmul.js';
+import { range } from './common.js';
 import { winogradApplies, winogradConv2d, winogradGradInput } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
@@ -79,8 +81,6 @@ export function macs(g: Conv2dGeometry): number {
   return g.N * g.OH * g.OW * g.KH * g.KW * g.Cin * g.Cout;
 }
 
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
 /** Every tap of every output pixel lands inside the image (no padding), so loads need no validity test. */
 function noPadding(g: Conv2dGeometry): boolean {
   return g.padTop === 0 && g.padLeft === 0 && (g.OH - 1) * g.stride + g.KH <= g.H && (g.OW - 1) * g.stride + g.KW <= g.W;
@@ -105,6 +105,50 @@ function loadAlongChannels(s: number, buf: string, vec: boolean, base: string, c
 
 function bufDecl(name: string, vec: boolean, access: 'read' | 'read_write' = 'read'): [string, 'read' | 'read_write', string] {
   return vec ? [`${name}4`, access, 'vec4f'] : [name, access, 'f32'];
+}
+
+interface TapLoop {
+  p: GemmPlan;
+  g: Conv2dGeometry;
+  decls: [string, 'read' | 'read_write', string][];
+  /** Row and column tiles. */
+  blocks: [number, number];
+  /** Per-workgroup lines before the loops, per-tap lines inside the (ky, kx) loops, per-chunk loads. */
+  setup: string[];
+  tap: string[];
+  loads: string[];
+  /** The filter offset of tap (ky, kx), and the K loop's variable and extent (4 at a time). */
+  wb: string;
+  k: [string, number];
+  epilogue: EpilogueSpec;
+}
+
+/** The kernel shared by the forward and the input gradient: a GEMM whose K runs over the taps, then channels. */
+function tapLoopKernel(t: TapLoop): string {
+  const { p, g } = t;
+  const tile = p.tile;
+  const [rowBlocks, colBlocks] = t.blocks;
+  const [kv, kn] = t.k;
+  const { enable, entry } = gemmEntry(tile);
+  return `${enable}${bindingDecls(t.decls)}
+${entry}
+  if (wg >= ${rowBlocks * colBlocks}u) { return; }
+  let row0 = (wg / ${colBlocks}u) * ${tile.TM}u;
+  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
+  ${t.setup.join('\n  ')}
+  ${accDecls(p)}
+  for (var ky = 0u; ky < ${g.KH}u; ky++) {
+    for (var kx = 0u; kx < ${g.KW}u; kx++) {
+      ${t.tap.join('\n      ')}
+      let wb = ${t.wb};
+      for (var ${kv} = 0u; ${kv} < ${kn}u; ${kv} += 4u) {
+        ${t.loads.join('\n        ')}
+        ${fmaChunk(p)}
+      }
+    }
+  }
+  ${epilogue(p, t.epilogue)}
+}`;
 }
 
 // ------------------------------------------------------------------ forward
@@ -153,33 +197,25 @@ export function conv2dForwardCode(g: Conv2dGeometry, tile: GemmTile, hasBias: bo
       else loads.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `Wt[${kRow(q)} * ${g.Cout}u + bc_${j}_${c}]`).join(', ')});`);
     }
   }
-  const { enable, entry } = gemmEntry(tile);
-  return `${enable}${bindingDecls(decls)}
-${entry}
-  if (wg >= ${rowBlocks * colBlocks}u) { return; }
-  let row0 = (wg / ${colBlocks}u) * ${tile.TM}u;
-  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
-  ${setup.join('\n  ')}
-  ${accDecls(p)}
-  for (var ky = 0u; ky < ${g.KH}u; ky++) {
-    for (var kx = 0u; kx < ${g.KW}u; kx++) {
-      ${tap.join('\n      ')}
-      let wb = (ky * ${g.KW}u + kx) * ${g.Cin}u;
-      for (var ci = 0u; ci < ${g.Cin}u; ci += 4u) {
-        ${loads.join('\n        ')}
-        ${fmaChunk(p)}
-      }
-    }
-  }
-  ${epilogue(p, {
-    N: g.Cout,
-    col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${outStride}u + ${outOffset}u` }),
-    bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
-    relu,
-    vecOut,
-  })}
-}`;
+  return tapLoopKernel({
+    p,
+    g,
+    decls,
+    blocks: [rowBlocks, colBlocks],
+    setup,
+    tap,
+    wb: `(ky * ${g.KW}u + kx) * ${g.Cin}u`,
+    k: ['ci', g.Cin],
+    loads,
+    epilogue: {
+      N: g.Cout,
+      col0: 'col0',
+      row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${outStride}u + ${outOffset}u` }),
+      bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
+      relu,
+      vecOut,
+    },
+  });
 }
 
 export interface Conv2dForwardOptions {
@@ -272,33 +308,25 @@ export function conv2dGradInputCode(g: Conv2dGeometry, tile: GemmTile): string {
     if (vec) loads.push(`let vb_${jj} = Wt4[(${base} + co) / 4u];`);
     else loads.push(`let vb_${jj} = vec4f(${range(4).map((q) => `Wt[${base} + min(co + ${q}u, ${g.Cout - 1}u)]`).join(', ')});`);
   }
-  const { enable, entry } = gemmEntry(tile);
-  return `${enable}${bindingDecls(decls)}
-${entry}
-  if (wg >= ${rowBlocks * colBlocks}u) { return; }
-  let row0 = (wg / ${colBlocks}u) * ${tile.TM}u;
-  let col0 = (wg % ${colBlocks}u) * ${tileCols(tile)}u;
-  ${setup.join('\n  ')}
-  ${accDecls(p)}
-  for (var ky = 0u; ky < ${g.KH}u; ky++) {
-    for (var kx = 0u; kx < ${g.KW}u; kx++) {
-      ${tap.join('\n      ')}
-      let wb = (ky * ${g.KW}u + kx) * ${g.Cin * g.Cout}u;
-      for (var co = 0u; co < ${g.Cout}u; co += 4u) {
-        ${loads.join('\n        ')}
-        ${fmaChunk(p)}
-      }
-    }
-  }
-  ${epilogue(p, {
-    N: g.Cin,
-    col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${g.Cin}u` }),
-    bias: null,
-    relu: false,
-    vecOut: false,
-  })}
-}`;
+  return tapLoopKernel({
+    p,
+    g,
+    decls,
+    blocks: [rowBlocks, colBlocks],
+    setup,
+    tap,
+    wb: `(ky * ${g.KW}u + kx) * ${g.Cin * g.Cout}u`,
+    k: ['co', g.Cout],
+    loads,
+    epilogue: {
+      N: g.Cin,
+      col0: 'col0',
+      row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `(row0 + ${r}) * ${g.Cin}u` }),
+      bias: null,
+      relu: false,
+      vecOut: false,
+    },
+  });
 }
 
 /**

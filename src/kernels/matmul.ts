@@ -17,7 +17,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
-import { grid } from './common.js';
+import { grid, range } from './common.js';
 
 /** How one workgroup covers its tile of the output. */
 export interface GemmTile {
@@ -46,7 +46,6 @@ export interface GemmPlan {
   bVec: boolean;
 }
 
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const COMP = ['x', 'y', 'z', 'w'] as const;
 
 interface AdapterLanes {

@@ -18,13 +18,12 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Storage, Tensor } from '../engine/tensor.js';
-import { entry1d, f32, flatIndex, grid } from './common.js';
+import { entry1d, f32, flatIndex, grid, range } from './common.js';
 import type { ChannelSlice, Conv2dGeometry } from './conv2d.js';
 import { batchedMatmul } from './matmul.js';
 import { F2x3, F4x3, type WinogradMatrices } from './winograd-matrices.js';
 
 const WG = 64;
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** Σ coeffs[k]·terms[k] as WGSL, skipping zero coefficients and multiplying only where the coefficient is not ±1. */
 function lin(coeffs: readonly number[], terms: readonly string[]): string {

@@ -11,6 +11,22 @@ export const SMOOTHING_FACTOR = 0.8;
 const TRAIN_COLOR = '#1f77b4';
 const VAL_COLOR = '#d62728';
 
+/** Non-finite values (a diverged loss) as gaps in the line. */
+const finite = (xs: number[]): (number | null)[] => xs.map((x) => (Number.isFinite(x) ? x : null));
+
+/** A curve's exponential moving average, drawn lighter and dashed in the curve's colour. */
+function smoothed(what: string, xs: number[], colour: string) {
+  return {
+    label: `Smoothed ${what} (EMA ${SMOOTHING_FACTOR})`,
+    data: finite(smoothCurve(xs, SMOOTHING_FACTOR)),
+    pointRadius: 0,
+    borderWidth: 1.5,
+    borderDash: [6, 4],
+    borderColor: colour,
+    backgroundColor: colour,
+  };
+}
+
 /**
  * The book's figures on one chart: training as points, validation as a line, and both again smoothed with the
  * exponential moving average (factor 0.8), drawn lighter and dashed.
@@ -20,7 +36,6 @@ export function historyChartConfig(history: History, kind: PlotKind, title?: str
   const val = kind === 'acc' ? history.val_acc : history.val_loss;
   const name = kind === 'acc' ? 'accuracy' : 'loss';
   const labels = train.map((_, i) => String(i + 1));
-  const finite = (xs: number[]): (number | null)[] => xs.map((x) => (Number.isFinite(x) ? x : null));
   return {
     type: 'line',
     data: {
@@ -28,24 +43,8 @@ export function historyChartConfig(history: History, kind: PlotKind, title?: str
       datasets: [
         { label: `Training ${name}`, data: finite(train), showLine: false, pointRadius: 3.5, pointBackgroundColor: TRAIN_COLOR, borderColor: TRAIN_COLOR },
         { label: `Validation ${name}`, data: finite(val), pointRadius: 0, borderWidth: 2, borderColor: VAL_COLOR, backgroundColor: VAL_COLOR },
-        {
-          label: `Smoothed training ${name} (EMA ${SMOOTHING_FACTOR})`,
-          data: finite(smoothCurve(train, SMOOTHING_FACTOR)),
-          pointRadius: 0,
-          borderWidth: 1.5,
-          borderDash: [6, 4],
-          borderColor: 'rgba(31, 119, 180, 0.55)',
-          backgroundColor: 'rgba(31, 119, 180, 0.55)',
-        },
-        {
-          label: `Smoothed validation ${name} (EMA ${SMOOTHING_FACTOR})`,
-          data: finite(smoothCurve(val, SMOOTHING_FACTOR)),
-          pointRadius: 0,
-          borderWidth: 1.5,
-          borderDash: [6, 4],
-          borderColor: 'rgba(214, 39, 40, 0.55)',
-          backgroundColor: 'rgba(214, 39, 40, 0.55)',
-        },
+        smoothed(`training ${name}`, train, 'rgba(31, 119, 180, 0.55)'),
+        smoothed(`validation ${name}`, val, 'rgba(214, 39, 40, 0.55)'),
       ],
     },
     options: {

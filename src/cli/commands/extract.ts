@@ -4,17 +4,10 @@ import { resolve } from 'node:path';
 import { extractJob } from '../../train/jobs-node.js';
 import { defaultModel, fromRoot } from '../../train/setup-node.js';
 import { DEFAULT_DATA } from '../../train/jobs-node.js';
-import { addDataOptions, addModelOptions, intOption, withEngine } from '../train-common.js';
-import type { BackboneName } from '../../models/types.js';
-import type { PreprocessMode } from '../../kernels/preprocess.js';
+import { addDataOptions, addModelOptions, intOption, withEngine, type ModelFlags } from '../train-common.js';
 import type { OnBadImage } from '../../data/image-folder.js';
 
-interface ExtractCliOptions {
-  model?: BackboneName;
-  weights?: string;
-  inputSize?: number;
-  preprocess?: PreprocessMode;
-  randomWeights?: boolean;
+interface ExtractCliOptions extends ModelFlags {
   data?: string;
   out?: string;
   batch: number;

@@ -1,28 +1,16 @@
 // `webgpu-transfer start` (npm start): feature extraction on the default model and data, then the book's head.
 import type { Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
-import type { PreprocessMode } from '../../kernels/preprocess.js';
-import type { BackboneName } from '../../models/types.js';
 import { startJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel } from '../../train/setup-node.js';
 import { formatDuration } from '../progress.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine, trainingOverrides } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
 
-interface StartCliOptions {
-  model?: BackboneName;
-  weights?: string;
-  inputSize?: number;
-  preprocess?: PreprocessMode;
-  randomWeights?: boolean;
+interface StartCliOptions extends ModelFlags, Omit<TrainingFlags, 'resume'> {
   data?: string;
   onBadImage: OnBadImage;
   features?: string;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
   runsDir: string;
   cacheDir: string;
   json?: boolean;

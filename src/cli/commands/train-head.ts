@@ -2,16 +2,10 @@
 import type { Command } from 'commander';
 import { featureHeadJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine, trainingOverrides } from '../train-common.js';
+import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine, trainingOverrides, type TrainingFlags } from '../train-common.js';
 
-interface TrainHeadCliOptions {
+interface TrainHeadCliOptions extends TrainingFlags {
   features?: string;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  name?: string;
-  resume?: string;
   runsDir: string;
   json?: boolean;
 }

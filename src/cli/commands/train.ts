@@ -1,19 +1,11 @@
 // `webgpu-transfer train --augment`: recipe 2, frozen base + head trained end to end on augmented images.
 import type { Command } from 'commander';
-import type { PreprocessMode } from '../../kernels/preprocess.js';
-import type { BackboneName } from '../../models/types.js';
 import { DEFAULT_DATA, imageTrainJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
 import { defaultModel, fromRoot } from '../../train/setup-node.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, trainingOverrides } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, type ModelFlags, trainingOverrides } from '../train-common.js';
 
-interface TrainCliOptions extends ImageRunCliOptions {
-  model?: BackboneName;
-  weights?: string;
-  inputSize?: number;
-  preprocess?: PreprocessMode;
-  randomWeights?: boolean;
-}
+type TrainCliOptions = ImageRunCliOptions & ModelFlags;
 
 export function registerTrain(program: Command): void {
   const d = RECIPE_DEFAULTS.augment;
