@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 900_000,
     hookTimeout: 900_000,
     teardownTimeout: 10_000,
+    // Every pipeline-cache hit regenerates its WGSL and compares: a kernel key that misses a parameter fails loudly.
+    env: { WEBGPU_TRANSFER_VERIFY_KEYS: '1' },
   },
 });

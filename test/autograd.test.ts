@@ -20,7 +20,7 @@ const DROP = { rate: 0.25, seed: 5, step: 3 };
 function chainGpu(x: Tensor, b: Tensor, labels: Tensor): Tensor {
   const p = maxPool2d(add(relu(x), b), POOL);
   const g = globalAvgPool(concatChannels([sigmoid(p), p]));
-  const d = dropout(g, DROP.rate, DROP.seed, DROP.step);
+  const d = dropout(g, DROP.rate, DROP);
   return bceWithLogits(d.reshape([-1]), labels);
 }
 

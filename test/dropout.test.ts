@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dropoutBackward, dropoutForward } from '../src/kernels/dropout.js';
+import { dropoutBackward, dropoutForward, dropoutSeeds } from '../src/kernels/dropout.js';
 import { refDropout, refDropoutMask } from '../src/reference/dropout.js';
 import { dropout } from '../src/nn/functional/dropout.js';
 import { testEngine } from './helpers/engine.js';
@@ -18,7 +18,7 @@ describe('dropout', () => {
         [0.2, 0xdeadbeef, 123456],
         [0.7, 42, 0xffffffff],
       ] as const) {
-        const y = await dropoutForward(e, x, rate, seed, step, poisoned(e, [n])).readF32();
+        const y = await dropoutForward(e, x, rate, dropoutSeeds(e, seed, step), poisoned(e, [n])).readF32();
         const mask = refDropoutMask(n, rate, seed, step);
         expect(Array.from(y, (v) => (v !== 0 ? 1 : 0))).toEqual(Array.from(mask));
         expectClose(y, refDropout(xData, rate, seed, step), FWD_TOL, `rate ${rate} seed ${seed} step ${step}`);
@@ -39,7 +39,7 @@ describe('dropout', () => {
             [7, 0],
             [7, 1],
             [8, 0],
-          ].map(async ([seed, step]) => Array.from(await dropoutForward(e, x, rate, seed!, step!).readF32(), (v) => (v !== 0 ? 1 : 0))),
+          ].map(async ([seed, step]) => Array.from(await dropoutForward(e, x, rate, dropoutSeeds(e, seed!, step!)).readF32(), (v) => (v !== 0 ? 1 : 0))),
         );
         const [m0, m1, m2] = masks as [number[], number[], number[]];
         const kept = m0.reduce((a, v) => a + v, 0) / n;
@@ -65,13 +65,13 @@ describe('dropout', () => {
     const gyData = randomArray(n, 3);
     const [rate, seed, step] = [0.5, 99, 17];
     await e.tidyAsync(async () => {
-      const gx = dropoutBackward(e, e.upload(gyData, [n]), rate, seed, step, poisoned(e, [n]));
+      const gx = dropoutBackward(e, e.upload(gyData, [n]), rate, dropoutSeeds(e, seed, step), poisoned(e, [n]));
       expectClose(await gx.readF32(), refDropout(gyData, rate, seed, step), GRAD_TOL, 'kernel backward');
     });
     const x = e.upload(xData, [2, 9, 9, 5]);
     x.requiresGrad = true;
     e.tidy(() => {
-      const y = dropout(x, rate, seed, step);
+      const y = dropout(x, rate, { seed, step });
       e.tape.backward(y, e.upload(gyData, y.shape));
     });
     expectClose(await x.grad!.readF32(), refDropout(gyData, rate, seed, step), GRAD_TOL, 'autograd backward');
@@ -83,9 +83,9 @@ describe('dropout', () => {
     const e = await testEngine();
     await e.tidyAsync(async () => {
       const data = randomArray(37, 4);
-      expectClose(await dropoutForward(e, e.upload(data, [37]), 0, 1, 2).readF32(), data, 0, 'rate 0');
-      expect(() => dropoutForward(e, e.full([3], 1), 1, 0, 0)).toThrow(/rate/);
-      expect(() => dropoutForward(e, e.full([3], 1), -0.1, 0, 0)).toThrow(/rate/);
+      expectClose(await dropoutForward(e, e.upload(data, [37]), 0, dropoutSeeds(e, 1, 2)).readF32(), data, 0, 'rate 0');
+      expect(() => dropoutForward(e, e.full([3], 1), 1, dropoutSeeds(e, 0, 0))).toThrow(/rate/);
+      expect(() => dropoutForward(e, e.full([3], 1), -0.1, dropoutSeeds(e, 0, 0))).toThrow(/rate/);
     });
   });
 });

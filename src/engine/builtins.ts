@@ -32,11 +32,11 @@ export function grid(n: number, wg: number, maxPerDim = 65535): [number, number]
 export function addTensors(engine: Engine, a: Tensor, b: Tensor): Tensor {
   if (a.size !== b.size) throw new Error(`add: sizes ${a.size} and ${b.size} differ`);
   const out = engine.empty(a.shape, 'f32', 'grad_add');
-  engine.run({ name: 'grad_add', code: addCode(a.size, false), bindings: [a, b, out], workgroups: grid(a.size, WG) });
+  engine.run({ name: 'grad_add', key: `grad_add:${a.size}`, code: () => addCode(a.size, false), bindings: [a, b, out], workgroups: grid(a.size, WG) });
   return out;
 }
 
 export function addInto(engine: Engine, acc: Tensor, b: Tensor): void {
   if (acc.size !== b.size) throw new Error(`accumulate: sizes ${acc.size} and ${b.size} differ`);
-  engine.run({ name: 'grad_accumulate', code: addCode(acc.size, true), bindings: [acc, b], workgroups: grid(acc.size, WG) });
+  engine.run({ name: 'grad_accumulate', key: `grad_accumulate:${acc.size}`, code: () => addCode(acc.size, true), bindings: [acc, b], workgroups: grid(acc.size, WG) });
 }

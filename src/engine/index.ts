@@ -1,4 +1,5 @@
 export { Engine, type KernelCall, type EngineOptions, type EngineStats } from './engine.js';
+export { CapturedStep, type StepInput, type RecordedCommand } from './capture.js';
 export { Tensor, Storage, shapeSize, byteLength, type DType, type HostArray } from './tensor.js';
 export { BufferPool, sizeClass, type PoolCounters } from './pool.js';
 export { PipelineCache } from './pipelines.js';

@@ -94,9 +94,9 @@ export class Tensor {
     return this.engine.read(this);
   }
 
-  async readF32(): Promise<Float32Array> {
+  readF32(): Promise<Float32Array> {
     if (this.dtype !== 'f32') throw new Error(`readF32 on a ${this.dtype} tensor`);
-    return (await this.engine.read(this)) as Float32Array;
+    return this.engine.read(this) as Promise<Float32Array>;
   }
 
   dispose(): void {

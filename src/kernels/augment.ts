@@ -56,7 +56,7 @@ export function augment(e: Engine, x: Tensor, matrices: Tensor, out?: Tensor): T
   if (matrices.dtype !== 'f32' || matrices.size !== n * 6) throw new Error(`augment: matrices must be f32 [${n}, 6], got ${matrices.dtype} [${matrices.shape.join(', ')}]`);
   const y = out ?? e.empty(x.shape, 'f32', 'augment');
   if (y.dtype !== 'f32' || y.size !== x.size) throw new Error(`augment: output must be f32 with ${x.size} elements`);
-  e.run({ name: 'augment_affine', code: augmentCode(n, h, w, c), bindings: [x, matrices, y], workgroups: grid(n * h * w, WG) });
+  e.run({ name: 'augment_affine', key: `augment_affine:${n},${h},${w},${c}`, code: () => augmentCode(n, h, w, c), bindings: [x, matrices, y], workgroups: grid(n * h * w, WG) });
   return y;
 }
 

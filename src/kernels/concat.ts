@@ -47,14 +47,15 @@ export function concatChannelsForward(e: Engine, xs: Tensor[], out?: Tensor): Te
   const y = out ?? e.empty(shape, 'f32', 'concat');
   if (y.size !== positions * total) throw new Error('concatChannels: output has the wrong size');
   if (xs.length < e.device.limits.maxStorageBuffersPerShaderStage) {
-    e.run({ name: 'concat_fwd', code: concatCode(positions, channels, total), bindings: [...xs, y], workgroups: grid(y.size, WG) });
+    e.run({ name: 'concat_fwd', key: `concat_fwd:${positions},${channels.join(',')}`, code: () => concatCode(positions, channels, total), bindings: [...xs, y], workgroups: grid(y.size, WG) });
     return y;
   }
   // More inputs than one shader may bind: place them one at a time.
   let offset = 0;
   xs.forEach((x, k) => {
     const ck = channels[k]!;
-    e.run({ name: 'concat_place', code: placeCode(positions, total, offset, ck), bindings: [x, y], workgroups: grid(x.size, WG) });
+    const at = offset;
+    e.run({ name: 'concat_place', key: `concat_place:${positions},${total},${at},${ck}`, code: () => placeCode(positions, total, at, ck), bindings: [x, y], workgroups: grid(x.size, WG) });
     offset += ck;
   });
   return y;
@@ -86,6 +87,6 @@ export function sliceChannels(e: Engine, x: Tensor, offset: number, count: numbe
   if (offset < 0 || count < 1 || offset + count > total) throw new Error(`sliceChannels: [${offset}, ${offset + count}) outside ${total} channels`);
   const positions = x.size / total;
   const y = out ?? e.empty([...x.shape.slice(0, -1), count], 'f32', 'channel_slice');
-  e.run({ name: 'concat_bwd_slice', code: sliceCode(positions, total, offset, count), bindings: [x, y], workgroups: grid(y.size, WG) });
+  e.run({ name: 'concat_bwd_slice', key: `concat_slice:${positions},${total},${offset},${count}`, code: () => sliceCode(positions, total, offset, count), bindings: [x, y], workgroups: grid(y.size, WG) });
   return y;
 }

@@ -31,6 +31,7 @@ import {
   reluMaskColumnSums,
   tileCols,
   tileGrid,
+  tileKey,
   type EpilogueSpec,
   type GemmPlan,
   type GemmTile,
@@ -74,6 +75,11 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
   const h = axis(W, KW, stride, padding);
   if (v.out < 1 || h.out < 1) throw new Error(`conv2d: input ${H}×${W} is smaller than the ${KH}×${KW} filter with 'valid' padding`);
   return { N, H, W, Cin, KH, KW, Cout, stride, padTop: v.pad, padLeft: h.pad, OH: v.out, OW: h.out };
+}
+
+/** The pipeline-cache key part of a geometry: every field (OH, OW and the pads carry the padding mode). */
+export function geomKey(g: Conv2dGeometry): string {
+  return `${g.N},${g.H},${g.W},${g.Cin},${g.KH},${g.KW},${g.Cout},${g.stride},${g.padTop},${g.padLeft},${g.OH},${g.OW}`;
 }
 
 /** Multiply-adds of the forward pass (each gradient has the same count). */
@@ -263,9 +269,11 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
   if ((opts.algorithm ?? 'auto') === 'auto' && e.winograd && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
   const M = g.N * g.OH * g.OW;
   const tile = chooseTile(e, M, macs(g));
+  const relu = opts.relu ?? false;
   e.run({
     name: 'conv2d_fwd',
-    code: conv2dForwardCode(g, tile, b !== null, opts.relu ?? false, slice),
+    key: `conv2d_fwd:${geomKey(g)},${tileKey(tile)},${b !== null ? 1 : 0}${relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}`,
+    code: () => conv2dForwardCode(g, tile, b !== null, relu, slice),
     bindings: b ? [x, w, b, y] : [x, w, y],
     workgroups: tileGrid(tile, M, g.Cout),
   });
@@ -340,7 +348,7 @@ export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeome
   if (e.winograd && winogradGradInput(e, gy, w, gx, g)) return gx;
   const M = g.N * g.H * g.W;
   const tile = chooseTile(e, M, macs(g), 32);
-  e.run({ name: 'conv2d_grad_input', code: conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
+  e.run({ name: 'conv2d_grad_input', key: `conv2d_grad_input:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
   return gx;
 }
 
@@ -421,7 +429,7 @@ export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeom
   const tile = chooseTile(e, g.Cin, macs(g), 32);
   const gw = out ?? e.empty(shape, 'f32', 'conv2d_gw');
   const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
-  e.run({ name: 'conv2d_grad_filter', code: conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });
+  e.run({ name: 'conv2d_grad_filter', key: `conv2d_grad_filter:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });
   return gw;
 }
 

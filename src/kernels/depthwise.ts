@@ -39,6 +39,11 @@ interface Layout {
   zero: string;
 }
 
+/** The pipeline-cache key part of a shape (ho and wo follow from h, w and stride). */
+function shapeKey(s: DepthwiseShape): string {
+  return `${s.n},${s.h},${s.w},${s.c},${s.stride}`;
+}
+
 function layout(c: number): Layout {
   const v = c % 4 === 0 ? 4 : 1;
   return { v, cv: c / v, ty: v === 4 ? 'vec4<f32>' : 'f32', zero: v === 4 ? 'vec4<f32>(0.0)' : '0.0' };
@@ -119,7 +124,8 @@ export function depthwiseForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | nu
   const total = s.n * s.ho * s.wo * layout(s.c).cv;
   e.run({
     name: 'depthwise_fwd',
-    code: forwardCode(s, act, b !== null),
+    key: `depthwise_fwd:${shapeKey(s)},${act},${b !== null ? 1 : 0}`,
+    code: () => forwardCode(s, act, b !== null),
     bindings: b ? [x, w, b, y] : [x, w, y],
     workgroups: grid(total, WG),
   });
@@ -200,7 +206,8 @@ export function depthwiseGradInput(
   const total = s.n * s.h * s.w * layout(s.c).cv;
   e.run({
     name: 'depthwise_grad_input',
-    code: gradInputCode(s, act),
+    key: `depthwise_grad_input:${shapeKey(s)},${act}`,
+    code: () => gradInputCode(s, act),
     bindings: act === 'linear' ? [gy, w, gx] : [gy, y!, w, gx],
     workgroups: grid(total, WG),
   });
@@ -298,7 +305,8 @@ export function depthwiseGradFilter(
   const partial = e.empty([slices, taps, s.c], 'f32', 'depthwise_grad_filter_partial');
   e.run({
     name: 'depthwise_grad_filter_partial',
-    code: filterPartialCode(s, act, slices, chunk, taps),
+    key: `depthwise_grad_filter_partial:${shapeKey(s)},${act},${slices},${chunk},${taps}`,
+    code: () => filterPartialCode(s, act, slices, chunk, taps),
     bindings: act === 'linear' ? [gy, x, partial] : [gy, y!, x, partial],
     workgroups: grid(slices * cv, WG),
   });
@@ -309,7 +317,8 @@ export function depthwiseGradFilter(
   const outs = [gw, gb].filter((t): t is Tensor => t !== null);
   e.run({
     name: 'depthwise_grad_filter_reduce',
-    code: filterReduceCode(s, slices, taps, want.filter, want.bias),
+    key: `depthwise_grad_filter_reduce:${s.c},${slices},${taps},${want.filter ? 1 : 0}${want.bias ? 1 : 0}`,
+    code: () => filterReduceCode(s, slices, taps, want.filter, want.bias),
     bindings: [partial, ...outs],
     workgroups: grid(taps * cv, WG),
   });

@@ -3,8 +3,8 @@ import { entry1d, f32, flatIndex, grid } from './common.js';
 
 /**
  * Inverted dropout from a counter-based hash of (seed, step, element index): the backward recomputes the very
- * same mask, so no mask buffer is kept. Seed and step travel in `params` (one pipeline for every step); the rate
- * is baked in. src/reference/dropout.ts implements the identical hash in uint32 TypeScript.
+ * same mask, so no mask buffer is kept. Seed and step are read from a u32 tensor [seed, step] (one pipeline for every
+ * step; a captured step rewrites the tensor before each replay); the rate is baked in. src/reference/dropout.ts implements the identical hash in uint32 TypeScript.
  */
 
 const WG = 64;
@@ -41,20 +41,27 @@ ${entry1d(WG)} {
 }`;
 }
 
-function run(e: Engine, name: string, x: Tensor, rate: number, seed: number, step: number, out?: Tensor): Tensor {
+/** The [seed, step] tensor the dropout kernels read. */
+export function dropoutSeeds(e: Engine, seed: number, step: number): Tensor {
+  return e.upload(new Uint32Array([seed >>> 0, step >>> 0]), [2], 'u32');
+}
+
+function run(e: Engine, name: string, x: Tensor, rate: number, seeds: Tensor, out?: Tensor): Tensor {
+  dropoutThreshold(rate); // validates the rate
+  if (seeds.size !== 2 || seeds.dtype !== 'u32') throw new Error(`${name}: seeds must be a u32 tensor [seed, step], got [${seeds.shape.join(', ')}] ${seeds.dtype}`);
   const y = out ?? e.empty(x.shape, 'f32', name);
   if (y.size !== x.size) throw new Error(`${name}: output has ${y.size} elements, input ${x.size}`);
-  const params = new Uint32Array([seed >>> 0, step >>> 0]);
-  e.run({ name, code: dropoutCode(x.size, rate), bindings: [x, y], params, workgroups: grid(x.size, WG) });
+  const n = x.size;
+  e.run({ name, key: `dropout:${n},${rate}`, code: () => dropoutCode(n, rate), bindings: [x, y, seeds], workgroups: grid(n, WG) });
   return y;
 }
 
-/** y = x · mask / (1 − rate), the mask drawn from (seed, step, index). */
-export function dropoutForward(e: Engine, x: Tensor, rate: number, seed: number, step: number, out?: Tensor): Tensor {
-  return run(e, 'dropout_fwd', x, rate, seed, step, out);
+/** y = x · mask / (1 − rate), the mask drawn from `seeds` = [seed, step] (see dropoutSeeds). */
+export function dropoutForward(e: Engine, x: Tensor, rate: number, seeds: Tensor, out?: Tensor): Tensor {
+  return run(e, 'dropout_fwd', x, rate, seeds, out);
 }
 
-/** gx = gy · mask / (1 − rate) with the forward's mask, recomputed from the same (seed, step). */
-export function dropoutBackward(e: Engine, gy: Tensor, rate: number, seed: number, step: number, out?: Tensor): Tensor {
-  return run(e, 'dropout_bwd', gy, rate, seed, step, out);
+/** gx = gy · mask / (1 − rate) with the forward's mask, recomputed from the same seeds. */
+export function dropoutBackward(e: Engine, gy: Tensor, rate: number, seeds: Tensor, out?: Tensor): Tensor {
+  return run(e, 'dropout_bwd', gy, rate, seeds, out);
 }

@@ -12,7 +12,7 @@ export const SIGMOID_WGSL = `fn sigmoid(z: f32) -> f32 {
   return t / (1.0 + t);
 }`;
 
-function mapCode(inputs: string[], n: number, expr: string, prelude = ''): string {
+function mapCode(inputs: readonly string[], n: number, expr: string, prelude = ''): string {
   const decls = inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`).join('\n');
   return `${decls}
 @group(0) @binding(${inputs.length}) var<storage, read_write> out: array<f32>;
@@ -34,33 +34,48 @@ function checkSame(op: string, tensors: Tensor[]): number {
   return n;
 }
 
-function map(e: Engine, name: string, inputs: Tensor[], names: string[], expr: string, out?: Tensor, prelude = ''): Tensor {
-  const n = checkSame(name, out ? [...inputs, out] : inputs);
-  const result = out ?? e.empty(inputs[0]!.shape, 'f32', name);
-  e.run({ name, code: mapCode(names, n, expr, prelude), bindings: [...inputs, result], workgroups: grid(n, WG) });
+/** One elementwise kernel: its name (also its key's family), input binding names, the output expression and helpers. */
+interface MapKernel {
+  name: string;
+  names: readonly string[];
+  expr: string;
+  prelude?: string;
+}
+
+const RELU_FWD: MapKernel = { name: 'relu_fwd', names: ['x'], expr: 'max(x_i, 0.0)' };
+const RELU_BWD: MapKernel = { name: 'relu_bwd', names: ['x', 'gy'], expr: 'select(0.0, gy_i, x_i > 0.0)' };
+const SIGMOID_FWD: MapKernel = { name: 'sigmoid_fwd', names: ['x'], expr: 'sigmoid(x_i)', prelude: SIGMOID_WGSL };
+const SIGMOID_BWD: MapKernel = { name: 'sigmoid_bwd', names: ['y', 'gy'], expr: 'gy_i * y_i * (1.0 - y_i)' };
+const ADD_FWD: MapKernel = { name: 'add_fwd', names: ['a', 'b'], expr: 'a_i + b_i' };
+
+/** Each kernel's name stands for its (constant) names, expression and prelude, so the key is the name and the size. */
+function map(e: Engine, k: MapKernel, inputs: Tensor[], out?: Tensor): Tensor {
+  const n = checkSame(k.name, out ? [...inputs, out] : inputs);
+  const result = out ?? e.empty(inputs[0]!.shape, 'f32', k.name);
+  e.run({ name: k.name, key: `${k.name}:${n}`, code: () => mapCode(k.names, n, k.expr, k.prelude), bindings: [...inputs, result], workgroups: grid(n, WG) });
   return result;
 }
 
 export function reluForward(e: Engine, x: Tensor, out?: Tensor): Tensor {
-  return map(e, 'relu_fwd', [x], ['x'], 'max(x_i, 0.0)', out);
+  return map(e, RELU_FWD, [x], out);
 }
 
 /** gx = gy where x > 0, else 0 (the subgradient at 0 is 0). */
 export function reluBackward(e: Engine, x: Tensor, gy: Tensor, out?: Tensor): Tensor {
-  return map(e, 'relu_bwd', [x, gy], ['x', 'gy'], 'select(0.0, gy_i, x_i > 0.0)', out);
+  return map(e, RELU_BWD, [x, gy], out);
 }
 
 export function sigmoidForward(e: Engine, x: Tensor, out?: Tensor): Tensor {
-  return map(e, 'sigmoid_fwd', [x], ['x'], 'sigmoid(x_i)', out, SIGMOID_WGSL);
+  return map(e, SIGMOID_FWD, [x], out);
 }
 
 /** gx = gy · y · (1 − y), from the forward output y. */
 export function sigmoidBackward(e: Engine, y: Tensor, gy: Tensor, out?: Tensor): Tensor {
-  return map(e, 'sigmoid_bwd', [y, gy], ['y', 'gy'], 'gy_i * y_i * (1.0 - y_i)', out);
+  return map(e, SIGMOID_BWD, [y, gy], out);
 }
 
 export function addForward(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Tensor {
-  return map(e, 'add_fwd', [a, b], ['a', 'b'], 'a_i + b_i', out);
+  return map(e, ADD_FWD, [a, b], out);
 }
 
 /** A copy of `x` in a new buffer (for gradients that two consumers must not share). */

@@ -66,7 +66,7 @@ ${workgroupSumWgsl('red')}
 export function bceWithLogitsForward(e: Engine, logits: Tensor, labels: Tensor, out?: Tensor): Tensor {
   const n = checkBatch('bceWithLogits', logits, labels);
   const loss = out ?? e.empty([1], 'f32', 'bce_loss');
-  e.run({ name: 'bce_fwd', code: bceForwardCode(n), bindings: [logits, labels, loss], workgroups: [1] });
+  e.run({ name: 'bce_fwd', key: `bce_fwd:${n}`, code: () => bceForwardCode(n), bindings: [logits, labels, loss], workgroups: [1] });
   return loss;
 }
 
@@ -89,6 +89,6 @@ ${entry1d(WG)} {
 export function bceWithLogitsBackward(e: Engine, logits: Tensor, labels: Tensor, gy: Tensor, out?: Tensor): Tensor {
   const n = checkBatch('bceWithLogits backward', logits, labels);
   const gz = out ?? e.empty(logits.shape, 'f32', 'bce_grad');
-  e.run({ name: 'bce_bwd', code: bceBackwardCode(n), bindings: [logits, labels, gy, gz], workgroups: grid(n, WG) });
+  e.run({ name: 'bce_bwd', key: `bce_bwd:${n}`, code: () => bceBackwardCode(n), bindings: [logits, labels, gy, gz], workgroups: grid(n, WG) });
   return gz;
 }

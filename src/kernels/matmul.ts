@@ -48,6 +48,16 @@ export interface GemmPlan {
 
 const COMP = ['x', 'y', 'z', 'w'] as const;
 
+/** The pipeline-cache key part of a tile, e.g. `32x16x1b` (lanes × rows × column groups, b: broadcast, l: loop epilogue). */
+export function tileKey(t: GemmTile): string {
+  return `${t.L}x${t.TM}x${t.TNv}${t.bcast ? 'b' : ''}${t.loopEpilogue ? 'l' : ''}`;
+}
+
+/** The pipeline-cache key part of a plan: the tile, the operand modes and their vec4-ness. */
+export function planKey(p: GemmPlan): string {
+  return `${tileKey(p.tile)},${p.a}${p.b}${p.aVec ? 1 : 0}${p.bVec ? 1 : 0}`;
+}
+
 interface AdapterLanes {
   bcast: boolean;
   L: number;
@@ -382,6 +392,8 @@ export function tileGrid(t: GemmTile, rows: number, cols: number): [number, numb
   return grid(Math.ceil(rows / t.TM) * Math.ceil(cols / tileCols(t)), 1);
 }
 
+const MATMUL_NAMES = ['matmul', 'matmul_tA', 'matmul_tB', 'matmul_tA_tB'] as const;
+
 /** C = op(A)·op(B) (+ bias) (ReLU). A is [M,K] ([K,M] with transA), B is [K,N] ([N,K] with transB); C is [M,N]. */
 export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
@@ -395,9 +407,11 @@ export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptio
     throw new Error(`matmul: output must be [${d.M}, ${d.N}], got [${opts.out.shape.join(', ')}]`);
   }
   const out = opts.out ?? e.empty([d.M, d.N], 'f32', 'matmul');
+  const relu = opts.relu ?? false;
   e.run({
-    name: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`,
-    code: matmulCode(p, d, bias !== null, opts.relu ?? false),
+    name: MATMUL_NAMES[(transA ? 1 : 0) + (transB ? 2 : 0)]!,
+    key: `matmul:${d.M},${d.N},${d.K},1,${planKey(p)},${bias !== null ? 1 : 0}${relu ? 1 : 0}`,
+    code: () => matmulCode(p, d, bias !== null, relu),
     bindings: bias ? [a, b, bias, out] : [a, b, out],
     workgroups: tileGrid(tile, d.M, d.N),
   });
@@ -419,7 +433,7 @@ export function batchedMatmul(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Te
   }
   const c = out ?? e.empty(shape, 'f32', 'batched_matmul');
   const tiles = Math.ceil(M / tile.TM) * Math.ceil(d.N / tileCols(tile));
-  e.run({ name: 'batched_matmul', code: matmulCode(p, d, false, false), bindings: [a, b, c], workgroups: grid(S * tiles, 1) });
+  e.run({ name: 'batched_matmul', key: `matmul:${M},${d.N},${K},${S},${planKey(p)},00`, code: () => matmulCode(p, d, false, false), bindings: [a, b, c], workgroups: grid(S * tiles, 1) });
   return c;
 }
 
@@ -450,14 +464,15 @@ export function reluMaskColumnSums(
   const WG = 64;
   const colGroups = Math.ceil(Cv / WG);
   const rowBlocks = Math.ceil(M / SUM_ROWS);
-  const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
-  if (y) decls.push(['y', 'read', ty]);
-  if (doMask) decls.push(['masked', 'read_write', ty]);
-  if (want.sums) decls.push(['partial', 'read_write', ty]);
   const masked = doMask ? e.empty(gy.shape, 'f32', 'relu_mask') : null;
   const partial = want.sums ? e.empty([rowBlocks, C], 'f32', 'colsum_partial') : null;
-  const g = y ? `select(${ty}(0.0), gy[i], y[i] > ${ty}(0.0))` : 'gy[i]';
-  const code = `${bindingDecls(decls)}
+  const code = (): string => {
+    const decls: [string, 'read' | 'read_write', string][] = [['gy', 'read', ty]];
+    if (y) decls.push(['y', 'read', ty]);
+    if (doMask) decls.push(['masked', 'read_write', ty]);
+    if (want.sums) decls.push(['partial', 'read_write', ty]);
+    const g = y ? `select(${ty}(0.0), gy[i], y[i] > ${ty}(0.0))` : 'gy[i]';
+    return `${bindingDecls(decls)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
@@ -473,8 +488,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   ${want.sums ? 'partial[block * ' + Cv + 'u + c] = s;' : '_ = s;'}
 }`;
+  };
   const bindings = [gy, ...(y ? [y] : []), ...(masked ? [masked] : []), ...(partial ? [partial] : [])];
-  e.run({ name: doMask ? (want.sums ? 'relu_mask_colsum' : 'relu_mask') : 'colsum', code, bindings, workgroups: [colGroups, rowBlocks] });
+  e.run({
+    name: doMask ? (want.sums ? 'relu_mask_colsum' : 'relu_mask') : 'colsum',
+    key: `relu_mask_colsum:${M},${C},${y ? 1 : 0}${doMask ? 1 : 0}${want.sums ? 1 : 0}`,
+    code,
+    bindings,
+    workgroups: [colGroups, rowBlocks],
+  });
   if (!partial) return { masked, sums: null };
   if (rowBlocks === 1) {
     const sums = partial.reshape([C]);
@@ -484,7 +506,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   const sums = e.empty([C], 'f32', 'colsum');
   e.run({
     name: 'colsum_final',
-    code: `${bindingDecls([
+    key: `colsum_final:${C},${rowBlocks}`,
+    code: () => `${bindingDecls([
       ['partial', 'read', ty],
       ['sums', 'read_write', ty],
     ])}

@@ -46,5 +46,6 @@ export function accumulateBinaryMetrics(e: Engine, state: Tensor, logits: Tensor
   if (state.size !== METRICS_STATE_SIZE) throw new Error('BinaryMetrics: state must hold 3 values');
   if (meanLoss && meanLoss.size !== 1) throw new Error(`BinaryMetrics: loss must be a scalar, got [${meanLoss.shape.join(', ')}]`);
   const bindings = meanLoss ? [logits, labels, meanLoss, state] : [logits, labels, state];
-  e.run({ name: 'binary_metrics', code: metricsCode(n, !!meanLoss), bindings, workgroups: [1] });
+  const withLoss = !!meanLoss;
+  e.run({ name: 'binary_metrics', key: `binary_metrics:${n},${withLoss ? 1 : 0}`, code: () => metricsCode(n, withLoss), bindings, workgroups: [1] });
 }

@@ -12,6 +12,10 @@ function checkPads(pads: Pads): void {
   if (pads.length !== 4 || pads.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`zero padding: pads must be four integers ≥ 0, got [${pads.join(', ')}]`);
 }
 
+function padsKey(pads: Pads): string {
+  return `${pads[0]},${pads[1]},${pads[2]},${pads[3]}`;
+}
+
 function padCode(n: number, h: number, w: number, c: number, pads: Pads): string {
   const [top, bottom, left, right] = pads;
   const ho = h + top + bottom;
@@ -63,7 +67,7 @@ export function zeroPadForward(e: Engine, x: Tensor, pads: Pads, out?: Tensor): 
   const shape = [n, h + pads[0] + pads[1], w + pads[2] + pads[3], c];
   const y = out ?? e.empty(shape, 'f32', 'zero_pad');
   if (y.size !== shape.reduce((a, d) => a * d, 1)) throw new Error(`zero padding: output tensor [${y.shape.join(', ')}] is not [${shape.join(', ')}]`);
-  e.run({ name: 'zero_pad', code: padCode(n, h, w, c, pads), bindings: [x, y], workgroups: grid(y.size, WG) });
+  e.run({ name: 'zero_pad', key: `zero_pad:${n},${h},${w},${c},${padsKey(pads)}`, code: () => padCode(n, h, w, c, pads), bindings: [x, y], workgroups: grid(y.size, WG) });
   return y;
 }
 
@@ -74,6 +78,6 @@ export function zeroPadBackward(e: Engine, gy: Tensor, xShape: readonly number[]
   if (gy.size !== n * (h + pads[0] + pads[1]) * (w + pads[2] + pads[3]) * c) throw new Error(`zero padding backward: gradient [${gy.shape.join(', ')}] does not match the padded input`);
   const gx = out ?? e.empty(xShape, 'f32', 'zero_pad_grad');
   if (gx.size !== n * h * w * c) throw new Error(`zero padding backward: output tensor [${gx.shape.join(', ')}] is not [${xShape.join(', ')}]`);
-  e.run({ name: 'zero_pad_grad', code: cropCode(n, h, w, c, pads), bindings: [gy, gx], workgroups: grid(gx.size, WG) });
+  e.run({ name: 'zero_pad_grad', key: `zero_pad_grad:${n},${h},${w},${c},${padsKey(pads)}`, code: () => cropCode(n, h, w, c, pads), bindings: [gy, gx], workgroups: grid(gx.size, WG) });
   return gx;
 }

@@ -38,6 +38,11 @@ export function poolGeometry(shape: readonly number[], opts: PoolOptions): PoolG
   return { n, h, w, c, oh: poolOutputSize(h, size, stride, opts.ceilMode), ow: poolOutputSize(w, size, stride, opts.ceilMode), size, stride };
 }
 
+/** The pipeline-cache key part of a pooling geometry (every field the generators read). */
+function poolKey(g: PoolGeometry): string {
+  return `${g.n},${g.h},${g.w},${g.c},${g.oh},${g.ow},${g.size},${g.stride}`;
+}
+
 /**
  * One invocation per output element — per 4 channels (vec4) when C is a multiple of 4 — with the window unrolled
  * and `select` instead of branches. Ties keep the first maximum in window order (row-major), as the reference
@@ -124,7 +129,7 @@ ${entry1d(WG)} {
 export function maxPoolForward(e: Engine, x: Tensor, opts: PoolOptions, out?: Tensor): Tensor {
   const g = poolGeometry(x.shape, opts);
   const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
-  e.run({ name: 'maxpool_fwd', code: maxPoolForwardCode(g, false), bindings: [x, y], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
+  e.run({ name: 'maxpool_fwd', key: `maxpool_fwd:${poolKey(g)},0`, code: () => maxPoolForwardCode(g, false), bindings: [x, y], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
   return y;
 }
 
@@ -133,7 +138,7 @@ export function maxPoolForwardArgmax(e: Engine, x: Tensor, opts: PoolOptions, ou
   const g = poolGeometry(x.shape, opts);
   const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
   const argmax = e.empty(y.shape, 'u32', 'maxpool_argmax');
-  e.run({ name: 'maxpool_fwd_argmax', code: maxPoolForwardCode(g, true), bindings: [x, y, argmax], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
+  e.run({ name: 'maxpool_fwd_argmax', key: `maxpool_fwd:${poolKey(g)},1`, code: () => maxPoolForwardCode(g, true), bindings: [x, y, argmax], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
   return { y, argmax };
 }
 
@@ -142,7 +147,7 @@ export function maxPoolBackward(e: Engine, gy: Tensor, argmax: Tensor, inputShap
   const g = poolGeometry(inputShape, opts);
   if (gy.size !== g.n * g.oh * g.ow * g.c || argmax.size !== gy.size) throw new Error('maxPoolBackward: gradient or argmax does not match the pooled shape');
   const gx = out ?? e.empty(inputShape, 'f32', 'maxpool_grad');
-  e.run({ name: 'maxpool_bwd', code: maxPoolBackwardCode(g), bindings: [gy, argmax, gx], workgroups: grid(gx.size, WG) });
+  e.run({ name: 'maxpool_bwd', key: `maxpool_bwd:${poolKey(g)}`, code: () => maxPoolBackwardCode(g), bindings: [gy, argmax, gx], workgroups: grid(gx.size, WG) });
   return gx;
 }
 
@@ -169,6 +174,6 @@ export function globalAvgPoolBackward(e: Engine, gy: Tensor, inputShape: readonl
   const [n, h, w, c] = inputShape as [number, number, number, number];
   if (gy.size !== n * c) throw new Error('globalAvgPoolBackward: gradient does not match [N, C]');
   const gx = out ?? e.empty(inputShape, 'f32', 'gap_grad');
-  e.run({ name: 'gap_bwd', code: gapBackwardCode(n, h * w, c), bindings: [gy, gx], workgroups: grid(gx.size, WG) });
+  e.run({ name: 'gap_bwd', key: `gap_bwd:${n},${h * w},${c}`, code: () => gapBackwardCode(n, h * w, c), bindings: [gy, gx], workgroups: grid(gx.size, WG) });
   return gx;
 }

@@ -15,6 +15,8 @@ export const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
 
 const WG = 256;
 
+const NAMES: Record<PreprocessMode, string> = { rescale: 'preprocess_rescale', imagenet: 'preprocess_imagenet', caffe: 'preprocess_caffe' };
+
 /** Per output channel: which input channel it reads, and (x·scale − offset) / div applied to it. */
 export function preprocessChannels(mode: PreprocessMode): { source: number; scale: number; offset: number; div: number }[] {
   switch (mode) {
@@ -48,6 +50,6 @@ export function preprocess(e: Engine, x: Tensor, mode: PreprocessMode, out?: Ten
   if (x.shape[x.shape.length - 1] !== 3) throw new Error(`preprocess: last dimension must be 3 (RGB), shape is [${x.shape.join(', ')}]`);
   const y = out ?? e.empty(x.shape, 'f32', 'preprocess');
   if (y.dtype !== 'f32' || y.size !== x.size) throw new Error(`preprocess: output must be f32 with ${x.size} elements`);
-  e.run({ name: `preprocess_${mode}`, code: preprocessCode(x.size, mode), bindings: [x, y], workgroups: grid(x.size, WG) });
+  e.run({ name: NAMES[mode], key: `preprocess:${x.size},${mode}`, code: () => preprocessCode(x.size, mode), bindings: [x, y], workgroups: grid(x.size, WG) });
   return y;
 }

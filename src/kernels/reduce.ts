@@ -40,12 +40,12 @@ export function sumAxis1(e: Engine, x: Tensor, dims: readonly [number, number, n
   const result = out ?? e.empty([a, c], 'f32', 'sum_axis1');
   if (result.size !== a * c) throw new Error(`sumAxis1: output holds ${result.size} values, needs ${a * c}`);
   if (b <= CHUNK) {
-    e.run({ name: 'reduce_sum_axis1', code: sumAxis1Code(a, b, c, b, 1, scale), bindings: [x, result], workgroups: grid(a * c, WG) });
+    e.run({ name: 'reduce_sum_axis1', key: `sum_axis1:${a},${b},${c},${b},1,${scale}`, code: () => sumAxis1Code(a, b, c, b, 1, scale), bindings: [x, result], workgroups: grid(a * c, WG) });
     return result;
   }
   const chunks = Math.ceil(b / CHUNK);
   const partial = e.empty([a, chunks, c], 'f32', 'sum_axis1_partial');
-  e.run({ name: 'reduce_sum_axis1', code: sumAxis1Code(a, b, c, CHUNK, chunks, 1), bindings: [x, partial], workgroups: grid(a * chunks * c, WG) });
+  e.run({ name: 'reduce_sum_axis1', key: `sum_axis1:${a},${b},${c},${CHUNK},${chunks},1`, code: () => sumAxis1Code(a, b, c, CHUNK, chunks, 1), bindings: [x, partial], workgroups: grid(a * chunks * c, WG) });
   sumAxis1(e, partial, [a, chunks, c], scale, result);
   partial.dispose();
   return result;

@@ -30,7 +30,7 @@ ${entry1d(WG)} {
 export function relu6Forward(e: Engine, x: Tensor, out?: Tensor): Tensor {
   const y = out ?? e.empty(x.shape, 'f32', 'relu6');
   if (y.size !== x.size) throw new Error(`relu6: output has ${y.size} values, input ${x.size}`);
-  e.run({ name: 'relu6', code: forwardCode(x.size), bindings: [x, y], workgroups: grid(x.size, WG) });
+  e.run({ name: 'relu6', key: `relu6:${x.size}`, code: () => forwardCode(x.size), bindings: [x, y], workgroups: grid(x.size, WG) });
   return y;
 }
 
@@ -39,6 +39,6 @@ export function relu6Backward(e: Engine, gy: Tensor, y: Tensor, out?: Tensor): T
   if (gy.size !== y.size) throw new Error(`relu6 backward: gradient has ${gy.size} values, output ${y.size}`);
   const gx = out ?? e.empty(y.shape, 'f32', 'relu6_grad');
   if (gx.size !== y.size) throw new Error(`relu6 backward: output has ${gx.size} values, expected ${y.size}`);
-  e.run({ name: 'relu6_grad', code: backwardCode(y.size), bindings: [gy, y, gx], workgroups: grid(y.size, WG) });
+  e.run({ name: 'relu6_grad', key: `relu6_grad:${y.size}`, code: () => backwardCode(y.size), bindings: [gy, y, gx], workgroups: grid(y.size, WG) });
   return gx;
 }

@@ -222,12 +222,16 @@ export function transformedFilter(e: Engine, w: Tensor, m: WinogradMatrices, fli
   }
   const key = `${m.m}${flipped ? 'T' : ''}`;
   const cached = byVariant.get(key);
-  if (cached && !cached.u.disposed && cached.version === storage.version) return cached.u;
+  if (cached && !cached.u.disposed && cached.version === storage.version) {
+    e.noteDerived(w, 'Winograd filter transform');
+    return cached.u;
+  }
   if (cached && !cached.u.disposed) cached.u.dispose();
   const u = e.keep(e.empty(flipped ? [m.alpha * m.alpha, Cout, Cin] : [m.alpha * m.alpha, Cin, Cout], 'f32', 'winograd_u'));
   e.run({
     name: 'winograd_filter',
-    code: filterTransformCode(m, Cin, Cout, flipped),
+    key: `winograd_filter:${m.m},${Cin},${Cout},${flipped ? 1 : 0}`,
+    code: () => filterTransformCode(m, Cin, Cout, flipped),
     bindings: [w, u],
     workgroups: grid((Cin * Cout) / 4, WG),
   });
@@ -259,7 +263,7 @@ export function winogradConv2d(
 ): boolean {
   const p = winogradPlan(g, maxBytes, variant);
   if (!p) return false;
-  run(e, 'winograd', x, transformedFilter(e, w, p.w), b, y, g, p, relu, slice);
+  run(e, FORWARD, x, transformedFilter(e, w, p.w), b, y, g, p, relu, slice);
   return true;
 }
 
@@ -304,14 +308,31 @@ export function winogradGradInput(
   if (!gi) return false;
   const p = winogradPlan(gi, maxBytes, variant ?? chooseWinograd(gi));
   if (!p) return false;
-  run(e, 'winograd_gx', gy, transformedFilter(e, w, p.w, true), null, gx, gi, p, false);
+  run(e, GRAD_INPUT, gy, transformedFilter(e, w, p.w, true), null, gx, gi, p, false);
   return true;
 }
 
-/** The transforms and GEMMs, chunk by chunk; kernels named `${name}_input` / `${name}_output` (profiles, stats). */
+/** Kernel names of the transforms (profiles, stats). */
+interface TransformNames {
+  input: string;
+  output: string;
+}
+
+const FORWARD: TransformNames = { input: 'winograd_input', output: 'winograd_output' };
+const GRAD_INPUT: TransformNames = { input: 'winograd_gx_input', output: 'winograd_gx_output' };
+
+/**
+ * The pipeline-cache key part of a geometry and plan: the fields the transforms read (the variant is named by its
+ * block size m: one matrix set per m).
+ */
+function planKey(g: Conv2dGeometry, p: WinogradPlan): string {
+  return `${g.N},${g.H},${g.W},${g.Cin},${g.Cout},${g.padTop},${g.padLeft},${g.OH},${g.OW},${p.w.m},${p.TH}x${p.TW},${p.chunk}`;
+}
+
+/** The transforms and GEMMs, chunk by chunk. */
 function run(
   e: Engine,
-  name: string,
+  names: TransformNames,
   x: Tensor,
   u: Tensor,
   b: Tensor | null,
@@ -325,13 +346,16 @@ function run(
   const slices = p.w.alpha * p.w.alpha;
   const v = e.empty([slices, P, g.Cin], 'f32', 'winograd_v');
   const m = e.empty([slices, P, g.Cout], 'f32', 'winograd_m');
-  const inCode = inputTransformCode(g, p);
-  const outCode = outputTransformCode(g, p, b !== null, relu, slice);
+  const plan = planKey(g, p);
+  const inKey = `winograd_input:${plan}`;
+  const outKey = `winograd_output:${plan},${b !== null ? 1 : 0}${relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}`;
+  const inCode = (): string => inputTransformCode(g, p);
+  const outCode = (): string => outputTransformCode(g, p, b !== null, relu, slice);
   for (let c = 0; c < p.chunks; c++) {
     const params = new Uint32Array([c * p.chunk]);
-    e.run({ name: `${name}_input`, code: inCode, bindings: [x, v], params, workgroups: grid((P * g.Cin) / 4, WG) });
+    e.run({ name: names.input, key: inKey, code: inCode, bindings: [x, v], params, workgroups: grid((P * g.Cin) / 4, WG) });
     batchedMatmul(e, v, u, m);
-    e.run({ name: `${name}_output`, code: outCode, bindings: b ? [m, b, y] : [m, y], params, workgroups: grid((P * g.Cout) / 4, WG) });
+    e.run({ name: names.output, key: outKey, code: outCode, bindings: b ? [m, b, y] : [m, y], params, workgroups: grid((P * g.Cout) / 4, WG) });
   }
   v.dispose();
   m.dispose();

@@ -9,6 +9,7 @@ import { featureBytes, featureFile, labelFile, readFeatureSet, type FeatureSet, 
 import { uploadImageBatch } from './image-input.js';
 import { checkBatchFits } from './preflight.js';
 import { epochBatchIndices, ScheduledBatches } from './schedule.js';
+import { StepRunner } from './step-runner.js';
 import { readJson, writeJson, type RunStore } from './store.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -40,7 +41,7 @@ export async function extractFeatures(
   e: Engine,
   backbone: Backbone,
   folder: ImageFolder,
-  opts: { preprocess: PreprocessMode; batchSize: number; sink?: EventSink; name?: string },
+  opts: { preprocess: PreprocessMode; batchSize: number; sink?: EventSink; name?: string; replay?: boolean },
 ): Promise<FeatureSet> {
   const sink = opts.sink ?? silentSink;
   const [h, w] = folder.targetSize;
@@ -55,12 +56,16 @@ export async function extractFeatures(
   const name = opts.name ?? 'extract';
   const t0 = performance.now();
   let done = 0;
+  const runner = new StepRunner(e, (x) => e.noGrad(() => backbone.model.forward(preprocess(e, x, opts.preprocess), INFERENCE)), {
+    enabled: opts.replay ?? e.replay,
+    label: name,
+  });
   let pending: { read: Promise<Float32Array>; out: Tensor; offset: number } | null = null;
   const finish = async (p: NonNullable<typeof pending>): Promise<void> => {
     try {
       features.set(await p.read, p.offset);
     } finally {
-      p.out.dispose();
+      runner.release(p.out);
     }
   };
   sink({ type: 'phase', name, total: stream.steps, unit: 'steps' });
@@ -69,11 +74,12 @@ export async function extractFeatures(
       const batch = await stream.next();
       let out: Tensor;
       try {
-        out = e.tidy(() => e.noGrad(() => backbone.model.forward(preprocess(e, batch.x, opts.preprocess), INFERENCE)));
+        out = runner.run([batch.x]);
       } finally {
         batch.dispose();
       }
-      // Read batch k back while batch k + 1 is decoded and recorded.
+      // Read batch k back while batch k + 1 is decoded and recorded (the read's copy is submitted before the next
+      // replay overwrites the step's output).
       const current = { read: out.readF32(), out, offset: batches[step]![0]! * per };
       current.read.catch(() => undefined);
       if (pending) await finish(pending);
@@ -86,7 +92,8 @@ export async function extractFeatures(
     pending = null;
   } finally {
     stream.close();
-    if (pending) (pending as { out: Tensor }).out.dispose();
+    if (pending) runner.release((pending as { out: Tensor }).out);
+    runner.dispose();
   }
   return { features, labels, featureShape: [...backbone.featureShape], count: n };
 }

@@ -4,9 +4,10 @@ import { gentleAwait } from '../engine/wait.js';
 import { bceWithLogits } from '../nn/functional/index.js';
 import { BinaryMetrics } from '../nn/metrics.js';
 import type { RMSprop } from '../nn/optim/index.js';
-import type { BatchStream, ForwardFn } from './batches.js';
+import type { BatchStream, ForwardContext, ForwardFn } from './batches.js';
 import { silentSink, type EventSink } from './events.js';
 import { appendEpoch, emptyHistory, type EpochLogs, type History } from './history.js';
+import { StepRunner } from './step-runner.js';
 
 /** Training produced a NaN or infinite loss; the weights after this epoch are not kept. */
 export class DivergenceError extends Error {
@@ -37,6 +38,11 @@ export interface FitOptions {
   onEpochEnd?(epoch: number, logs: EpochLogs, history: History): Promise<void> | void;
   /** After each training step has been recorded (tests inject faults here). */
   onStepEnd?(epoch: number, step: number): Promise<void> | void;
+  /**
+   * Capture the training step once and replay it for every full batch (default: `engine.replay`); false runs every
+   * step eagerly. Both give bit-identical results; replay skips the per-step host work.
+   */
+  replay?: boolean;
 }
 
 /**
@@ -80,25 +86,31 @@ export async function evaluate(
   e: Engine,
   forward: ForwardFn,
   source: BatchStream,
-  opts: { seed?: number; sink?: EventSink; name?: string } = {},
+  opts: { seed?: number; sink?: EventSink; name?: string; replay?: boolean } = {},
 ): Promise<{ loss: number; acc: number; count: number }> {
   const sink = opts.sink ?? silentSink;
   const name = opts.name ?? 'evaluate';
   const metrics = new BinaryMetrics(e);
   const pacer = new StepPacer(e);
+  const ctx: ForwardContext = { training: false, seed: opts.seed ?? 0, epoch: 0, step: 0 };
+  const runner = new StepRunner(
+    e,
+    (x, y) =>
+      e.noGrad(() => {
+        const logits = forward(x, ctx);
+        metrics.add(logits, y, bceWithLogits(logits, y));
+      }),
+    { enabled: opts.replay ?? e.replay, label: name },
+  );
   const t0 = now();
   let images = 0;
   try {
     sink({ type: 'phase', name, total: source.steps, unit: 'steps' });
     for (let step = 0; step < source.steps; step++) {
       const batch = await source.next();
+      ctx.step = step;
       try {
-        e.tidy(() =>
-          e.noGrad(() => {
-            const logits = forward(batch.x, { training: false, seed: opts.seed ?? 0, epoch: 0, step });
-            metrics.add(logits, batch.y, bceWithLogits(logits, batch.y));
-          }),
-        );
+        runner.run([batch.x, batch.y]);
       } finally {
         batch.dispose();
       }
@@ -111,30 +123,37 @@ export async function evaluate(
     return await metrics.read();
   } finally {
     source.close();
+    runner.dispose();
     metrics.dispose();
   }
 }
 
 /** The logit (pre-sigmoid output) of every image of `source`, in order; sigmoid(logit) is the class-1 probability. */
-export async function predictLogits(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
+export async function predictLogits(e: Engine, forward: ForwardFn, source: BatchStream, opts: { replay?: boolean } = {}): Promise<Float32Array> {
   const out = new Float32Array(source.images);
   let pos = 0;
+  const ctx: ForwardContext = { training: false, seed: 0, epoch: 0, step: 0 };
+  const runner = new StepRunner(e, (x) => e.noGrad(() => forward(x, ctx)), { enabled: opts.replay ?? e.replay, label: 'predict' });
   try {
     for (let step = 0; step < source.steps; step++) {
       const batch = await source.next();
+      ctx.step = step;
       let logits: Tensor;
       try {
-        logits = e.tidy(() => e.noGrad(() => forward(batch.x, { training: false, seed: 0, epoch: 0, step })));
+        logits = runner.run([batch.x]);
       } finally {
         batch.dispose();
       }
-      const z = await logits.readF32();
-      logits.dispose();
-      out.set(z.subarray(0, batch.size), pos);
+      try {
+        out.set((await logits.readF32()).subarray(0, batch.size), pos);
+      } finally {
+        runner.release(logits);
+      }
       pos += batch.size;
     }
   } finally {
     source.close();
+    runner.dispose();
   }
   return out;
 }
@@ -146,6 +165,31 @@ export async function fit(o: FitOptions): Promise<History> {
   const history = o.history ?? emptyHistory();
   const metrics = new BinaryMetrics(e);
   const params = o.optimizer.params;
+  // One context for every step: the captured step's per-step callbacks re-read its epoch and step before each replay.
+  const ctx: ForwardContext = { training: true, seed: o.seed, epoch: 0, step: 0 };
+  const dropGrads = (): void => {
+    e.tape.clear();
+    for (const p of params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  };
+  const runner = new StepRunner(
+    e,
+    (x, y) => {
+      try {
+        const logits = o.forward(x, ctx);
+        const loss = bceWithLogits(logits, y);
+        metrics.add(logits, y, loss);
+        e.tape.backward(loss);
+        o.optimizer.step();
+        o.optimizer.zeroGrad();
+      } finally {
+        dropGrads();
+      }
+    },
+    { enabled: o.replay ?? e.replay, label: 'train step' },
+  );
   try {
     for (let epoch = o.initialEpoch ?? 0; epoch < o.epochs; epoch++) {
       const label = `Epoch ${epoch + 1}/${o.epochs}`;
@@ -158,22 +202,13 @@ export async function fit(o: FitOptions): Promise<History> {
       try {
         for (let step = 0; step < source.steps; step++) {
           const batch = await source.next();
+          ctx.epoch = epoch;
+          ctx.step = step;
           try {
-            e.tidy(() => {
-              const logits = o.forward(batch.x, { training: true, seed: o.seed, epoch, step });
-              const loss = bceWithLogits(logits, batch.y);
-              metrics.add(logits, batch.y, loss);
-              e.tape.backward(loss);
-              o.optimizer.step();
-              o.optimizer.zeroGrad();
-            });
+            runner.run([batch.x, batch.y]);
           } finally {
             batch.dispose();
-            e.tape.clear();
-            for (const p of params) {
-              p.grad?.dispose();
-              p.grad = null;
-            }
+            dropGrads();
           }
           images += batch.size;
           await o.onStepEnd?.(epoch, step);
@@ -210,6 +245,7 @@ export async function fit(o: FitOptions): Promise<History> {
     }
     return history;
   } finally {
+    runner.dispose();
     metrics.dispose();
   }
 }

@@ -36,7 +36,8 @@ export function prepareImages(e: Engine, x: Tensor, mode: PreprocessMode, ctx: F
   const xf = preprocess(e, x, mode);
   if (!ctx.training || !augmentation) return xf;
   const [n, h, w] = x.shape as [number, number, number, number];
-  const m = e.upload(augmentMatrices(augmentation, ctx, n, h, w), [n, 6]);
+  // Drawn when the step runs — and again before every replay of a captured step, from that step's (epoch, step).
+  const m = e.uploadPerStep(() => augmentMatrices(augmentation, ctx, n, h, w), [n, 6]);
   const out = augment(e, xf, m);
   xf.dispose();
   m.dispose();

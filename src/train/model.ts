@@ -42,7 +42,16 @@ export function buildTransferModel(e: Engine, base: Sequential, inputSize: numbe
 
 /** What the layers see: dropout masks drawn from (seed, epoch) and the step. */
 export function layerContext(ctx: ForwardContext): LayerContext {
-  return { training: ctx.training, seed: mixSeed(ctx.seed, STREAM.dropout, ctx.epoch), step: ctx.step };
+  // Getters, so a captured training step sees each replay's epoch and step (see Engine.capture).
+  return {
+    training: ctx.training,
+    get seed() {
+      return mixSeed(ctx.seed, STREAM.dropout, ctx.epoch);
+    },
+    get step() {
+      return ctx.step;
+    },
+  };
 }
 
 /** Runs the model and returns the logits [N, 1]. */

@@ -1,13 +1,21 @@
 import type { Tensor } from '../../engine/index.js';
 import { dropoutBackward, dropoutForward } from '../../kernels/dropout.js';
 
+/** Where a dropout mask comes from. Read when the step runs — and again before every replay of a captured step. */
+export interface DropoutDraw {
+  readonly seed: number;
+  readonly step: number;
+}
+
 /**
  * Inverted dropout for training (callers skip it at inference): kept units are scaled by 1 / (1 − rate). The mask is
- * a hash of (seed, step, element index), recomputed by the backward; use a new `step` for every batch.
+ * a hash of (seed, step, element index), recomputed by the backward; use a new `step` for every batch. `draw` may
+ * use getters over a context that changes per step: a captured step re-reads it before each replay.
  */
-export function dropout(x: Tensor, rate: number, seed: number, step: number): Tensor {
+export function dropout(x: Tensor, rate: number, draw: DropoutDraw): Tensor {
   const e = x.engine;
-  const y = dropoutForward(e, x, rate, seed, step);
-  e.tape.record('dropout', [x], y, (gy) => [dropoutBackward(e, gy, rate, seed, step)]);
+  const seeds = e.uploadPerStep(() => new Uint32Array([draw.seed >>> 0, draw.step >>> 0]), [2], 'u32');
+  const y = dropoutForward(e, x, rate, seeds);
+  e.tape.record('dropout', [x], y, (gy) => [dropoutBackward(e, gy, rate, seeds)]);
   return y;
 }

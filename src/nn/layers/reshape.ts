@@ -40,7 +40,16 @@ export class Dropout extends Layer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     if (!ctx.training || this.rate === 0) return x;
-    return dropout(x, this.rate, (ctx.seed ^ nameHash(this.name)) >>> 0, ctx.step);
+    const salt = nameHash(this.name);
+    // Getters: a captured training step re-reads the context (a new step, a new epoch) before every replay.
+    return dropout(x, this.rate, {
+      get seed() {
+        return (ctx.seed ^ salt) >>> 0;
+      },
+      get step() {
+        return ctx.step;
+      },
+    });
   }
 }
 

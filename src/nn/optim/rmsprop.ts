@@ -23,6 +23,8 @@ export class RMSprop {
   /** Updates made so far (Keras' `iterations`); settable when restoring a checkpoint. */
   iterations = 0;
   private readonly accumulators: Tensor[];
+  /** lr_t of the current update, written by the host once per step (a captured step rewrites it per replay). */
+  private readonly lrTensor: Tensor;
 
   constructor(
     readonly params: Tensor[],
@@ -42,6 +44,9 @@ export class RMSprop {
       names.add(name);
     }
     this.accumulators = params.map((p) => p.engine.keep(p.engine.full(p.shape, 0)));
+    const e = params[0]?.engine;
+    if (!e) throw new Error('RMSprop: no parameters to optimize');
+    this.lrTensor = e.keep(e.full([1], this.lr));
   }
 
   /** The learning rate the next update uses. */
@@ -50,12 +55,15 @@ export class RMSprop {
   }
 
   step(): void {
-    const lr = this.currentLr;
+    const e = this.lrTensor.engine;
+    e.perStep(() => {
+      e.write(this.lrTensor, new Float32Array([this.currentLr]));
+      this.iterations++;
+    });
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      p.engine.noGrad(() => rmspropStep(p.engine, p, p.grad!, this.accumulators[i]!, lr, this.rho, this.epsilon));
+      e.noGrad(() => rmspropStep(e, p, p.grad!, this.accumulators[i]!, this.lrTensor, this.rho, this.epsilon));
     });
-    this.iterations++;
   }
 
   /** Drops every gradient (backward allocates fresh ones; until then gradients accumulate). */
@@ -73,6 +81,7 @@ export class RMSprop {
 
   dispose(): void {
     for (const a of this.accumulators) a.dispose();
+    this.lrTensor.dispose();
   }
 }
 
