@@ -68,6 +68,7 @@ export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: num
   if (o.resume ?? true) cmd.option('--resume <run>', 'continue RUN (a name under --runs-dir, or a path) from its last checkpoint; only --epochs may change');
   cmd.option('--runs-dir <dir>', 'where run folders go', 'runs');
   if (o.pixels ?? true) cmd.option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels');
+  addReplayOption(cmd);
   return cmd.option('--json', 'print machine-readable JSON lines only');
 }
 
@@ -103,11 +104,21 @@ export interface CommandIo {
   logger: ModelLogger;
 }
 
+export const NO_REPLAY_HELP = 'run every step eagerly instead of capturing it once and replaying it (same results, more host time; for comparison)';
+
+/** `--no-replay` (see Engine.capture). */
+export function addReplayOption(cmd: Command): Command {
+  return cmd.option('--no-replay', NO_REPLAY_HELP);
+}
+
 /** Creates the engine and reporter, runs `fn`, and releases the device whatever happens. */
-export async function withEngine<T>(opts: { json?: boolean; runsDir?: string; cacheDir?: string }, fn: (ctx: JobContext, io: CommandIo) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  opts: { json?: boolean; runsDir?: string; cacheDir?: string; replay?: boolean },
+  fn: (ctx: JobContext, io: CommandIo) => Promise<T>,
+): Promise<T> {
   const reporter = createReporter({ json: Boolean(opts.json) });
   const logger: ModelLogger = { warn: (m) => process.stderr.write(m + '\n'), info: (m) => reporter.say(m) };
-  const engine = await Engine.create();
+  const engine = await Engine.create({ replay: opts.replay !== false });
   try {
     return await fn({ engine, sink: reporter.sink, logger, runsDir: opts.runsDir ?? 'runs', pixelCacheDir: opts.cacheDir ?? '.cache/pixels' }, { reporter, logger });
   } finally {

@@ -22,7 +22,12 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+/**
+ * The optional features some code path uses, requested when the adapter has them: 'timestamp-query' (the profiler)
+ * and 'subgroups' (matmul's subgroupBroadcast). No kernel uses f16, so 'shader-f16' is not requested: `info` lists
+ * exactly what is requested (AdapterSummary.features).
+ */
+const WANTED_FEATURES = ['timestamp-query', 'subgroups'] as const;
 
 export const NO_ADAPTER_HELP =
   'No WebGPU adapter found. In Node this engine uses Dawn (npm package `webgpu`) over Vulkan: install a Vulkan driver. ' +

@@ -1,4 +1,5 @@
 import { CapturedStep, CaptureRecorder, StepMemory, tensorLabel, type StepInput } from './capture.js';
+import { BindGroupCache } from './bind-groups.js';
 import { acquireDevice, type AdapterSummary } from './device.js';
 import { GpuError } from './errors.js';
 import { PipelineCache } from './pipelines.js';
@@ -70,6 +71,7 @@ export class Engine {
   /** Constant kernel params by value (kept apart from the pool, so tensor counters only count tensors). */
   private readonly constParams: ParamsNode = { next: new Map() };
   readonly pipelines: PipelineCache;
+  readonly bindGroups: BindGroupCache;
   readonly scopes = new ScopeStack();
   readonly tape: Tape;
   readonly profiler: Profiler;
@@ -101,6 +103,7 @@ export class Engine {
       this.errorChecks.push(result.then((msg) => (msg ? new GpuError(`kernel ${kernel} failed to compile: ${msg}`, 'compile', [kernel]) : null)));
     });
     if (globalThis.process?.env?.WEBGPU_TRANSFER_VERIFY_KEYS === '1') this.pipelines.verifyKeys = true;
+    this.bindGroups = new BindGroupCache(device);
     this.tape = new Tape(this);
     this.profiler = new Profiler(device);
     device.addEventListener('uncapturederror', (ev) => {
@@ -335,12 +338,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
     if (x * y * z === 0) return;
     const { pipeline, layout, writable } = this.pipelines.get(call.name, call.key, call.code);
-    const entries: GPUBindGroupEntry[] = call.bindings.map((t, i) => ({ binding: i, resource: { buffer: t.buffer, size: t.storage.bytes } }));
-    if (call.params) {
-      const buffer = this.paramsBuffer(call.params);
-      entries.push({ binding: call.bindings.length, resource: { buffer, size: buffer.size } });
-    }
-    const bindGroup = this.device.createBindGroup({ layout, entries, label: call.name });
+    const bindGroup = this.bindGroups.get(layout, call.bindings, call.params ? this.paramsBuffer(call.params) : null, call.name);
     this.encodeDispatch(call.name, pipeline, bindGroup, x, y, z);
     for (const t of call.bindings) this.touched.add(t.buffer);
     for (const i of writable) if (i < call.bindings.length) call.bindings[i]!.storage.version++;

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
 import { evaluateJob } from '../../train/jobs-node.js';
 import type { SplitName } from '../../train/features.js';
-import { f4, intOption, withEngine } from '../train-common.js';
+import { f4, intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface EvaluateCliOptions {
   from: string;
@@ -27,6 +27,7 @@ export function registerEvaluate(program: Command): void {
     .addOption(new Option('--on-bad-image <mode>', 'a corrupt or unreadable image file: fail or skip').choices(['fail', 'skip']).default('fail'))
     .option('--runs-dir <dir>', 'where run folders are', 'runs')
     .option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels')
+    .option('--no-replay', NO_REPLAY_HELP)
     .option('--json', 'print machine-readable JSON lines only')
     .action(async (opts: EvaluateCliOptions) => {
       await withEngine(opts, async (ctx, io) => {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { extractJob } from '../../train/jobs-node.js';
 import { defaultModel, fromRoot } from '../../train/setup-node.js';
 import { DEFAULT_DATA } from '../../train/jobs-node.js';
-import { addDataOptions, addModelOptions, intOption, withEngine, type ModelFlags } from '../train-common.js';
+import { addDataOptions, addModelOptions, intOption, withEngine, NO_REPLAY_HELP, type ModelFlags } from '../train-common.js';
 import type { OnBadImage } from '../../data/image-folder.js';
 
 interface ExtractCliOptions extends ModelFlags {
@@ -30,6 +30,7 @@ export function registerExtract(program: Command): void {
     .option('--seed <n>', 'seed of the random base with --random-weights', intOption('--seed', 0, 4294967295), 0)
     .option('--force', 'extract again even when the stored features match')
     .option('--cache-dir <dir>', 'decoded-pixel cache folder', '.cache/pixels')
+    .option('--no-replay', NO_REPLAY_HELP)
     .option('--json', 'print machine-readable JSON lines only')
     .action(async (opts: ExtractCliOptions) => {
       const model = opts.model ?? defaultModel().name;

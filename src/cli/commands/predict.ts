@@ -1,7 +1,7 @@
 // `webgpu-transfer predict --from RUN IMAGE…`: class and probability for each image.
 import type { Command } from 'commander';
 import { predictJob } from '../../train/jobs-node.js';
-import { intOption, withEngine } from '../train-common.js';
+import { intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface PredictCliOptions {
   from: string;
@@ -18,6 +18,7 @@ export function registerPredict(program: Command): void {
     .argument('<images...>', 'image files')
     .option('--batch <n>', "images per batch (default: the run's)", intOption('--batch', 1, 65536))
     .option('--runs-dir <dir>', 'where run folders are', 'runs')
+    .option('--no-replay', NO_REPLAY_HELP)
     .option('--json', 'print one JSON line per image')
     .action(async (images: string[], opts: PredictCliOptions) => {
       await withEngine(opts, async (ctx, io) => {
