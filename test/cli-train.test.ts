@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,15 @@ describe('training commands (spawned CLI, tiny subset, SqueezeNet 1.1 at 64×64)
     expect(ex.code, ex.stderr).toBe(0);
     const exLines = json(ex.stdout);
     expect(exLines.at(-1)).toMatchObject({ type: 'done', reused: false, images: 16 });
+    // Batches of 2 (the train split's 4 batches are run eagerly, captured, then replayed twice): eager extraction
+    // (--no-replay) writes the very same feature bytes.
+    for (const [out, extra] of [['feats-replay', []], ['feats-eager', ['--no-replay']]] as const) {
+      const r = await run(['extract', '--model', 'squeezenet1_1', '--data', 'data', '--out', out, '--input-size', '64', '--batch', '2', '--json', ...extra, ...COMMON]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const npy = (await readdir(join(dir, 'feats-replay'))).filter((f) => f.endsWith('.npy'));
+    expect(npy.length).toBeGreaterThan(0);
+    for (const f of npy) expect(Buffer.compare(await readFile(join(dir, 'feats-replay', f)), await readFile(join(dir, 'feats-eager', f))), f).toBe(0);
     const th = await run(['train-head', '--features', 'feats', '--epochs', '2', '--batch', '4', '--name', 'h2', '--json']);
     expect(th.code, th.stderr).toBe(0);
     const lines = json(th.stdout);
@@ -112,7 +121,8 @@ describe('training commands (spawned CLI, tiny subset, SqueezeNet 1.1 at 64×64)
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toMatch(/^Epoch 1\/3 - \d+\.\ds - loss: \d+\.\d{4} - acc: \d\.\d{4} - val_loss: \d+\.\d{4} - val_acc: \d\.\d{4}$/m);
     expect(full.stdout).toMatch(/^Run folder: .*h3/m);
-    const part = await run(['train-head', '--features', 'feats', '--epochs', '2', '--batch', '4', '--name', 'r']);
+    // The first part eagerly, the rest replayed: the history still equals the uninterrupted replayed run.
+    const part = await run(['train-head', '--features', 'feats', '--epochs', '2', '--batch', '4', '--name', 'r', '--no-replay']);
     expect(part.code, part.stderr).toBe(0);
     const conflict = await run(['train-head', '--resume', 'r', '--lr', '0.1']);
     expect(conflict.code).not.toBe(0);
