@@ -12,8 +12,18 @@ export interface CaseReport {
   group: string;
   batch: number | null;
   shape: string;
+  /** Ours replays a captured step (engine.capture) instead of recording it anew each iteration (the `_eager` twin). */
+  replay: boolean;
   ours_ms: number | null;
   tfjs_ms: number | null;
+  /**
+   * Ours: median JS time of one iteration from its start until its commands are submitted (enqueue + the engine's
+   * flush), each sample started with the GPU idle; TF.js WebGPU: the same for its enqueue + command-encoder submit.
+   */
+  host_ms: number | null;
+  tfjs_host_ms: number | null;
+  /** Ours: dispatches per iteration (engine.stats over one iteration). */
+  dispatches: number | null;
   /** tfjs_ms / ours_ms: above 1 means ours is faster. */
   ratio: number | null;
   tfjs_wasm_ms: number | null;
@@ -31,6 +41,8 @@ export interface CaseReport {
   tolerance: number;
   check: Check;
   samples: { ours: number; tfjs: number; wasm: number };
+  /** How many host samples host_ms and tfjs_host_ms are medians of. */
+  host_samples: { ours: number; tfjs: number };
   /** The first run of each side: upload + pipeline compilation + one iteration + readback (not in the medians). */
   first_run_ms: { ours: number | null; tfjs: number | null; wasm: number | null };
   errors?: { ours?: string; tfjs?: string; wasm?: string };
@@ -85,8 +97,12 @@ export function caseReport(r: CaseResult): CaseReport {
     group: d.group,
     batch: d.batch ?? null,
     shape: d.shape,
+    replay: d.replay ?? false,
     ours_ms: round(ours, 5),
     tfjs_ms: round(tfjs, 5),
+    host_ms: round(finite(r.ours.timing?.host?.medianMs), 4),
+    tfjs_host_ms: round(finite(r.tfjs.timing?.host?.medianMs), 4),
+    dispatches: finite(r.ours.timing?.host?.dispatches),
     ratio: ours && tfjs ? round(tfjs / ours, 4) : null,
     tfjs_wasm_ms: round(wasm, 5),
     ratio_wasm: ours && wasm ? round(wasm / ours, 4) : null,
@@ -108,6 +124,7 @@ export function caseReport(r: CaseResult): CaseReport {
       tfjs: r.tfjs.timing?.samplesMs.length ?? 0,
       wasm: r.wasm.timing?.samplesMs.length ?? 0,
     },
+    host_samples: { ours: r.ours.timing?.host?.samplesMs.length ?? 0, tfjs: r.tfjs.timing?.host?.samplesMs.length ?? 0 },
     first_run_ms: { ours: round(finite(r.ours.firstMs), 4), tfjs: round(finite(r.tfjs.firstMs), 4), wasm: round(finite(r.wasm.firstMs), 4) },
     ...(Object.keys(errors).length ? { errors } : {}),
     ...(r.skipped ? { skipped: r.skipped } : {}),
@@ -156,7 +173,7 @@ function diff(x: number | null): string {
 
 /** A fixed-width table, one row per case; errors and skips as footnotes. */
 export function formatTable(rep: Report): string {
-  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'max_rel_diff', 'check'];
+  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'host ms', 'disp', 'max_rel_diff', 'check'];
   const rows = rep.cases.map((c) => [
     c.name,
     ms(c.ours_ms),
@@ -165,6 +182,8 @@ export function formatTable(rep: Report): string {
     ms(c.tfjs_wasm_ms),
     c.gflops == null ? '-' : `${num(c.gflops)} / ${num(c.tfjs_gflops)}`,
     c.images_per_s == null ? '-' : `${num(c.images_per_s)} / ${num(c.tfjs_images_per_s)}`,
+    c.host_ms == null && c.tfjs_host_ms == null ? '-' : `${num(c.host_ms)} / ${num(c.tfjs_host_ms)}`,
+    c.dispatches == null ? '-' : String(c.dispatches),
     diff(c.max_rel_diff),
     c.check,
   ]);
@@ -179,7 +198,8 @@ export function formatTable(rep: Report): string {
   return [
     `adapter: ${a.vendor} ${a.architecture} (${a.description}); TF.js ${rep.tfjs_version} ${rep.device.shared_with_tfjs ? 'on the same GPUDevice' : 'on its own device, same adapter'}${rep.quick ? '; --quick (reduced sizes)' : ''}; ${rep.interleaved ? 'samples of ours and TF.js WebGPU interleaved' : 'sides timed one after the other'}`,
     `host: ${rep.host.cpus} CPUs, load average ${rep.host.load_start.toFixed(1)} at the start, ${rep.host.load_end.toFixed(1)} at the end`,
-    'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s and img/s: ours / tfjs webgpu',
+    'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s, img/s and host ms: ours / tfjs webgpu',
+    'host ms = JS time of one iteration until submitted (GPU idle); disp = our dispatches per iteration; *_eager: ours re-recorded every iteration, else replayed',
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
@@ -209,11 +229,11 @@ export function formatProfile(rep: Report, top = 10): string {
 export function formatMarkdown(rep: Report): string {
   const rows = rep.cases.map(
     (c) =>
-      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${diff(c.max_rel_diff)} | ${c.check} |`,
+      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${num(c.host_ms)} | ${c.dispatches ?? '-'} | ${diff(c.max_rel_diff)} | ${c.check} |`,
   );
   return [
-    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | max_rel_diff | check |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | ours host ms | dispatches | max_rel_diff | check |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
 }

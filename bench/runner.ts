@@ -51,6 +51,8 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
 
   const profileOurs = async (s: Side): Promise<void> => {
     if (!o.profile || !ctx.engine.profiler.supported) return;
+    // A replay re-encodes recorded passes without timestamp writes: the `_eager` twin has the per-kernel times.
+    if (def.replay) return;
     ctx.engine.profiler.start();
     await runOnce(s);
     res.profile = await ctx.engine.profiler.stop();
@@ -117,7 +119,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       const timings = await measureInterleaved(built.map((b) => b.s), o.timing, built.map((b) => b.first));
       for (const [i, b] of built.entries()) {
         b.into.timing = timings[i]!;
-        o.log(`${def.name}: ${b.label} median ${fmtMs(b.into.timing.medianMs)} over ${b.into.timing.samplesMs.length}×${b.into.timing.inner} (interleaved)`);
+        o.log(`${def.name}: ${b.label} median ${fmtMs(b.into.timing.medianMs)} over ${b.into.timing.samplesMs.length}×${b.into.timing.inner} (interleaved)${hostNote(b.into.timing)}`);
       }
       for (const b of built) await b.after(b.s);
     } catch (e) {
@@ -140,12 +142,27 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
   }
 
   /**
+   * What host samples need (timing.ts): ours submits with the engine's flush and counts dispatches in its stats,
+   * TF.js WebGPU submits its command encoder; the wasm backend runs synchronously and gets neither.
+   */
+  function withHostHooks(label: string, s: Side): Side {
+    if (label === 'ours') {
+      const e = ctx.engine;
+      s.submit ??= () => e.flush();
+      s.dispatches ??= { reset: () => e.resetStats(), count: () => [...e.stats.dispatches.values()].reduce((a, n) => a + n, 0) };
+    } else if (label === 'tfjs') {
+      s.submit ??= () => ctx.tfjs.submitWebgpu();
+    }
+    return s;
+  }
+
+  /**
    * Builds a side and runs it once from the initial state: the compared values, and every pipeline compiled. The
    * side is disposed again if that fails.
    */
   async function firstRun(label: string, into: SideResult, make: () => Side): Promise<{ s: Side; first: number; out: Float32Array[] }> {
     const t0 = performance.now();
-    const s = make();
+    const s = withHostHooks(label, make());
     try {
       const out = await s.result();
       await s.finish();
@@ -172,7 +189,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       s = r.s;
       const out = r.out;
       into.timing = await measure(s, timing, r.first);
-      o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}`);
+      o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}${hostNote(into.timing)}`);
       await after?.(s);
       return out;
     } catch (e) {
@@ -211,6 +228,11 @@ export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0]!;
   const m = (e as { message?: unknown })?.message;
   return typeof m === 'string' ? m : String(e);
+}
+
+function hostNote(t: Timing): string {
+  if (!t.host) return '';
+  return `; host ${fmtMs(t.host.medianMs)} over ${t.host.samplesMs.length}${t.host.dispatches != null ? `, ${t.host.dispatches} dispatches` : ''}`;
 }
 
 export function fmtMs(ms: number): string {

@@ -22,6 +22,8 @@ export interface TfjsHandle {
   /** null when the wasm backend failed to initialise (the message is in `wasmError`). */
   wasm: boolean;
   wasmError?: string;
+  /** Submits TF.js's pending WebGPU commands without waiting (host samples). */
+  submitWebgpu(): void;
   /** Submits TF.js's pending WebGPU commands and waits until the GPU has finished them. */
   finishWebgpu(): Promise<void>;
   useWebgpu(): Promise<void>;
@@ -77,16 +79,21 @@ export async function setupTfjs(engine: Engine, opts: TfjsOptions = {}): Promise
     await tf.setBackend('webgpu');
   }
 
+  function submitWebgpu(): void {
+    if (webgpuBackend.commandEncoder) {
+      webgpuBackend.endComputePassEncoder();
+      webgpuBackend.submitQueue();
+    }
+  }
+
   return {
     tf,
     sharedDevice,
     wasm,
     ...(wasmError ? { wasmError } : {}),
+    submitWebgpu,
     async finishWebgpu() {
-      if (webgpuBackend.commandEncoder) {
-        webgpuBackend.endComputePassEncoder();
-        webgpuBackend.submitQueue();
-      }
+      submitWebgpu();
       // Waited for the way our engine waits (no main-thread spin in Node), so neither side pays for the harness.
       await gentleAwait(webgpuBackend.device.queue.onSubmittedWorkDone());
     },

@@ -2,10 +2,10 @@
 // the timing loop, and how results become checks in the report.
 import { describe, expect, it } from 'vitest';
 import { maxRelDiff, maxRelDiffAll, normRelDiff } from '../bench/compare.js';
-import { caseReport, checkOf } from '../bench/report.js';
+import { buildReport, caseReport, checkOf, formatMarkdown, formatTable } from '../bench/report.js';
 import type { CaseResult } from '../bench/runner.js';
 import type { CaseDef } from '../bench/cases/types.js';
-import { measure, measureInterleaved, median, type Timed } from '../bench/timing.js';
+import { measure, measureInterleaved, median, type Timed, type TimingOptions } from '../bench/timing.js';
 
 describe('maxRelDiff', () => {
   it('is the largest absolute difference over the largest reference magnitude', () => {
@@ -32,6 +32,24 @@ describe('maxRelDiff', () => {
   });
 });
 
+/** Timing options without host samples (the tests of those set them). */
+const opts = (o: Partial<TimingOptions>): TimingOptions => ({
+  warmup: 0,
+  minReps: 1,
+  maxReps: 1,
+  minTotalMs: 0,
+  minSampleMs: 0,
+  maxInner: 1,
+  hostSamples: 0,
+  hostMaxMs: 0,
+  ...o,
+});
+
+const busy = (ms: number): void => {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms);
+};
+
 describe('timing', () => {
   it('median of odd and even counts', () => {
     expect(median([3, 1, 2])).toBe(2);
@@ -47,18 +65,21 @@ describe('timing', () => {
         await new Promise((r) => setTimeout(r, 1));
       },
     };
-    const t = await measure(work, { warmup: 2, minReps: 3, maxReps: 3, minTotalMs: 0, minSampleMs: 20, maxInner: 8 });
+    const t = await measure(work, opts({ warmup: 2, minReps: 3, maxReps: 3, minSampleMs: 20, maxInner: 8 }));
     expect(t.samplesMs).toHaveLength(3);
     expect(t.inner).toBeGreaterThan(1);
     expect(enqueued).toBe(2 + 3 * t.inner);
     expect(finished).toBe(enqueued);
     expect(t.medianMs).toBeGreaterThan(0);
   });
-  it('skips the warm-up after a slow first run when told to', async () => {
-    let enqueued = 0;
-    const work: Timed = { enqueue: () => void enqueued++, finish: async () => {} };
-    await measure(work, { warmup: 1, minReps: 1, maxReps: 1, minTotalMs: 0, minSampleMs: 0, maxInner: 1, skipWarmupAfterMs: 100 }, 500);
-    expect(enqueued).toBe(1);
+  it('warms every side up the same number of times, however long its first run took', async () => {
+    const counts = [0, 0];
+    const side = (i: number): Timed => ({ enqueue: () => void counts[i]!++, finish: async () => {} });
+    await measureInterleaved([side(0), side(1)], opts({ warmup: 2 }), [10, 1e6]);
+    expect(counts).toEqual([3, 3]);
+    let n = 0;
+    await measure({ enqueue: () => void n++, finish: async () => {} }, opts({ warmup: 2 }), 1e6);
+    expect(n).toBe(3);
   });
   it('alternates the sides sample by sample, so a change of load falls on both', async () => {
     const log: string[] = [];
@@ -72,7 +93,7 @@ describe('timing', () => {
         load += 0.5;
       },
     });
-    const [a, b] = await measureInterleaved([side('a', 2), side('b', 6)], { warmup: 0, minReps: 4, maxReps: 4, minTotalMs: 0, minSampleMs: 0, maxInner: 1 }, [Infinity, Infinity]);
+    const [a, b] = await measureInterleaved([side('a', 2), side('b', 6)], opts({ minReps: 4, maxReps: 4 }), [Infinity, Infinity]);
     expect(log.join('')).toBe('abbaabba');
     expect(a!.samplesMs).toHaveLength(4);
     expect(b!.samplesMs).toHaveLength(4);
@@ -83,10 +104,71 @@ describe('timing', () => {
   it('keeps sampling the side that has not reached its total yet', async () => {
     const counts = [0, 0];
     const side = (i: number): Timed => ({ enqueue: () => void counts[i]!++, finish: async () => {} });
-    const [a, b] = await measureInterleaved([side(0), side(1)], { warmup: 1, minReps: 2, maxReps: 5, minTotalMs: 1e9, minSampleMs: 0, maxInner: 1 }, [Infinity, Infinity]);
+    const [a, b] = await measureInterleaved([side(0), side(1)], opts({ warmup: 1, minReps: 2, maxReps: 5, minTotalMs: 1e9 }), [Infinity, Infinity]);
     expect(a!.samplesMs).toHaveLength(5);
     expect(b!.samplesMs).toHaveLength(5);
     expect(counts).toEqual([6, 6]);
+  });
+});
+
+describe('host samples', () => {
+  /** A side whose enqueue takes `hostMs` of JS and records `disp` dispatches; its GPU work takes `gpuMs`. */
+  const side = (hostMs: number, gpuMs: number, disp: number) => {
+    const st = { pending: 0, submitted: 0, dispatches: 0, busyAtReset: [] as number[], enqueued: 0 };
+    const t: Timed = {
+      enqueue: () => {
+        busy(hostMs);
+        st.pending++;
+        st.enqueued++;
+        st.dispatches += disp;
+      },
+      submit: () => void (st.submitted += st.pending),
+      finish: async () => {
+        if (st.pending) busy(gpuMs * st.pending);
+        st.pending = 0;
+      },
+      dispatches: {
+        reset: () => {
+          st.busyAtReset.push(st.pending);
+          st.dispatches = 0;
+        },
+        count: () => st.dispatches,
+      },
+    };
+    return { t, st };
+  };
+
+  it('times enqueue + submit with the device idle, and counts the dispatches of one iteration', async () => {
+    const { t, st } = side(3, 1, 7);
+    // Short iterations (several per timed sample): the host samples are taken on their own afterwards.
+    const r = await measure(t, opts({ warmup: 1, minReps: 2, maxReps: 2, minSampleMs: 20, maxInner: 10, hostSamples: 5, hostMaxMs: 1e9 }));
+    expect(r.inner).toBeGreaterThan(1);
+    expect(r.host!.samplesMs).toHaveLength(5);
+    expect(r.host!.medianMs).toBeGreaterThanOrEqual(3);
+    expect(r.host!.medianMs).toBeLessThan(r.medianMs + 3);
+    expect(r.host!.dispatches).toBe(7);
+    expect(st.busyAtReset).toEqual([0, 0, 0, 0, 0]);
+    expect(st.enqueued).toBe(1 + 2 * r.inner + 5);
+  });
+  it('lets one-iteration timed samples double as host samples, and stops extra ones at hostMaxMs', async () => {
+    const { t, st } = side(2, 30, 4);
+    const r = await measure(t, opts({ minReps: 2, maxReps: 2, minSampleMs: 1, hostSamples: 5, hostMaxMs: 1 }));
+    expect(r.inner).toBe(1);
+    // Two timed samples, then one host-only sample (the budget is spent by it).
+    expect(r.host!.samplesMs).toHaveLength(3);
+    expect(st.enqueued).toBe(3);
+    expect(r.host!.dispatches).toBe(4);
+    expect(r.samplesMs.every((ms) => ms >= 30)).toBe(true);
+  });
+  it('alternates host-only samples between the sides; a side that cannot submit gets none', async () => {
+    const a = side(1, 0, 2);
+    const b = side(1, 0, 3);
+    const noSubmit: Timed = { enqueue: () => {}, finish: async () => {} };
+    const [ra, rb, rc] = await measureInterleaved([a.t, b.t, noSubmit], opts({ minReps: 1, maxReps: 1, minSampleMs: 50, maxInner: 4, hostSamples: 3, hostMaxMs: 1e9 }), [0.5, 0.5, 0.5]);
+    expect(ra!.host!.samplesMs).toHaveLength(3);
+    expect(rb!.host!.samplesMs).toHaveLength(3);
+    expect([ra!.host!.dispatches, rb!.host!.dispatches]).toEqual([2, 3]);
+    expect(rc!.host).toBeUndefined();
   });
 });
 
@@ -124,5 +206,37 @@ describe('report', () => {
     expect(c.images_per_s).toBe(20);
     expect(c.full_name).toBe('x_b20');
     expect(c.errors).toBeUndefined();
+  });
+  it('reports host time, dispatches and replay per case, in the JSON and the tables', () => {
+    const host = (ms: number, dispatches: number | null) => ({ medianMs: ms, samplesMs: [ms, ms, ms], dispatches });
+    const r: CaseResult = {
+      ...result(1e-5),
+      def: { ...def, replay: true },
+      ours: { timing: { ...timing(100), host: host(0.25, 42) } },
+      tfjs: { timing: { ...timing(500), host: host(12, null) } },
+    };
+    const c = caseReport(r);
+    expect(c.replay).toBe(true);
+    expect(c.host_ms).toBe(0.25);
+    expect(c.tfjs_host_ms).toBe(12);
+    expect(c.dispatches).toBe(42);
+    expect(c.host_samples).toEqual({ ours: 3, tfjs: 3 });
+    const plain = caseReport(result(1e-5));
+    expect(plain.replay).toBe(false);
+    expect(plain.host_ms).toBeNull();
+    expect(plain.tfjs_host_ms).toBeNull();
+    expect(plain.dispatches).toBeNull();
+    expect(plain.host_samples).toEqual({ ours: 0, tfjs: 0 });
+    const info = { vendor: 'v', architecture: 'a', device: 'd', description: 'x', isFallbackAdapter: false, features: [], limits: {} };
+    const meta = { sharedDevice: true, tfjsVersion: '4', quick: true, interleaved: true, timing: opts({}), cpus: 2, loadStart: 0, loadEnd: 0 };
+    const rep = buildReport(info, meta, [r]);
+    const table = formatTable(rep);
+    expect(table).toMatch(/host ms/);
+    expect(table).toMatch(/disp/);
+    expect(table).toContain('0.250 / 12.0');
+    const md = formatMarkdown(rep);
+    expect(md).toMatch(/\| ours host ms \| dispatches \|/);
+    expect(md).toContain('| 0.250 | 42 |');
+    expect(JSON.parse(JSON.stringify(rep)).cases[0]).toMatchObject({ host_ms: 0.25, tfjs_host_ms: 12, dispatches: 42, replay: true });
   });
 });

@@ -4,6 +4,7 @@
 // weights through tf.variableGrads + tf.train.rmsprop. The compared values are the loss and every
 // trainable gradient of the first step (the two RMSprops differ by design: Keras puts ε outside the square root).
 import type * as TF from '@tensorflow/tfjs';
+import type { CapturedStep } from '../../src/engine/capture.js';
 import type { Engine, Tensor } from '../../src/engine/index.js';
 import { bceWithLogits } from '../../src/nn/functional/index.js';
 import { RMSprop } from '../../src/nn/optim/index.js';
@@ -43,38 +44,44 @@ export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[
   const images = lazy(() => uniform(batch * INPUT * INPUT * 3, 0, 1, 700 + batch));
   const labels = lazy(() => labels01(batch, 701));
   const need = largestActivationBytes(batch);
-  return [
-    {
-      name: `finetune_step_b${batch}`,
-      fullName: 'finetune_step_b20',
-      group: 'finetune',
-      batch,
-      shape: `[${batch},${INPUT},${INPUT},3]: blocks 1-4 frozen, block5 + Dense(${HIDDEN},relu) + Dense(1) trained, RMSprop(${LR})`,
-      flops: finetuneFlops(batch),
-      images: batch,
-      tolerance: 1e-3,
-      outputChecks: [
-        { name: 'loss', metric: 'max', tolerance: 1e-3 },
-        // Everything block5_pool's backward feeds (conv3's kernel, conv1 and conv2): the argmax may differ (types.ts).
-        ...TRAINABLE_NAMES.map((n) =>
-          n.startsWith('block5') && n !== 'block5_conv3/bias'
-            ? { name: n, metric: 'norm' as const, tolerance: 5e-2 }
-            : { name: n, metric: 'max' as const, tolerance: 1e-3 },
-        ),
-      ],
-      ...(need > maxBindingBytes ? { skip: `block1 activations need ${(need / 2 ** 20).toFixed(0)} MiB in one binding` } : {}),
-      wasmUnsupported: 'tfjs-backend-wasm has no Conv2DBackpropFilter kernel',
-      ours: (ctx) => oursFinetune(ctx.engine, batch, images(), labels()),
-      tfjs: (ctx, backend) => {
-        if (backend === 'wasm') throw new Error('tfjs-backend-wasm has no Conv2DBackpropFilter kernel');
-        return tfjsFinetune(ctx.tfjs.tf, () => ctx.tfjs.finishWebgpu(), batch, images(), labels());
-      },
+  // Replayed (a step captured once with engine.capture, then replayed) and eager (recorded anew every iteration):
+  // the same step, each against its own TF.js side.
+  return ([true, false] as const).map((replay) => ({
+    name: `finetune_step_b${batch}${replay ? '' : '_eager'}`,
+    fullName: `finetune_step_b20${replay ? '' : '_eager'}`,
+    group: 'finetune',
+    batch,
+    replay,
+    shape: `[${batch},${INPUT},${INPUT},3]: blocks 1-4 frozen, block5 + Dense(${HIDDEN},relu) + Dense(1) trained, RMSprop(${LR}); ours ${replay ? 'replayed' : 'eager'}`,
+    flops: finetuneFlops(batch),
+    images: batch,
+    tolerance: 1e-3,
+    outputChecks: [
+      { name: 'loss', metric: 'max', tolerance: 1e-3 },
+      // Everything block5_pool's backward feeds (conv3's kernel, conv1 and conv2): the argmax may differ (types.ts).
+      ...TRAINABLE_NAMES.map((n) =>
+        n.startsWith('block5') && n !== 'block5_conv3/bias'
+          ? { name: n, metric: 'norm' as const, tolerance: 5e-2 }
+          : { name: n, metric: 'max' as const, tolerance: 1e-3 },
+      ),
+    ],
+    ...(need > maxBindingBytes ? { skip: `block1 activations need ${(need / 2 ** 20).toFixed(0)} MiB in one binding` } : {}),
+    wasmUnsupported: 'tfjs-backend-wasm has no Conv2DBackpropFilter kernel',
+    ours: (ctx) => oursFinetune(ctx.engine, batch, images(), labels(), replay),
+    tfjs: (ctx, backend) => {
+      if (backend === 'wasm') throw new Error('tfjs-backend-wasm has no Conv2DBackpropFilter kernel');
+      return tfjsFinetune(ctx.tfjs.tf, () => ctx.tfjs.finishWebgpu(), batch, images(), labels());
     },
-  ];
+  }));
 }
 
-/** Ours: the recipe's model (buildVgg16 + buildTransferModel, trainOnly block5 and the head) and fit()'s step body. */
-function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Float32Array): Side {
+/**
+ * Ours: the recipe's model (buildVgg16 + buildTransferModel, trainOnly block5 and the head) and fit()'s step body.
+ * With `replay`, `result()` runs the first step eagerly (the compared loss and gradients) and then captures the
+ * whole step — forward, loss, backward, RMSprop update — which is itself the second step (so the capture is part of
+ * the first run, not of the timed iterations); every timed iteration replays it.
+ */
+function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Float32Array, replay: boolean): Side {
   const model = buildTransferModel(e, buildVgg16(e, { inputSize: INPUT }), INPUT, 0);
   const h = head();
   const weights = convArrays();
@@ -97,14 +104,15 @@ function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Fl
   const opt = new RMSprop(params, { lr: LR });
   let step = 0;
   let loss: Tensor | null = null;
+  let captured: CapturedStep<Tensor> | null = null;
 
-  const forwardBackward = (): Tensor =>
-    e.tidy(() => {
-      const logits = forwardLogits(model, x, { training: true, seed: 0, epoch: 0, step: step++ });
-      const l = bceWithLogits(logits, y);
-      e.tape.backward(l);
-      return l;
-    });
+  const lossAndGrads = (xs: Tensor, ys: Tensor): Tensor => {
+    const logits = forwardLogits(model, xs, { training: true, seed: 0, epoch: 0, step: step++ });
+    const l = bceWithLogits(logits, ys);
+    e.tape.backward(l);
+    return l;
+  };
+  const forwardBackward = (): Tensor => e.tidy(() => lossAndGrads(x, y));
   const update = (): void => {
     opt.step();
     opt.zeroGrad();
@@ -112,6 +120,10 @@ function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Fl
   };
   return {
     enqueue() {
+      if (captured) {
+        captured.replay();
+        return;
+      }
       loss?.dispose();
       loss = forwardBackward();
       update();
@@ -123,9 +135,23 @@ function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Fl
       const out = [await loss.readF32()];
       for (const p of compared) out.push(await p.grad!.readF32());
       update();
+      if (replay && !captured) {
+        loss.dispose();
+        loss = null;
+        captured = e.capture(
+          [x, y],
+          (xs, ys) => {
+            const l = lossAndGrads(xs!, ys!);
+            update();
+            return l;
+          },
+          { label: 'finetune_step' },
+        );
+      }
       return out;
     },
     dispose() {
+      captured?.dispose();
       loss?.dispose();
       opt.zeroGrad();
       opt.dispose();

@@ -51,6 +51,8 @@ export interface CaseDef {
    * max_rel_diff and `tolerance`. max_rel_diff (the reported number) is then the worst over the 'max' outputs.
    */
   outputChecks?: OutputCheck[];
+  /** Ours replays a step captured once (engine.capture) rather than recording it anew every iteration. */
+  replay?: boolean;
   /** Set when the case cannot run on this device (e.g. a binding over the storage-binding limit). */
   skip?: string;
   ours(ctx: BenchContext): Side;

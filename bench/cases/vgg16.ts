@@ -14,15 +14,18 @@ import { BASE_FLOPS_PER_IMAGE, INPUT, largestActivationBytes, OUTPUT_SIZE, VGG16
 export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
   const full = [1, 20, 64];
   const run = quick ? [1, 2, 4] : full;
-  return run.map((batch, i) => {
+  // Each batch twice: ours replayed (the forward captured once, then replayed) and `_eager` (recorded every time).
+  return run.flatMap((batch, i) => ([true, false] as const).map((replay) => {
     const images = lazy(() => uniform(batch * INPUT * INPUT * 3, 0, 1, 500 + batch));
     const need = largestActivationBytes(batch);
+    const suffix = replay ? '' : '_eager';
     return {
-      name: `vgg16_forward_b${batch}`,
-      fullName: `vgg16_forward_b${full[i]}`,
+      name: `vgg16_forward_b${batch}${suffix}`,
+      fullName: `vgg16_forward_b${full[i]}${suffix}`,
       group: 'vgg16',
       batch,
-      shape: `[${batch},${INPUT},${INPUT},3] -> [${batch},${OUTPUT_SIZE},${OUTPUT_SIZE},512]`,
+      replay,
+      shape: `[${batch},${INPUT},${INPUT},3] -> [${batch},${OUTPUT_SIZE},${OUTPUT_SIZE},512]; ours ${replay ? 'replayed' : 'eager'}`,
       flops: batch * BASE_FLOPS_PER_IMAGE,
       images: batch,
       tolerance: 1e-3,
@@ -34,7 +37,10 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
         const model = buildVgg16(e, { inputSize: INPUT });
         model.setWeights(convArrays());
         model.trainable = false;
-        return oursSide(e, [{ data: images(), shape: [batch, INPUT, INPUT, 3] }], ([x]) => model.forward(x!, INFERENCE), () => model.dispose());
+        return oursSide(e, [{ data: images(), shape: [batch, INPUT, INPUT, 3] }], ([x]) => model.forward(x!, INFERENCE), () => model.dispose(), {
+          replay,
+          label: 'vgg16_forward',
+        });
       },
       tfjs(ctx, backend): Side {
         const tf = ctx.tfjs.tf;
@@ -50,5 +56,5 @@ export function vgg16Cases(quick: boolean, maxBindingBytes: number): CaseDef[] {
         );
       },
     } satisfies CaseDef;
-  });
+  }));
 }
