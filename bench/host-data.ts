@@ -1,5 +1,5 @@
 // Host-side inputs and weights, generated once from a seed and uploaded unchanged to every implementation.
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 export function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -2,10 +2,10 @@
 // JS time from the step's start until its commands are submitted, measured with the GPU idle. Prints JSON.
 //   node dist/dev-host-cost.js [--input 32] [--batch 2] [--steps 10]
 import { Engine } from '../src/engine/index.js';
+import { buildVgg16 } from '../src/models/vgg16.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
 import { RMSprop } from '../src/nn/optim/index.js';
 import { buildTransferModel, forwardLogits } from '../src/train/model.js';
-import { buildVgg16 } from '../src/vgg16/index.js';
 
 const arg = (name: string, d: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,5 +61,6 @@ const out = {
   replay: { ...replay, us_per_dispatch: (replay.host_ms * 1000) / replay.dispatches },
 };
 console.log(JSON.stringify(out, null, 2));
+if (process.argv.includes('--names')) console.log(JSON.stringify(Object.fromEntries(captured.dispatchesByName)));
 captured.dispose();
 e.destroy();

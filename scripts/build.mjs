@@ -9,7 +9,9 @@ const node = { ...common, platform: 'node', format: 'esm', packages: 'external',
 
 export async function buildAll() {
   await Promise.all([
-    build({ ...node, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist' }),
+    build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' }),
+    // The library's two entries (`webgpu-transfer`, `webgpu-transfer/node`) share one copy of their common modules.
+    build({ ...node, entryPoints: { index: 'src/index.ts', node: 'src/node.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
     ...(await exists(join(root, 'bench/main.ts')) ? [build({ ...node, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist' })] : []),
     ...(await exists(join(root, 'web/app.ts'))
       ? [build({ ...common, platform: 'browser', format: 'esm', entryPoints: { app: 'web/app.ts' }, outdir: 'web/dist', external: ['webgpu', 'sharp', 'node:*'] })]

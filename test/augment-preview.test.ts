@@ -6,9 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { augmentPreview, composeGrid } from '../src/cli/commands/augment-preview.js';
 import { BOOK_AUGMENTATION, sampleAugmentBatch } from '../src/data/augment-params.js';
 import { SharpImageDecoder } from '../src/data/decoder-node.js';
-import { Rng } from '../src/data/rng.js';
 import { affineWarpRef } from '../src/reference/augment.js';
 import { preprocessRef } from '../src/reference/preprocess.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 
 const IMAGE = resolve(import.meta.dirname, '../../shared/data/cats_and_dogs_small/train/cats/cat.3.jpg');

@@ -9,8 +9,8 @@ import {
   sampleAugmentParams,
   type AugmentParams,
 } from '../src/data/augment-params.js';
-import { Rng } from '../src/data/rng.js';
 import { affineWarpRef } from '../src/reference/augment.js';
+import { Rng } from '../src/util/rng.js';
 
 interface Fixture {
   shape: [number, number, number];

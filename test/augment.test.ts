@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { augmentParamsToMatrix, BOOK_AUGMENTATION, IDENTITY_AUGMENT, sampleAugmentBatch, type AugmentParams } from '../src/data/augment-params.js';
-import { Rng } from '../src/data/rng.js';
 import { augment, augmentWithMatrices } from '../src/kernels/augment.js';
 import { affineWarpRef } from '../src/reference/augment.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 
 const N = 3;

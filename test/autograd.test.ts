@@ -170,3 +170,154 @@ describe('autograd through the small ops', () => {
     for (const t of [x, b, x.grad!, b.grad!, labels]) t.dispose();
   });
 });
+
+/** The same chain, but the caller frees every intermediate (and the labels) as soon as the next op has consumed it. */
+function chainGpuDisposing(x: Tensor, b: Tensor, labels: Tensor): Tensor {
+  const free = <T extends Tensor>(y: T, ...used: Tensor[]): T => {
+    for (const t of used) t.dispose();
+    return y;
+  };
+  const r = relu(x);
+  const h = free(add(r, b), r);
+  const p = free(maxPool2d(h, POOL), h); // maxPool's backward reads its argmax, which the op itself owns
+  const s = sigmoid(p); // sigmoid's backward reads s
+  const c = free(concatChannels([s, p]), s, p);
+  const g = free(globalAvgPool(c), c);
+  const d = free(dropout(g, DROP.rate, DROP), g); // dropout's backward reads its per-step seeds
+  const flat = free(d.reshape([-1]), d);
+  return free(bceWithLogits(flat, labels), flat, labels); // bce's backward reads its logits and the labels
+}
+
+describe('the tape owns what backward reads', () => {
+  const n = size(SHAPE);
+  const xData = randomArray(n, 11, -2, 2);
+  const bData = randomArray(n, 12, -1, 1);
+  const labelData = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === 1 ? 1 : 0));
+  const ref = chainRef(Float64Array.from(xData), Float64Array.from(bData), labelData);
+
+  it('exact gradients when the caller disposes every intermediate right after the forward (freed buffers poisoned)', async () => {
+    const e = await testEngine();
+    const x = param(e, xData, SHAPE);
+    const b = param(e, bData, SHAPE);
+    // Poisoning fills every released buffer with NaN: a backward reading a tensor the tape did not hold would see it.
+    e.poisonReleased = true;
+    try {
+      const loss = chainGpuDisposing(x, b, e.upload(labelData, [12]));
+      expect(e.tape.heldTensors).toBeGreaterThan(0);
+      expectClose(await loss.readF32(), [ref.loss], FWD_TOL, 'loss');
+      e.tape.backward(loss);
+      loss.dispose();
+      expect(e.tape.heldTensors).toBe(0);
+    } finally {
+      e.poisonReleased = false;
+    }
+    expectClose(await x.grad!.readF32(), ref.gx, GRAD_TOL, 'x.grad');
+    expectClose(await b.grad!.readF32(), ref.gb, GRAD_TOL, 'b.grad');
+    for (const t of [x, b, x.grad!, b.grad!]) t.dispose();
+  });
+
+  it('an input the caller disposed before backward still gives the same gradient', async () => {
+    const e = await testEngine();
+    const z = param(e, randomArray(12, 13, -3, 3), [12]);
+    const gradWith = async (disposeEarly: boolean): Promise<Float32Array> => {
+      const labels = e.upload(labelData, [12]);
+      const h = sigmoid(z); // a non-leaf input of relu, whose backward reads it
+      const r = relu(h);
+      const loss = bceWithLogits(r, labels);
+      r.dispose();
+      if (disposeEarly) {
+        h.dispose();
+        labels.dispose();
+        // Allocations of the same sizes would reuse the freed buffers if nothing held them.
+        e.upload(new Float32Array(12).fill(-7), [12]).dispose();
+        e.full([12], 1e6).dispose();
+      }
+      e.tape.backward(loss);
+      loss.dispose();
+      if (!disposeEarly) for (const t of [h, labels]) t.dispose();
+      const g = await z.grad!.readF32();
+      z.grad!.dispose();
+      z.grad = null;
+      return g;
+    };
+    const kept = await gradWith(false);
+    e.poisonReleased = true;
+    try {
+      expect(Array.from(await gradWith(true))).toEqual(Array.from(kept));
+    } finally {
+      e.poisonReleased = false;
+    }
+    z.dispose();
+  });
+
+  it('nothing leaks: live buffers return to their count before the forward after backward, clear() or a scope', async () => {
+    const e = await testEngine();
+    const x = param(e, xData, SHAPE);
+    const b = param(e, bData, SHAPE);
+    const forward = (): Tensor => chainGpuDisposing(x, b, e.upload(labelData, [12]));
+    const dropGrads = (): void => {
+      for (const t of [x, b]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    };
+    await e.sync();
+    const before = e.pool.counters.liveBuffers;
+    const beforeBytes = e.pool.counters.liveBytes;
+
+    // Backward releases what each record held.
+    const loss = forward();
+    expect(e.pool.counters.liveBuffers).toBeGreaterThan(before + 1);
+    e.tape.backward(loss);
+    loss.dispose();
+    dropGrads();
+    expect(e.tape.length).toBe(0);
+    expect(e.pool.counters.liveBuffers).toBe(before);
+    expect(e.pool.counters.liveBytes).toBe(beforeBytes);
+
+    // clear() without a backward.
+    const unused = forward();
+    expect(e.tape.heldTensors).toBeGreaterThan(0);
+    e.tape.clear();
+    unused.dispose();
+    expect(e.tape.heldTensors).toBe(0);
+    expect(e.pool.counters.liveBuffers).toBe(before);
+
+    // A forward pass in a scope that never had a backward is pruned when the outermost scope ends.
+    e.tidy(() => void forward());
+    expect(e.tape.length).toBe(0);
+    expect(e.pool.counters.liveBuffers).toBe(before);
+
+    // A record is kept while it feeds an output that is still alive, even if its own output was disposed.
+    const kept = e.tidy(() => forward());
+    expect(e.tape.length).toBeGreaterThan(1);
+    e.tape.backward(kept);
+    kept.dispose();
+    expectClose(await x.grad!.readF32(), chainRef(Float64Array.from(xData), Float64Array.from(bData), labelData).gx, GRAD_TOL, 'x.grad across a scope');
+    dropGrads();
+    expect(e.pool.counters.liveBuffers).toBe(before);
+    for (const t of [x, b]) t.dispose();
+  });
+
+  it('a backward that throws releases what the tape held', async () => {
+    const e = await testEngine();
+    const a = param(e, randomArray(6, 14), [6]);
+    await e.sync();
+    const before = e.pool.counters.liveBuffers;
+    const y = sigmoid(a);
+    const s = e.upload(randomArray(6, 15), [6]);
+    const z = e.empty([6]);
+    e.tape.record('broken', [y], z, () => {
+      throw new Error('broken backward');
+    }, [s, y]);
+    for (const t of [s, y]) t.dispose();
+    expect(e.tape.heldTensors).toBe(3); // sigmoid's output, and the broken op's two
+    expect(() => e.tape.backward(z)).toThrow('broken backward');
+    expect(e.tape.length).toBe(0);
+    expect(e.tape.heldTensors).toBe(0);
+    z.dispose();
+    expect(a.grad).toBeNull();
+    expect(e.pool.counters.liveBuffers).toBe(before);
+    a.dispose();
+  });
+});

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BOOK_AUGMENTATION } from '../src/data/augment-params.js';
-import { Rng } from '../src/data/rng.js';
 import { addTensors, CapturedStep, Engine, type Tensor } from '../src/engine/index.js';
+import { buildVgg16 } from '../src/models/vgg16.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
 import { Conv2D, Dense, Dropout, Flatten, MaxPool2D } from '../src/nn/layers/index.js';
 import { RMSprop } from '../src/nn/optim/index.js';
@@ -13,7 +13,7 @@ import { buildTransferModel, forwardLogits } from '../src/train/model.js';
 import { featureHeadPlan, imageForward } from '../src/train/recipes.js';
 import { runTraining } from '../src/train/run.js';
 import { MemoryRunStore } from '../src/train/store.js';
-import { buildVgg16 } from '../src/vgg16/index.js';
+import { Rng } from '../src/util/rng.js';
 import { gather, IMG, makeBars } from './helpers/bars.js';
 import { testEngine } from './helpers/engine.js';
 

@@ -7,7 +7,7 @@ import { dataScan } from '../src/cli/commands/data.js';
 import { DiskPixelCache } from '../src/data/cache-node.js';
 import { BadImagesError, DatasetLayoutError } from '../src/data/errors.js';
 import { openImageFolder } from '../src/data/image-folder-node.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 let root: string;
 const tmpDirs: string[] = [];

@@ -135,7 +135,7 @@ describe('browser decoding', () => {
       const opts = { fs: w.filesDataFs(files), decoder: new w.BrowserImageDecoder(), cache, targetSize: [150, 150] as const, log: (l: string) => lines.push(l) };
       const f = await w.ImageFolder.open('validation', opts);
       const again = await w.ImageFolder.open('validation', opts);
-      const batch = await again.batches({ batchSize: 3, seed: 1, prefetch: 0 }).next();
+      const batch = await again.loadBatch([0, 1, 2]);
       return { lines, classes: f.classNames, labels: Array.from(f.labels), counters: { ...cache.counters }, batch: [batch.size, batch.images.length, Array.from(batch.labels)] };
     }, JPEGS);
     expect(r.lines).toEqual(['Found 4 images belonging to 2 classes.', 'Found 4 images belonging to 2 classes.']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import { preprocess, type PreprocessMode } from '../src/kernels/preprocess.js';
 import { preprocessRef } from '../src/reference/preprocess.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 
 function relErr(out: Float32Array, ref: Float64Array): number {

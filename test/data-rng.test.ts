@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 describe('Rng', () => {
   it('is reproducible from its seed and differs between seeds', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import { BinaryMetrics } from '../src/nn/metrics.js';
 import { bceWithLogits } from '../src/nn/functional/loss.js';
 import { refBceWithLogits, refBinaryCorrect } from '../src/reference/loss.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 import { randomArray } from './helpers/small-ops.js';
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import { zeroPadBackward, zeroPadForward } from '../src/kernels/pad.js';
@@ -11,6 +10,7 @@ import { depthwiseForward } from '../src/reference/depthwise.js';
 import { refAdd } from '../src/reference/elementwise.js';
 import { refZeroPad, refZeroPadBackward } from '../src/reference/pad.js';
 import { relu6Ref } from '../src/reference/relu6.js';
+import { Rng } from '../src/util/rng.js';
 import { conv, type Act } from './helpers/model-reference.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
@@ -8,6 +7,7 @@ import { INFERENCE, type ForwardContext } from '../src/nn/layer.js';
 import { Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPool2D } from '../src/nn/layers/index.js';
 import { RMSprop } from '../src/nn/optim/index.js';
 import { Sequential } from '../src/nn/sequential.js';
+import { Rng } from '../src/util/rng.js';
 import { randomArray } from './helpers/small-ops.js';
 import { sameBytes } from './helpers/bytes.js';
 import { testEngine } from './helpers/engine.js';

@@ -1,11 +1,11 @@
 import { expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import { Engine } from '../src/engine/index.js';
 import { CHECKPOINT_FILE, parseCheckpoint } from '../src/train/checkpoint.js';
 import type { FeatureSet } from '../src/train/features.js';
 import { featureHeadPlan } from '../src/train/recipes.js';
 import { HISTORY_FILE, runTraining, TrainingStoppedError } from '../src/train/run.js';
 import { MemoryRunStore, readJson } from '../src/train/store.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 
 function synthetic(n: number, k: number, seed: number): FeatureSet {

@@ -5,7 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../src/train/checkpoint.js';
 import { parseHistory } from '../src/train/history.js';
-import { evaluateJob, extractJob, featureHeadJob, finetuneJob, imageTrainJob, predictJob, type JobContext } from '../src/train/jobs-node.js';
+import { sha256Hex } from '../src/formats/checksum.js';
+import { evaluateJob, extractJob, featureHeadJob, finetuneJob, imageTrainJob, nodeJobEnv, predictJob, type JobContext } from '../src/train/jobs-node.js';
 import { refBceWithLogits } from '../src/reference/loss.js';
 import { testEngine } from './helpers/engine.js';
 import { makeTinyDataset } from './helpers/train-data.js';
@@ -105,6 +106,25 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
     expect(ckpt.optimizer.size).toBe(4);
   });
 
+  it('config.json decides the optimizer: a resumed run follows an edited ε (the float64 check is in train-fit)', async () => {
+    const ctx = await ctxFor();
+    const o = { features: join(tmp, 'features'), batch: 4, lr: 1e-2 };
+    for (const name of ['eps-keras', 'eps-edited']) await featureHeadJob(ctx, { ...o, epochs: 1, name });
+    const file = join(tmp, 'runs', 'eps-edited', 'config.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as { optimizer: { epsilon: number; rho: number } };
+    expect(config.optimizer).toMatchObject({ rho: 0.9, epsilon: 1e-7 });
+    config.optimizer.epsilon = 0.5;
+    await writeFile(file, JSON.stringify(config));
+    const keras = await featureHeadJob(ctx, { resume: 'eps-keras', epochs: 2 });
+    const edited = await featureHeadJob(ctx, { resume: 'eps-edited', epochs: 2 });
+    expect(edited.config.optimizer.epsilon).toBe(0.5);
+    expect(edited.history.loss[0]).toBe(keras.history.loss[0]);
+    expect(edited.history.loss[1]).not.toBe(keras.history.loss[1]);
+    const kernel = async (dir: string): Promise<number[]> =>
+      Array.from(parseCheckpoint(new Uint8Array(await readFile(join(dir, 'checkpoint.safetensors'))), dir).params.get('dense_2/kernel')!.data as Float32Array);
+    expect(await kernel(edited.dir)).not.toEqual(await kernel(keras.dir));
+  });
+
   it('a recipe-1 run evaluates and predicts on images: base + head agree with its test metrics', async () => {
     const ctx = await ctxFor();
     const run = join(tmp, 'runs', 'head');
@@ -150,6 +170,26 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
     for (let i = 0; i < before.length; i++) maxDiff = Math.max(maxDiff, Math.abs(after[i]! - before[i]!));
     expect(maxDiff).toBeGreaterThan(0);
     expect(maxDiff).toBeLessThan(1e-5 * 4);
+    // Fine-tuning really trains the base: every unfrozen tensor moved away from the pretrained weights.
+    const pretrained = await nodeJobEnv(ctx).backbones.load('squeezenet1_1', { inputSize: 64, seed: 0, allowRandom: false });
+    try {
+      const byName = new Map(pretrained.backbone.model.namedParams());
+      for (const n of names.filter((n) => n.startsWith('fire9/'))) {
+        const p0 = await byName.get(n)!.readF32();
+        const p1 = fck.params.get(n)!.data as Float32Array;
+        expect(p1.length).toBe(p0.length);
+        expect(p1.some((v, i) => v !== p0[i]), `${n} is still the pretrained tensor`).toBe(true);
+      }
+    } finally {
+      pretrained.backbone.model.dispose();
+    }
+    // Lineage: the source run's checkpoint (epoch and SHA-256 of the file) is recorded.
+    const sourceCkpt = new Uint8Array(await readFile(join(r.dir, 'checkpoint.safetensors')));
+    expect(ft.config.from_checkpoint).toEqual({ epoch: 2, sha256: await sha256Hex(sourceCkpt) });
+    // Training the source further changes its checkpoint: resuming the fine-tuning run then says so instead of
+    // silently starting from other weights.
+    await imageTrainJob(ctx, { model: 'squeezenet1_1', data, epochs: 3, resume: 'aug' });
+    await expect(finetuneJob(ctx, { resume: 'ft', epochs: 2 })).rejects.toThrow(/started from .*checkpoint\.safetensors at epoch 2 .*changed since \(now epoch 3/);
   });
 
   it('resumes an image run (augmentation draws from seed, epoch and step) to the uninterrupted history', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/rng.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
 import { BinaryMetrics } from '../src/nn/metrics.js';
 import { RMSprop } from '../src/nn/optim/index.js';
+import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 import { gather, IMG, makeBars } from './helpers/bars.js';
 import { SmallCnn } from './helpers/small-cnn.js';

@@ -6,10 +6,10 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { CapturedStep } from '../../src/engine/capture.js';
 import type { Engine, Tensor } from '../../src/engine/index.js';
+import { buildVgg16 } from '../../src/models/vgg16.js';
 import { bceWithLogits } from '../../src/nn/functional/index.js';
 import { RMSprop } from '../../src/nn/optim/index.js';
 import { buildTransferModel, forwardLogits } from '../../src/train/model.js';
-import { buildVgg16 } from '../../src/vgg16/index.js';
 import { bias, glorot, labels01, lazy, uniform } from '../host-data.js';
 import type { Tf } from '../tfjs-setup.js';
 import type { CaseDef, Side } from './types.js';

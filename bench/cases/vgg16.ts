@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
+import { buildVgg16 } from '../../src/models/vgg16.js';
 import { INFERENCE } from '../../src/nn/index.js';
-import { buildVgg16 } from '../../src/vgg16/index.js';
 import { lazy, uniform } from '../host-data.js';
 import { oursSide, tfjsSide } from '../sides.js';
 import type { CaseDef, Side } from './types.js';

@@ -2,10 +2,11 @@
 import type { OnBadImage } from '../data/image-folder.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Engine } from '../engine/index.js';
-import type { PreprocessMode } from '../kernels/preprocess.js';
 import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
 import type { BackboneName, ModelLogger } from '../models/types.js';
 import type { JobContext } from '../train/jobs-node.js';
+import { jsonSafe } from '../train/run.js';
+import type { PreprocessMode } from '../util/preprocess.js';
 import { createReporter, type Reporter } from './progress.js';
 
 export function intOption(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -138,11 +139,7 @@ export function reportRun(io: CommandIo, dir: string, metrics: Record<string, nu
       `${typeof m.images_per_s === 'number' ? m.images_per_s.toFixed(1) : 'n/a'} images/s - ${typeof m.wall_s === 'number' ? m.wall_s.toFixed(1) : 'n/a'}s`,
   );
   io.reporter.say(`Run folder: ${dir} (config.json, history.json, metrics.json, accuracy.png, loss.png, checkpoint.safetensors)`);
-  io.reporter.json({ type: 'done', run: dir, metrics: jsonMetrics(m) });
-}
-
-export function jsonMetrics(m: Record<string, number | string>): Record<string, number | string | null> {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v]));
+  io.reporter.json({ type: 'done', run: dir, metrics: jsonSafe(m) });
 }
 
 /** Options shared by the commands that train on images (`train`, `finetune`). */

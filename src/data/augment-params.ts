@@ -1,4 +1,4 @@
-import type { Rng } from './rng.js';
+import type { Rng } from '../util/rng.js';
 
 /**
  * Keras ImageDataGenerator's random affine augmentation, on the host: parameter sampling and the per-image matrix the

@@ -1,8 +1,7 @@
-import { BatchIterator, type BatchIteratorOptions, type BatchSource, type HostBatch } from './batches.js';
 import { listImageFolder, foundSummary, type ImageEntry, type ListOptions } from './directory.js';
 import { BadImageError, BadImagesError, DatasetLayoutError, formatBadImages, type BadImage } from './errors.js';
 import { sha256Hex } from './hash.js';
-import type { DataFs, ImageDecoder, ImageSize, Interpolation, PixelCache, PixelKey } from './types.js';
+import type { DataFs, HostBatch, ImageDecoder, ImageSize, Interpolation, PixelCache, PixelKey } from './types.js';
 
 export type OnBadImage = 'fail' | 'skip';
 
@@ -35,7 +34,7 @@ export interface FolderImage extends ImageEntry {
  * fills the cache and a second run decodes nothing). Bad files (empty, truncated, corrupt, not an image) are
  * collected and either fail the open with one error listing all of them, or are dropped and reported.
  */
-export class ImageFolder implements BatchSource {
+export class ImageFolder {
   private constructor(
     readonly root: string,
     readonly classNames: string[],
@@ -152,10 +151,5 @@ export class ImageFolder implements BatchSource {
       }),
     );
     return { images, labels, indices: Int32Array.from(indices), size: indices.length, height: h, width: w };
-  }
-
-  /** Batches over this folder: reshuffled every epoch from `seed` (when `shuffle`), next batches decoded ahead. */
-  batches(options: BatchIteratorOptions): BatchIterator {
-    return new BatchIterator(this, options);
   }
 }

@@ -1,6 +1,5 @@
 // The data pipeline's platform-neutral API (Node-only parts: ./node.ts; browser decoder and file list: *-browser.ts).
-export { Rng } from './rng.js';
-export type { Interpolation, ImageSize, RawImage, ImageDecoder, DirEntry, DataFs, WritableDataFs, PixelKey, PixelCache, CacheCounters } from './types.js';
+export type { Interpolation, ImageSize, RawImage, HostBatch, ImageDecoder, DirEntry, DataFs, WritableDataFs, PixelKey, PixelCache, CacheCounters } from './types.js';
 export { nearestIndices, resizeNearest, resizeBilinear, resizeRgb } from './resize.js';
 export { decodeBmp } from './bmp.js';
 export { BaseImageDecoder } from './decode-common.js';
@@ -12,7 +11,6 @@ export { sha256Hex } from './hash.js';
 export { MemoryPixelCache, pixelGroup, pixelBytes } from './cache.js';
 export { listImageFolder, foundSummary, type ImageEntry, type ImageFolderListing, type ListOptions } from './directory.js';
 export { ImageFolder, type ImageFolderOptions, type FolderImage, type OnBadImage } from './image-folder.js';
-export { BatchIterator, mixSeed, type BatchIteratorOptions, type BatchSource, type HostBatch } from './batches.js';
 export {
   BOOK_AUGMENTATION,
   IDENTITY_AUGMENT,

@@ -26,6 +26,17 @@ export interface ImageDecoder {
   decode(bytes: Uint8Array, name: string, size: ImageSize | null, interpolation: Interpolation): Promise<Uint8Array>;
 }
 
+/** One batch on the host: images N×H×W×3 bytes (RGB), labels as floats (class index: 0/1 for two classes). */
+export interface HostBatch {
+  images: Uint8Array;
+  labels: Float32Array;
+  /** Dataset indices of the images, in batch order. */
+  indices: Int32Array;
+  size: number;
+  height: number;
+  width: number;
+}
+
 export interface DirEntry {
   name: string;
   kind: 'file' | 'dir' | 'other';

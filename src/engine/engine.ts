@@ -219,6 +219,19 @@ export class Engine {
     return t;
   }
 
+  /**
+   * @internal A second handle on `t`'s buffer, same shape and dtype, that no scope tracks and the tape does not
+   * record: the buffer stays alive until both `t` and the alias are disposed. Used by the tape to hold what a
+   * backward will read.
+   */
+  alias(t: Tensor): Tensor {
+    t.assertAlive();
+    t.storage.refs++;
+    const a = new Tensor(this, t.shape, t.dtype, t.storage);
+    if (t.name !== undefined) a.name = t.name;
+    return a;
+  }
+
   /** @internal used by Tensor.dispose */
   releaseTensor(t: Tensor): void {
     this.scopes.untrack(t);

@@ -445,21 +445,24 @@ export interface Conv2dBackwardRequest {
 
 /**
  * The gradients a conv2d layer needs: masks gy by the ReLU (once), then runs only the requested kernels.
- * Intermediates are disposed; returned tensors are new.
+ * Intermediates are disposed; returned tensors are new. `x` is read only for the filter gradient and `w` only for
+ * the input gradient, so either may be null when that gradient is not requested.
  */
 export function conv2dBackward(
   e: Engine,
-  x: Tensor,
-  w: Tensor,
+  x: Tensor | null,
+  w: Tensor | null,
   gy: Tensor,
   g: Conv2dGeometry,
   want: Conv2dBackwardRequest,
 ): { gx: Tensor | null; gw: Tensor | null; gb: Tensor | null } {
+  if (want.input && !w) throw new Error('conv2d backward: the filter is needed for the input gradient');
+  if (want.filter && !x) throw new Error('conv2d backward: the input is needed for the filter gradient');
   const needMasked = want.y !== null && (want.input || want.filter);
   const { masked, sums } = reluMaskColumnSums(e, gy, want.y, { masked: needMasked, sums: want.bias });
   const g2 = masked ?? gy;
-  const gx = want.input ? conv2dGradInput(e, g2, w, g) : null;
-  const gw = want.filter ? conv2dGradFilter(e, x, g2, g) : null;
+  const gx = want.input ? conv2dGradInput(e, g2, w!, g) : null;
+  const gw = want.filter ? conv2dGradFilter(e, x!, g2, g) : null;
   masked?.dispose();
   return { gx, gw, gb: sums };
 }

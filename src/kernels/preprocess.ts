@@ -1,17 +1,9 @@
+// u8 RGB images (NHWC, packed four bytes per u32 word) → f32 NHWC, normalised for a backbone (the modes: util/preprocess.ts).
 import type { Engine, Tensor } from '../engine/index.js';
+import { CAFFE_BGR_MEAN, IMAGENET_MEAN, IMAGENET_STD, RESCALE, type PreprocessMode } from '../util/preprocess.js';
 import { entry1d, f32, flatIndex, grid } from './common.js';
 
-/**
- * u8 RGB images (NHWC, packed four bytes per u32 word) → f32 NHWC, normalised for a backbone:
- * - `rescale`: x / 255 (the book's ImageDataGenerator(rescale=1/255));
- * - `imagenet`: (x / 255 − mean) / std, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225) (torchvision models);
- * - `caffe`: RGB → BGR, minus the ImageNet BGR mean [103.939, 116.779, 123.68], no scaling (Keras VGG16's own).
- */
-export type PreprocessMode = 'rescale' | 'imagenet' | 'caffe';
-
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-export const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
+export type { PreprocessMode };
 
 const WG = 256;
 
@@ -21,9 +13,9 @@ const NAMES: Record<PreprocessMode, string> = { rescale: 'preprocess_rescale', i
 export function preprocessChannels(mode: PreprocessMode): { source: number; scale: number; offset: number; div: number }[] {
   switch (mode) {
     case 'rescale':
-      return [0, 1, 2].map((c) => ({ source: c, scale: 1 / 255, offset: 0, div: 1 }));
+      return [0, 1, 2].map((c) => ({ source: c, scale: RESCALE, offset: 0, div: 1 }));
     case 'imagenet':
-      return [0, 1, 2].map((c) => ({ source: c, scale: 1 / 255, offset: IMAGENET_MEAN[c]!, div: IMAGENET_STD[c]! }));
+      return [0, 1, 2].map((c) => ({ source: c, scale: RESCALE, offset: IMAGENET_MEAN[c]!, div: IMAGENET_STD[c]! }));
     case 'caffe':
       return [0, 1, 2].map((c) => ({ source: 2 - c, scale: 1, offset: CAFFE_BGR_MEAN[c]!, div: 1 }));
   }

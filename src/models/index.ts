@@ -1,4 +1,6 @@
 export * from './types.js';
+export { VGG16_BLOCKS, VGG16_DEFAULT_INPUT, VGG16_MIN_INPUT, vgg16Layers, vgg16ConvNames, buildVgg16 } from './vgg16.js';
+export { VGG16_WEIGHTS_PATH, VGG16_KERAS_FILE, VGG16_PARAMETERS, kerasWeightName, loadVgg16Weights } from './vgg16-weights.js';
 export { BACKBONE_NAMES, DEFAULT_WEIGHTS_PATHS, createBackbone, isBackboneName, type BackboneOptions } from './registry.js';
 export { SQUEEZENET_FIRES, SQUEEZENET_INPUT, SQUEEZENET_CLASSES, squeezeNetFeatureLayers, buildSqueezeNet11, squeezeNetWeightsFromGluon } from './squeezenet1_1.js';
 export {

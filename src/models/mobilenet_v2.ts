@@ -3,16 +3,16 @@
  * the ONNX-zoo weight files `conv_N_{weight,bias}` (batch norm folded in, OIHW) onto it. Every 3×3 convolution has
  * symmetric padding 1, as in the ONNX graph (Keras' own MobileNetV2 pads stride-2 layers asymmetrically).
  */
-import { Rng } from '../data/rng.js';
 import type { Engine } from '../engine/engine.js';
 import { depthwiseOihwToHwcm, oihwToHwio } from '../formats/npy-folder.js';
 import type { NamedArrays } from '../formats/types.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { InvertedResidual } from '../nn/layers/inverted-residual.js';
 import { GlobalAveragePooling2D } from '../nn/layers/pooling.js';
-import { ZeroPadding2D } from '../nn/layers/reshape.js';
+import { ZeroPadding2D } from '../nn/layers/zero-padding.js';
 import type { Layer } from '../nn/layer.js';
 import { Sequential } from '../nn/sequential.js';
+import { Rng } from '../util/rng.js';
 
 /** (expansion t, output channels c, repeats n, first stride s) of each group of inverted-residual blocks. */
 export const MOBILENET_V2_GROUPS: readonly (readonly [number, number, number, 1 | 2])[] = [

@@ -2,11 +2,12 @@
 import type { Engine } from '../engine/engine.js';
 import { parameterCount } from '../formats/tensor.js';
 import type { NamedArrays } from '../formats/types.js';
-import { buildVgg16, VGG16_DEFAULT_INPUT, vgg16ConvNames } from '../vgg16/model.js';
-import { loadVgg16Weights, VGG16_WEIGHTS_PATH } from '../vgg16/weights.js';
+import type { PreprocessMode } from '../kernels/preprocess.js';
 import { buildMobileNetV2, MOBILENET_V2_INPUT, mobileNetV2TopLayers, mobileNetV2WeightsFromOnnx } from './mobilenet_v2.js';
 import { buildSqueezeNet11, SQUEEZENET_INPUT, squeezeNetWeightsFromGluon } from './squeezenet1_1.js';
 import { randomWeightsWarning, type Backbone, type BackboneName, type ModelLogger, type WeightsStatus } from './types.js';
+import { buildVgg16, VGG16_DEFAULT_INPUT, vgg16ConvNames } from './vgg16.js';
+import { loadVgg16Weights, VGG16_WEIGHTS_PATH } from './vgg16-weights.js';
 
 export const BACKBONE_NAMES: readonly BackboneName[] = ['vgg16', 'squeezenet1_1', 'mobilenet_v2'];
 
@@ -30,6 +31,19 @@ export const DEFAULT_WEIGHTS_PATHS: Record<BackboneName, string> = {
   mobilenet_v2: '../shared/weights/mobilenet_v2/weights',
 };
 
+/** What each backbone defaults to, known without building it (the CLI names feature caches after these). */
+const DEFAULTS: Record<BackboneName, { inputSize: number; preprocess: PreprocessMode }> = {
+  vgg16: { inputSize: VGG16_DEFAULT_INPUT, preprocess: 'rescale' },
+  squeezenet1_1: { inputSize: SQUEEZENET_INPUT, preprocess: 'imagenet' },
+  mobilenet_v2: { inputSize: MOBILENET_V2_INPUT, preprocess: 'imagenet' },
+};
+
+export function backboneDefaults(name: BackboneName): { inputSize: number; preprocess: PreprocessMode } {
+  const d = DEFAULTS[name];
+  if (!d) throw new Error(`unknown backbone '${String(name)}'; choose one of ${BACKBONE_NAMES.join(', ')}`);
+  return d;
+}
+
 function randomStatus(name: string, path: string, seed: number, params: number, logger: ModelLogger): WeightsStatus {
   const warning = randomWeightsWarning(name, path, seed);
   logger.warn(warning);
@@ -42,45 +56,45 @@ export function createBackbone(name: BackboneName, e: Engine, opts: BackboneOpti
   const logger = opts.logger;
   switch (name) {
     case 'vgg16': {
-      const inputSize = opts.inputSize ?? VGG16_DEFAULT_INPUT;
+      const inputSize = opts.inputSize ?? DEFAULTS.vgg16.inputSize;
       const model = buildVgg16(e, { inputSize, seed });
       return {
         name,
         model,
         inputSize,
         featureShape: [...model.outputShape!],
-        defaultInputSize: VGG16_DEFAULT_INPUT,
-        defaultPreprocess: 'rescale',
+        defaultInputSize: DEFAULTS.vgg16.inputSize,
+        defaultPreprocess: DEFAULTS.vgg16.preprocess,
         topLayerNames: vgg16ConvNames().filter((n) => n.startsWith('block5_')),
         defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.vgg16,
         loadWeights: (weights, o = {}) => loadVgg16Weights(model, weights, { logger, seed, ...(o.source ? { source: o.source } : {}) }),
       };
     }
     case 'squeezenet1_1': {
-      const inputSize = opts.inputSize ?? SQUEEZENET_INPUT;
+      const inputSize = opts.inputSize ?? DEFAULTS.squeezenet1_1.inputSize;
       const model = buildSqueezeNet11(e, { inputSize, seed, includeTop: false });
       return {
         name,
         model,
         inputSize,
         featureShape: [...model.outputShape!],
-        defaultInputSize: SQUEEZENET_INPUT,
-        defaultPreprocess: 'imagenet',
+        defaultInputSize: DEFAULTS.squeezenet1_1.inputSize,
+        defaultPreprocess: DEFAULTS.squeezenet1_1.preprocess,
         topLayerNames: ['fire8', 'fire9'],
         defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.squeezenet1_1,
         loadWeights: (weights, o = {}) => load(name, model, weights, (w) => squeezeNetWeightsFromGluon(w), o.source, seed, logger),
       };
     }
     case 'mobilenet_v2': {
-      const inputSize = opts.inputSize ?? MOBILENET_V2_INPUT;
+      const inputSize = opts.inputSize ?? DEFAULTS.mobilenet_v2.inputSize;
       const model = buildMobileNetV2(e, { inputSize, seed });
       return {
         name,
         model,
         inputSize,
         featureShape: [...model.outputShape!],
-        defaultInputSize: MOBILENET_V2_INPUT,
-        defaultPreprocess: 'imagenet',
+        defaultInputSize: DEFAULTS.mobilenet_v2.inputSize,
+        defaultPreprocess: DEFAULTS.mobilenet_v2.preprocess,
         topLayerNames: mobileNetV2TopLayers(),
         defaultWeightsPath: DEFAULT_WEIGHTS_PATHS.mobilenet_v2,
         loadWeights: (weights, o = {}) => load(name, model, weights, mobileNetV2WeightsFromOnnx, o.source, seed, logger),

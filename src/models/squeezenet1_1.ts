@@ -6,16 +6,16 @@
  * (111 → 55 → 27 → 13, every window fits exactly), which is why the 224×224 reference pairs cannot tell them apart;
  * at other sizes (150: 74 → 37 vs 36) only ceil reproduces the original framework.
  */
-import { Rng } from '../data/rng.js';
 import type { Engine } from '../engine/engine.js';
 import { oihwToHwio } from '../formats/npy-folder.js';
 import type { NamedArrays } from '../formats/types.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
+import { Dropout } from '../nn/layers/dropout.js';
 import { Fire } from '../nn/layers/fire.js';
 import { GlobalAveragePooling2D, MaxPool2D } from '../nn/layers/pooling.js';
-import { Dropout } from '../nn/layers/reshape.js';
 import type { Layer } from '../nn/layer.js';
 import { Sequential } from '../nn/sequential.js';
+import { Rng } from '../util/rng.js';
 
 /** [squeeze, expand1x1, expand3x3] channels of fire2 … fire9. */
 export const SQUEEZENET_FIRES: readonly (readonly [number, number, number])[] = [

@@ -1,6 +1,7 @@
-/** Types shared by the backbones (VGG16 in src/vgg16, the others here). */
+/** Types shared by the backbones (VGG16, SqueezeNet 1.1, MobileNetV2). */
 import type { NamedArrays } from '../formats/types.js';
 import type { Sequential } from '../nn/sequential.js';
+import type { PreprocessMode } from '../util/preprocess.js';
 
 /** Where warnings go (the CLI prints them, the browser shows them); injected so models never print. */
 export interface ModelLogger {
@@ -8,17 +9,8 @@ export interface ModelLogger {
   info?(message: string): void;
 }
 
-/**
- * Input preprocessing a backbone's weights expect, applied to RGB pixels in [0, 255]:
- * 'rescale' x / 255 (the Keras recipe); 'imagenet' (x / 255 − mean) / std per channel;
- * 'caffe' RGB → BGR minus the ImageNet BGR means (Keras' VGG16 `preprocess_input`).
- */
-export type Preprocess = 'caffe' | 'imagenet' | 'rescale';
-
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-/** Keras 'caffe' mode subtracts these from B, G, R (in that order, after swapping RGB → BGR). */
-export const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
+/** Input preprocessing a backbone's weights expect ('rescale', 'imagenet' or 'caffe'; see util/preprocess.ts). */
+export type Preprocess = PreprocessMode;
 
 /** What `loadWeights` did. `warning` is set (and was sent to the logger) whenever the weights are not pretrained. */
 export interface WeightsStatus {

@@ -1,5 +1,5 @@
 /** Parameter initialisers (Keras defaults): Glorot-uniform kernels from a seeded generator, zero biases. */
-import type { Rng } from '../data/rng.js';
+import type { Rng } from '../util/rng.js';
 
 /**
  * Keras' fan-in / fan-out of a kernel: the last two dimensions are (in, out) and the leading ones are the

@@ -1,7 +1,7 @@
 /** The layer base: named parameters, a per-layer `trainable` flag, shape inference and a forward pass. */
-import type { Rng } from '../data/rng.js';
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { Rng } from '../util/rng.js';
 
 /** What a forward pass needs besides its input: training mode (dropout) and the values seeding random masks. */
 export interface ForwardContext {

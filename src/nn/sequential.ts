@@ -42,14 +42,15 @@ export class Sequential extends Layer {
   }
 
   /**
-   * Runs every layer in order. Intermediate results that no gradient needs are freed as soon as the next layer has
-   * consumed them (the input `x` is never freed).
+   * Runs every layer in order. Each intermediate result is freed as soon as the next layer has consumed it (what a
+   * backward pass will read, the autograd tape holds itself); the input `x` is never freed, nor a result a layer
+   * passed through unchanged.
    */
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     let h = x;
     for (const l of this.layers) {
       const next = l.forward(h, ctx);
-      if (h !== x && next !== h && !next.requiresGrad) h.dispose();
+      if (h !== x && next !== h) h.dispose();
       h = next;
     }
     return h;
@@ -62,7 +63,7 @@ export class Sequential extends Layer {
     let h = x;
     for (const l of this.layers.slice(0, k + 1)) {
       const next = l.forward(h, ctx);
-      if (h !== x && next !== h && !next.requiresGrad) h.dispose();
+      if (h !== x && next !== h) h.dispose();
       h = next;
     }
     return h;

@@ -2,7 +2,7 @@ import type { Engine, Tensor } from '../engine/index.js';
 import { parseSafetensors, writeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor, NamedArrays } from '../formats/types.js';
 import type { RMSprop } from '../nn/optim/index.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { parseHistory, type History } from './history.js';
 import { mixSeed, STREAM } from './seeds.js';
 

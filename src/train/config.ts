@@ -1,7 +1,8 @@
 import type { AugmentConfig } from '../data/augment-params.js';
 import type { OnBadImage } from '../data/image-folder.js';
-import type { PreprocessMode } from '../kernels/preprocess.js';
 import type { BackboneName } from '../models/types.js';
+import { RMSPROP_DEFAULTS } from '../nn/optim/rmsprop.js';
+import type { PreprocessMode } from '../util/preprocess.js';
 import type { RecipeName } from './recipes.js';
 
 /** config.json of a run: every setting needed to rebuild its model and continue or reproduce it. */
@@ -34,6 +35,8 @@ export interface RunConfig {
   /** Recipe 3: the layers of the base that are trained, and the run it starts from. */
   unfreeze: string[];
   from: string | null;
+  /** Recipe 3: the source run's checkpoint it started from, so a later change to that run never blurs the lineage. */
+  from_checkpoint?: { epoch: number; sha256: string };
   on_bad_image: OnBadImage;
   params: { total: number; trainable: number };
   adapter: { description: string; vendor: string; architecture: string; software: boolean };
@@ -57,6 +60,32 @@ export function parseRunConfig(value: unknown, file: string): RunConfig {
   if (!Array.isArray(c.classes) || c.classes.length !== 2) fail('classes', 'two class names');
   if (typeof c.head !== 'object' || c.head === null || typeof c.head.dropout !== 'number') fail('head', '{ units, dropout }');
   if (typeof c.optimizer !== 'object' || c.optimizer === null || !(c.optimizer.lr > 0)) fail('optimizer', '{ lr > 0 }');
+  const opt = c.optimizer!;
+  if (opt.rho === undefined) opt.rho = RMSPROP_DEFAULTS.rho;
+  if (opt.epsilon === undefined) opt.epsilon = RMSPROP_DEFAULTS.epsilon;
+  if (!(opt.rho >= 0 && opt.rho < 1)) fail('optimizer.rho', 'a number in [0, 1)');
+  if (!(opt.epsilon >= 0)) fail('optimizer.epsilon', 'a number ≥ 0');
   if (typeof c.preprocess !== 'string') fail('preprocess', 'a preprocessing mode');
   return c as RunConfig;
+}
+
+/** The fields every new run fills the same way; `newRunConfig` adds them to what the recipe decides. */
+export type RecipeSettings = Omit<RunConfig, 'created' | 'interpolation' | 'loss' | 'optimizer' | 'adapter' | 'software'> & { lr: number };
+
+/** The one place a run's config.json is put together (optimizer settings included: the ones training applies). */
+export function newRunConfig(
+  env: { engine: { info: { description: string; vendor: string; architecture: string; isFallbackAdapter: boolean } }; software: RunConfig['software'] },
+  s: RecipeSettings,
+): RunConfig {
+  const { lr, ...rest } = s;
+  const i = env.engine.info;
+  return {
+    ...rest,
+    created: new Date().toISOString(),
+    interpolation: 'nearest',
+    loss: 'binary_crossentropy (from logits)',
+    optimizer: { name: 'rmsprop', lr, rho: RMSPROP_DEFAULTS.rho, epsilon: RMSPROP_DEFAULTS.epsilon },
+    adapter: { description: i.description, vendor: i.vendor, architecture: i.architecture, software: i.isFallbackAdapter },
+    software: env.software,
+  };
 }

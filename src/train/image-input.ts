@@ -1,9 +1,9 @@
 import { BOOK_AUGMENTATION, sampleAugmentBatch, type AugmentConfig } from '../data/augment-params.js';
-import type { HostBatch } from '../data/batches.js';
-import { Rng } from '../data/rng.js';
+import type { HostBatch } from '../data/types.js';
 import type { Engine, Tensor } from '../engine/index.js';
 import { augment } from '../kernels/augment.js';
 import { preprocess, type PreprocessMode } from '../kernels/preprocess.js';
+import { Rng } from '../util/rng.js';
 import type { Batch, ForwardContext } from './batches.js';
 import { mixSeed, STREAM } from './seeds.js';
 

@@ -16,3 +16,28 @@ export { MemoryRunStore, readJson, writeJson, type RunStore } from './store.js';
 export { silentSink, throttledProgress, type TrainEvent, type EventSink } from './events.js';
 export { BatchTooLargeError, checkBatchFits, largestActivation, maxBatchFor, bufferLimit } from './preflight.js';
 export { parseRunConfig, type RunConfig } from './config.js';
+export { newRunConfig, type RecipeSettings } from './config.js';
+export {
+  extractJob,
+  featureHeadJob,
+  imageTrainJob,
+  finetuneJob,
+  evaluateJob,
+  predictJob,
+  startJob,
+  buildRunModel,
+  restoreRunWeights,
+  readRunConfig,
+  type ExtractJobOptions,
+  type ExtractJobResult,
+  type FeatureHeadJobOptions,
+  type ImageTrainJobOptions,
+  type FinetuneJobOptions,
+  type EvaluateJobOptions,
+  type StartJobOptions,
+  type TrainJobCommon,
+  type TrainJobResult,
+  type Prediction,
+} from './jobs.js';
+export type { JobEnv, RunHandle, RunRepository, DatasetSource, BackboneSource, BackboneOptions as BackboneLoadOptions, LoadedBackbone, FolderOptions } from './job-env.js';
+export { StepRunner } from './step-runner.js';

@@ -1,8 +1,8 @@
-import { Rng } from '../data/rng.js';
 import type { Engine, Tensor } from '../engine/index.js';
 import type { Layer, ForwardContext as LayerContext } from '../nn/layer.js';
 import { Dense, Dropout, Flatten } from '../nn/layers/index.js';
 import { Sequential } from '../nn/sequential.js';
+import { Rng } from '../util/rng.js';
 import type { ForwardContext } from './batches.js';
 import { mixSeed, STREAM } from './seeds.js';
 

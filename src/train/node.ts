@@ -9,8 +9,7 @@ export {
   evaluateJob,
   predictJob,
   startJob,
-  buildRunModel,
-  restoreRunWeights,
+  nodeJobEnv,
   readRunConfig,
   findRun,
   newRunDir,
@@ -27,4 +26,4 @@ export {
   type TrainJobResult,
   type Prediction,
 } from './jobs-node.js';
-export { loadBackbone, defaultModel, openSplits, openFolder, pixelCache, packageRoot, fromRoot, type LoadedBackbone } from './setup-node.js';
+export { loadBackbone, defaultModel, openSplits, openFolder, pixelCache, packageRoot, fromRoot } from './setup-node.js';

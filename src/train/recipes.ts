@@ -1,8 +1,8 @@
 import type { AugmentConfig } from '../data/augment-params.js';
 import type { ImageFolder } from '../data/image-folder.js';
 import type { Engine, Tensor } from '../engine/index.js';
-import type { PreprocessMode } from '../kernels/preprocess.js';
 import type { Sequential } from '../nn/sequential.js';
+import type { PreprocessMode } from '../util/preprocess.js';
 import type { BatchStream, ForwardFn } from './batches.js';
 import { featureBatches, type FeatureSet } from './features.js';
 import { prepareImages, uploadImageBatch } from './image-input.js';
@@ -27,6 +27,8 @@ export interface FeatureHeadOptions {
   epochs: number;
   batch: number;
   lr: number;
+  rho?: number;
+  epsilon?: number;
   seed: number;
   model: string;
   config: Record<string, unknown>;
@@ -49,6 +51,8 @@ export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: Train
     params: model.trainableParams(),
     forward,
     lr: o.lr,
+    ...(o.rho !== undefined ? { rho: o.rho } : {}),
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
     epochs: o.epochs,
     seed: o.seed,
     train: (epoch) => featureBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch }),
@@ -94,6 +98,8 @@ export interface ImageRecipeOptions {
   validationSteps?: number;
   batch: number;
   lr: number;
+  rho?: number;
+  epsilon?: number;
   seed: number;
   modelName: string;
   config: Record<string, unknown>;
@@ -112,6 +118,8 @@ export function imagePlan(e: Engine, o: ImageRecipeOptions): TrainingPlan {
     params,
     forward,
     lr: o.lr,
+    ...(o.rho !== undefined ? { rho: o.rho } : {}),
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
     epochs: o.epochs,
     seed: o.seed,
     train: (epoch) => imageBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch, ...(o.steps ? { steps: o.steps } : {}) }),

@@ -32,6 +32,9 @@ export interface TrainingPlan {
   params: Tensor[];
   forward: ForwardFn;
   lr: number;
+  /** RMSprop's ρ and ε (default Keras': 0.9, 1e-7); config.json records the ones used. */
+  rho?: number;
+  epsilon?: number;
   epochs: number;
   seed: number;
   train(epoch: number): BatchStream;
@@ -80,7 +83,7 @@ async function writePlots(io: RunIO, history: History): Promise<void> {
 export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts: { resume?: boolean; hooks?: RunHooks; extraMetrics?: Record<string, number | string> } = {}): Promise<RunOutcome> {
   const sink = io.sink ?? silentSink;
   const t0 = performance.now();
-  const optimizer = new RMSprop(plan.params, { lr: plan.lr });
+  const optimizer = new RMSprop(plan.params, { lr: plan.lr, ...(plan.rho !== undefined ? { rho: plan.rho } : {}), ...(plan.epsilon !== undefined ? { epsilon: plan.epsilon } : {}) });
   const ckptPath = io.store.describe(CHECKPOINT_FILE);
   let history = emptyHistory();
   let initialEpoch = 0;

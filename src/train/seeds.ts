@@ -1,4 +1,4 @@
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 
 /**
  * A 32-bit seed derived from a run seed and counters (epoch, step, stream), so every random draw in training

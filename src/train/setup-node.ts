@@ -13,6 +13,7 @@ import { createBackbone, DEFAULT_WEIGHTS_PATHS } from '../models/registry.js';
 import { readBackboneWeights } from '../models/weights-node.js';
 import type { Backbone, BackboneName, ModelLogger, WeightsStatus } from '../models/types.js';
 import type { SplitName } from './features.js';
+import type { LoadedBackbone } from './job-env.js';
 
 /** The repository / package root (the folder holding this package's package.json). */
 export function packageRoot(): string {
@@ -52,14 +53,6 @@ export function defaultModel(): { name: BackboneName; reason: string } {
   const vgg = fromRoot(DEFAULT_WEIGHTS_PATHS.vgg16);
   if (existsSync(vgg)) return { name: 'vgg16', reason: `VGG16 weights found at ${vgg}` };
   return { name: 'squeezenet1_1', reason: `no VGG16 weights at ${vgg}; using SqueezeNet 1.1 with the ImageNet weights in ${fromRoot(DEFAULT_WEIGHTS_PATHS.squeezenet1_1)}` };
-}
-
-export interface LoadedBackbone {
-  backbone: Backbone;
-  status: WeightsStatus;
-  weightsPath: string;
-  /** SHA-256 of the weight tensors as read (format-independent), or `random(seed N)`. */
-  checksum: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 /**
  * A synthetic task that needs spatial features: 12×12 single-channel images holding one bar of length 6 at a random

@@ -5,13 +5,13 @@
 // or a WeightFormatError.
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Rng } from '../../src/data/rng.js';
 import { parseKerasH5, writeKerasH5 } from '../../src/formats/keras-h5.js';
 import { parseNpy, writeNpy } from '../../src/formats/npy.js';
 import { parseSafetensors, writeSafetensors } from '../../src/formats/safetensors.js';
 import { numel } from '../../src/formats/tensor.js';
 import { loadTfjsLayers, parseTfjsModelJson } from '../../src/formats/tfjs-layers.js';
 import { type HostTensor, type NamedArrays, WeightFormatError } from '../../src/formats/types.js';
+import { Rng } from '../../src/util/rng.js';
 
 export type FuzzKind = 'safetensors' | 'npy' | 'tfjs-manifest' | 'keras-h5';
 

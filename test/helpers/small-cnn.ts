@@ -1,6 +1,6 @@
 import type { Engine, Tensor } from '../../src/engine/index.js';
-import { Rng } from '../../src/data/rng.js';
 import { conv2d, dense, maxPool2d } from '../../src/nn/functional/index.js';
+import { Rng } from '../../src/util/rng.js';
 import { IMG } from './bars.js';
 
 /** A trainable parameter with Glorot-uniform values (fan-in/out as Keras counts them for HWIO and [K, M]). */

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Engine, Tensor } from '../../src/engine/index.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** ‖out − ref‖ / ‖ref‖ (absolute when ref is all zeros); any NaN or infinity in `out` gives NaN, which fails every bound. */
 export function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {

@@ -4,11 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BOOK_AUGMENTATION, sampleAugmentBatch, type AugmentConfig } from '../../data/augment-params.js';
 import { SharpImageDecoder } from '../../data/decoder-node.js';
-import { Rng } from '../../data/rng.js';
 import type { Interpolation } from '../../data/types.js';
 import { Engine } from '../../engine/index.js';
 import { augment } from '../../kernels/augment.js';
 import { preprocess } from '../../kernels/preprocess.js';
+import { Rng } from '../../util/rng.js';
 
 export interface PreviewOptions {
   n?: number;

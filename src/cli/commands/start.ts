@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
 import { startJob } from '../../train/jobs-node.js';
 import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { jsonSafe } from '../../train/run.js';
 import { defaultModel } from '../../train/setup-node.js';
 import { formatDuration } from '../progress.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, jsonMetrics, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
 
 interface StartCliOptions extends ModelFlags, Omit<TrainingFlags, 'resume'> {
   data?: string;
@@ -49,7 +50,7 @@ export function registerStart(program: Command): void {
             `(${chosen.name}, ${r.config.input_size}×${r.config.input_size}, ${r.config.epochs} epochs; ${formatDuration(total)} in all, ` +
             `feature extraction ${r.extract.reused ? 'reused' : formatDuration(r.extract.seconds)})`,
         );
-      } else io.reporter.json({ type: 'done', run: r.dir, metrics: jsonMetrics(m) });
+      } else io.reporter.json({ type: 'done', run: r.dir, metrics: jsonSafe(m) });
     });
   });
 }

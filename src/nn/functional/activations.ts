@@ -4,14 +4,14 @@ import { addForward, copyTensor, reluBackward, reluForward, sigmoidBackward, sig
 export function relu(x: Tensor): Tensor {
   const e = x.engine;
   const y = reluForward(e, x);
-  e.tape.record('relu', [x], y, (gy) => [reluBackward(e, x, gy)]);
+  e.tape.record('relu', [x], y, (gy, [sx]) => [reluBackward(e, sx, gy)], [x]);
   return y;
 }
 
 export function sigmoid(x: Tensor): Tensor {
   const e = x.engine;
   const y = sigmoidForward(e, x);
-  e.tape.record('sigmoid', [x], y, (gy) => [sigmoidBackward(e, y, gy)]);
+  e.tape.record('sigmoid', [x], y, (gy, [sy]) => [sigmoidBackward(e, sy, gy)], [y]);
   return y;
 }
 
@@ -22,10 +22,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
   }
   const e = a.engine;
   const y = addForward(e, a, b);
+  const [needA, needB] = [a.requiresGrad, b.requiresGrad];
+  const shape = a.shape;
+  // Reads no tensor data: saves nothing.
   e.tape.record('add', [a, b], y, (gy) => [
-    a.requiresGrad ? gy.reshape(a.shape) : null,
+    needA ? gy.reshape(shape) : null,
     // A second alias of gy would let both inputs' gradients share one buffer (and a leaf's .grad is accumulated in place).
-    b.requiresGrad ? (a.requiresGrad ? copyTensor(e, gy, b.shape) : gy.reshape(b.shape)) : null,
+    needB ? (needA ? copyTensor(e, gy, shape) : gy.reshape(shape)) : null,
   ]);
   return y;
 }

@@ -6,12 +6,13 @@ export function concatChannels(xs: Tensor[]): Tensor {
   if (xs.length === 0) throw new Error('concatChannels: no inputs');
   const e = xs[0]!.engine;
   const y = concatChannelsForward(e, xs);
+  // Only channel counts and which inputs need a gradient: saves no tensor.
+  const parts = xs.map((x) => ({ channels: x.shape[x.rank - 1]!, need: x.requiresGrad }));
   e.tape.record('concatChannels', xs, y, (gy) => {
     let offset = 0;
-    return xs.map((x) => {
-      const c = x.shape[x.rank - 1]!;
-      const g = x.requiresGrad ? sliceChannels(e, gy, offset, c) : null;
-      offset += c;
+    return parts.map(({ channels, need }) => {
+      const g = need ? sliceChannels(e, gy, offset, channels) : null;
+      offset += channels;
       return g;
     });
   });

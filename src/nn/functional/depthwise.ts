@@ -6,7 +6,8 @@ export type { DepthwiseActivation } from '../../kernels/depthwise.js';
 
 /**
  * Depthwise 3×3 convolution, padding 1: x [N,H,W,C] NHWC, w [3,3,C,1], b [C] or null, fused activation.
- * Differentiable in x, w and b.
+ * Differentiable in x, w and b; the tape holds w for the input gradient, x for the filter and bias gradients (one
+ * kernel computes both), y to mask the activation.
  */
 export function depthwiseConv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: { stride?: 1 | 2; activation?: DepthwiseActivation } = {}): Tensor {
   const e = x.engine;
@@ -14,12 +15,20 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: { 
   const act = opts.activation ?? 'linear';
   const y = depthwiseForward(e, x, w, b, stride, act);
   const inputs = b ? [x, w, b] : [x, w];
-  e.tape.record('depthwise_conv2d', inputs, y, (gy) => {
-    const mask = act === 'linear' ? null : y;
-    const gx = x.requiresGrad ? depthwiseGradInput(e, gy, mask, w, x.shape, stride, act) : null;
-    const { gw, gb } = depthwiseGradFilter(e, gy, mask, x, stride, act, { filter: w.requiresGrad, bias: b?.requiresGrad ?? false });
-    return b ? [gx, gw, gb] : [gx, gw];
-  });
+  const needX = x.requiresGrad;
+  const want = { filter: w.requiresGrad, bias: b?.requiresGrad ?? false };
+  const xShape = x.shape;
+  e.tape.record(
+    'depthwise_conv2d',
+    inputs,
+    y,
+    (gy, [sx, sw, sy]) => {
+      const gx = needX ? depthwiseGradInput(e, gy, sy, sw!, xShape, stride, act) : null;
+      const { gw, gb } = want.filter || want.bias ? depthwiseGradFilter(e, gy, sy, sx!, stride, act, want) : { gw: null, gb: null };
+      return b ? [gx, gw, gb] : [gx, gw];
+    },
+    [want.filter || want.bias ? x : null, needX ? w : null, act === 'linear' ? null : y],
+  );
   return y;
 }
 
@@ -27,6 +36,6 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: { 
 export function relu6(x: Tensor): Tensor {
   const e = x.engine;
   const y = relu6Forward(e, x);
-  e.tape.record('relu6', [x], y, (gy) => [relu6Backward(e, gy, y)]);
+  e.tape.record('relu6', [x], y, (gy, [sy]) => [relu6Backward(e, gy, sy)], [y]);
   return y;
 }

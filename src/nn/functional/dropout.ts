@@ -16,6 +16,8 @@ export function dropout(x: Tensor, rate: number, draw: DropoutDraw): Tensor {
   const e = x.engine;
   const seeds = e.uploadPerStep(() => new Uint32Array([draw.seed >>> 0, draw.step >>> 0]), [2], 'u32');
   const y = dropoutForward(e, x, rate, seeds);
-  e.tape.record('dropout', [x], y, (gy) => [dropoutBackward(e, gy, rate, seeds)]);
+  // The seeds are the op's own: the tape holds them for the backward (when it records), nobody else needs them.
+  e.tape.record('dropout', [x], y, (gy, [s]) => [dropoutBackward(e, gy, rate, s)], [seeds]);
+  seeds.dispose();
   return y;
 }

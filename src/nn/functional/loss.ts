@@ -8,9 +8,10 @@ import { bceWithLogitsBackward, bceWithLogitsForward } from '../../kernels/loss.
 export function bceWithLogits(logits: Tensor, labels: Tensor): Tensor {
   const e = logits.engine;
   const loss = bceWithLogitsForward(e, logits, labels);
-  e.tape.record('bceWithLogits', [logits, labels], loss, (gy) => [
-    logits.requiresGrad ? bceWithLogitsBackward(e, logits, labels, gy) : null,
-    null,
+  const need = logits.requiresGrad;
+  e.tape.record('bceWithLogits', [logits, labels], loss, (gy, [z, y]) => [need ? bceWithLogitsBackward(e, z!, y!, gy) : null, null], [
+    need ? logits : null,
+    need ? labels : null,
   ]);
   return loss;
 }

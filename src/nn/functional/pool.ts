@@ -5,9 +5,13 @@ import { globalAvgPoolBackward, globalAvgPoolForward, maxPoolBackward, maxPoolFo
 export function maxPool2d(x: Tensor, opts: { size: number; stride: number; ceilMode?: boolean }): Tensor {
   const e = x.engine;
   const pool: PoolOptions = { size: opts.size, stride: opts.stride, ceilMode: opts.ceilMode ?? false };
-  if (!(x.requiresGrad && e.tape.recording)) return maxPoolForward(e, x, pool);
+  // Without a tape record nobody reads the argmax: the plain kernel does not write one.
+  if (!e.tape.wouldRecord([x])) return maxPoolForward(e, x, pool);
   const { y, argmax } = maxPoolForwardArgmax(e, x, pool);
-  e.tape.record('maxPool2d', [x], y, (gy) => [maxPoolBackward(e, gy, argmax, x.shape, pool)]);
+  const xShape = x.shape;
+  e.tape.record('maxPool2d', [x], y, (gy, [am]) => [maxPoolBackward(e, gy, am, xShape, pool)], [argmax]);
+  // The argmax is the op's own: the tape holds it until the backward has read it.
+  argmax.dispose();
   return y;
 }
 
@@ -15,6 +19,7 @@ export function maxPool2d(x: Tensor, opts: { size: number; stride: number; ceilM
 export function globalAvgPool(x: Tensor): Tensor {
   const e = x.engine;
   const y = globalAvgPoolForward(e, x);
-  e.tape.record('globalAvgPool', [x], y, (gy) => [globalAvgPoolBackward(e, gy, x.shape)]);
+  const xShape = x.shape;
+  e.tape.record('globalAvgPool', [x], y, (gy) => [globalAvgPoolBackward(e, gy, xShape)]);
   return y;
 }

@@ -62,8 +62,7 @@ export class Conv2D extends Layer {
     });
     if (this.activation !== 'relu6') return y;
     const z = relu6(y);
-    // The pre-activation stays alive while the tape holds it; without a tape entry it is garbage now.
-    if (!z.requiresGrad) y.dispose();
+    y.dispose(); // the tape holds what relu6's backward reads
     return z;
   }
 }

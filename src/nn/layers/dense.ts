@@ -44,7 +44,7 @@ export class Dense extends Layer {
     const z = this.forwardLogits(x);
     if (this.activation !== 'sigmoid') return z;
     const y = sigmoid(z);
-    if (!y.requiresGrad) z.dispose();
+    z.dispose(); // the tape holds what sigmoid's backward reads
     return y;
   }
 }

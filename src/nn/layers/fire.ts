@@ -48,21 +48,31 @@ export class Fire extends Layer {
     const s = this.squeeze.forward(x, ctx);
     const e = s.engine;
     const params = [this.expand1, this.expand3].flatMap((c) => [c.param('kernel'), c.param('bias')]);
-    if (!e.tape.recording || (!s.requiresGrad && !params.some((t) => t.requiresGrad))) {
-      // Nothing to differentiate (inference, a frozen base): both expand convs write their halves of the output
-      // directly, so there is no concatenation pass.
-      const [N, H, W] = s.shape as [number, number, number, number];
-      const y = e.empty([N, H, W, this.expand1.filters + this.expand3.filters], 'f32', 'fire');
-      const [w1, b1, w3, b3] = params as [Tensor, Tensor, Tensor, Tensor];
-      conv2dForward(e, s, w1, b1, { relu: true, out: y, outChannelOffset: 0 });
-      conv2dForward(e, s, w3, b3, { relu: true, padding: 'same', out: y, outChannelOffset: this.expand1.filters });
-      s.dispose();
-      return y;
-    }
+    // The declared fused path, taken only when nothing needs a gradient: exactly when the tape would record none of
+    // the expand convs (the same rule `Tape.record` applies). Both expand convs then write their halves of one output
+    // directly, so there is no concatenation pass; the values are those of the differentiable path, bit for bit.
+    const fused = !e.tape.wouldRecord([s, ...params]);
+    const y = fused ? this.expandFused(s, params as [Tensor, Tensor, Tensor, Tensor]) : this.expandDifferentiable(s, ctx);
+    s.dispose();
+    return y;
+  }
+
+  /** Outside autograd: only for `forward`'s no-gradient case. */
+  private expandFused(s: Tensor, [w1, b1, w3, b3]: [Tensor, Tensor, Tensor, Tensor]): Tensor {
+    const e = s.engine;
+    const [N, H, W] = s.shape as [number, number, number, number];
+    const y = e.empty([N, H, W, this.expand1.filters + this.expand3.filters], 'f32', 'fire');
+    conv2dForward(e, s, w1, b1, { relu: true, out: y, outChannelOffset: 0 });
+    conv2dForward(e, s, w3, b3, { relu: true, padding: 'same', out: y, outChannelOffset: this.expand1.filters });
+    return y;
+  }
+
+  private expandDifferentiable(s: Tensor, ctx: ForwardContext): Tensor {
     const a = this.expand1.forward(s, ctx);
     const b = this.expand3.forward(s, ctx);
     const y = this.concat.apply([a, b]);
-    if (!y.requiresGrad) for (const t of [s, a, b]) t.dispose();
+    a.dispose(); // the tape holds what the convs' backward passes read
+    b.dispose();
     return y;
   }
 }

@@ -56,12 +56,11 @@ export class InvertedResidual extends Layer {
     if (this.expand) temps.push((h = this.expand.forward(h, ctx)));
     temps.push((h = this.depthwise.forward(h, ctx)));
     const p = this.project.forward(h, ctx);
-    if (!this.residual) {
-      if (!p.requiresGrad) for (const t of temps) t.dispose();
-      return p;
-    }
+    // The autograd tape holds what each op's backward reads, so the block frees its temporaries right away.
+    for (const t of temps) t.dispose();
+    if (!this.residual) return p;
     const y = add(x, p);
-    if (!y.requiresGrad) for (const t of [...temps, p]) t.dispose();
+    p.dispose();
     return y;
   }
 }

@@ -1,6 +1,9 @@
 import type { Tensor } from '../../engine/index.js';
 import { rmspropStep } from '../../kernels/rmsprop.js';
 
+/** Keras 2's RMSprop defaults. */
+export const RMSPROP_DEFAULTS = Object.freeze({ rho: 0.9, epsilon: 1e-7 });
+
 export interface RMSpropOptions {
   lr: number;
   /** Decay of the squared-gradient average (Keras default 0.9). */
@@ -31,8 +34,8 @@ export class RMSprop {
     opts: RMSpropOptions,
   ) {
     this.lr = opts.lr;
-    this.rho = opts.rho ?? 0.9;
-    this.epsilon = opts.epsilon ?? 1e-7;
+    this.rho = opts.rho ?? RMSPROP_DEFAULTS.rho;
+    this.epsilon = opts.epsilon ?? RMSPROP_DEFAULTS.epsilon;
     this.decay = opts.decay ?? 0;
     if (!(this.lr > 0) || !(this.rho >= 0 && this.rho < 1) || !(this.epsilon >= 0) || !(this.decay >= 0)) {
       throw new Error(`RMSprop: invalid options lr=${this.lr} rho=${this.rho} epsilon=${this.epsilon} decay=${this.decay}`);

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseSafetensors } from '../formats/safetensors.js';
 import type { NamedArrays } from '../formats/types.js';
-import { VGG16_WEIGHTS_PATH } from './weights.js';
+import { VGG16_WEIGHTS_PATH } from './vgg16-weights.js';
 
 export async function readVgg16Weights(path: string = VGG16_WEIGHTS_PATH): Promise<NamedArrays | null> {
   let bytes: Uint8Array;

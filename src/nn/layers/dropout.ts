@@ -1,20 +1,6 @@
 import type { Tensor } from '../../engine/tensor.js';
 import { dropout } from '../functional/dropout.js';
-import { zeroPad2d } from '../functional/pad.js';
 import { Layer, type ForwardContext } from '../layer.js';
-
-/** [N, ...] → [N, prod(...)] as a view (no copy; the gradient passes straight through). */
-export class Flatten extends Layer {
-  readonly kind = 'Flatten';
-
-  computeOutputShape(input: readonly number[]): number[] {
-    return [input.reduce((a, d) => a * d, 1)];
-  }
-
-  forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    return x.flatten();
-  }
-}
 
 /** 32-bit FNV-1a of a layer name, so two dropout layers fed the same seed draw different masks. */
 function nameHash(name: string): number {
@@ -50,26 +36,5 @@ export class Dropout extends Layer {
         return ctx.step;
       },
     });
-  }
-}
-
-/** Keras ZeroPadding2D: [top, bottom, left, right] rows / columns of zeros around each image. */
-export class ZeroPadding2D extends Layer {
-  readonly kind = 'ZeroPadding2D';
-  readonly pads: [number, number, number, number];
-
-  constructor(name: string, padding: number | [number, number, number, number]) {
-    super(name);
-    this.pads = typeof padding === 'number' ? [padding, padding, padding, padding] : [...padding];
-  }
-
-  computeOutputShape(input: readonly number[]): number[] {
-    if (input.length !== 3) throw new Error(`ZeroPadding2D '${this.name}': expects (H, W, C) inputs, got (${input.join(', ')})`);
-    const [t, b, l, r] = this.pads;
-    return [input[0]! + t + b, input[1]! + l + r, input[2]!];
-  }
-
-  forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    return zeroPad2d(x, this.pads);
   }
 }

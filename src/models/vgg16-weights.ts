@@ -1,8 +1,8 @@
 /** VGG16 weights: Keras names ('block1_conv1/kernel', HWIO [3, 3, 3, 64]) onto the base, or a loud random fallback. */
 import { parameterCount } from '../formats/tensor.js';
 import type { NamedArrays } from '../formats/types.js';
-import { randomWeightsWarning, type ModelLogger, type WeightsStatus } from '../models/types.js';
 import type { Sequential } from '../nn/sequential.js';
+import { randomWeightsWarning, type ModelLogger, type WeightsStatus } from './types.js';
 
 /** Where the converted Keras ImageNet weights live (relative to the repository root). */
 export const VGG16_WEIGHTS_PATH = 'weights/vgg16_notop.safetensors';

@@ -1,10 +1,10 @@
 /** The VGG16 convolutional base exactly as Keras builds it with include_top=False. */
-import { Rng } from '../data/rng.js';
 import type { Engine } from '../engine/engine.js';
 import { Conv2D } from '../nn/layers/conv2d.js';
 import { MaxPool2D } from '../nn/layers/pooling.js';
 import type { Layer } from '../nn/layer.js';
 import { Sequential } from '../nn/sequential.js';
+import { Rng } from '../util/rng.js';
 
 /** Filters of the convolutions of each block; every block ends in a 2×2 max-pool with stride 2. */
 export const VGG16_BLOCKS: readonly (readonly number[])[] = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];

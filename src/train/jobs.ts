@@ -1,0 +1,535 @@
+// The recipes as jobs, on any platform: options in, a run (config, history, metrics, plots, checkpoint) and results
+// out, through the environment's run repository, datasets and backbones; progress goes to its event sink. The CLI
+// (via jobs-node.ts) and the browser tab call these same functions.
+import { BOOK_AUGMENTATION } from '../data/augment-params.js';
+import type { ImageFolder, OnBadImage } from '../data/image-folder.js';
+import type { Engine } from '../engine/index.js';
+import { sha256Hex } from '../formats/checksum.js';
+import type { PreprocessMode } from '../kernels/preprocess.js';
+import { backboneDefaults } from '../models/registry.js';
+import type { BackboneName } from '../models/types.js';
+import type { Sequential } from '../nn/sequential.js';
+import { CHECKPOINT_FILE, parseCheckpoint } from './checkpoint.js';
+import { newRunConfig, parseRunConfig, type RunConfig } from './config.js';
+import { extractSplits, MANIFEST_FILE, type ExtractAllResult, type FeatureManifest } from './extract.js';
+import { readFeatureSet, SPLITS, type FeatureSet, type SplitName } from './features.js';
+import { evaluate, predictLogits } from './fit.js';
+import { uploadImageBatch } from './image-input.js';
+import type { JobEnv, LoadedBackbone, RunHandle } from './job-env.js';
+import { buildTransferModel, HEAD_DROPOUT, HEAD_UNITS } from './model.js';
+import { checkBatchFits } from './preflight.js';
+import { featureHeadPlan, imageForward, imagePlan, RECIPE_DEFAULTS, type RecipeName } from './recipes.js';
+import { CONFIG_FILE, jsonSafe, METRICS_FILE, runTraining, type RunOutcome, type TrainingPlan } from './run.js';
+import { epochBatchIndices, ScheduledBatches } from './schedule.js';
+import { readJson, writeJson } from './store.js';
+
+export interface TrainJobCommon {
+  name?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  /** Continue this run (a name or location) from its last checkpoint. */
+  resume?: string;
+}
+
+export interface TrainJobResult extends RunOutcome {
+  /** The run's location (a folder in Node). */
+  dir: string;
+  config: RunConfig;
+}
+
+function paramCounts(model: Sequential): RunConfig['params'] {
+  return { total: model.countParams(), trainable: model.trainableParams().reduce((a, t) => a + t.size, 0) };
+}
+
+export async function readRunConfig(run: RunHandle): Promise<RunConfig> {
+  const raw = await readJson(run.store, CONFIG_FILE);
+  if (!raw) throw new Error(`${run.store.describe(CONFIG_FILE)} does not exist`);
+  return parseRunConfig(raw, run.store.describe(CONFIG_FILE));
+}
+
+/** A new run, or the stored one (its config, `--epochs` applied) when resuming. */
+async function runTarget(env: JobEnv, recipe: RecipeName, o: TrainJobCommon): Promise<{ run: RunHandle; stored: RunConfig | null }> {
+  if (o.resume === undefined) return { run: await env.runs.create(recipe, o.name), stored: null };
+  const run = await env.runs.find(o.resume);
+  const stored = await readRunConfig(run);
+  if (stored.recipe !== recipe) throw new Error(`--resume ${o.resume}: that run is a '${stored.recipe}' run, not '${recipe}'`);
+  if (o.epochs !== undefined) stored.epochs = o.epochs;
+  if (!(await run.store.read(CHECKPOINT_FILE))) throw new Error(`--resume ${o.resume}: ${run.store.describe(CHECKPOINT_FILE)} does not exist (no epoch finished)`);
+  return { run, stored };
+}
+
+/** Trains `plan` into the run with the optimizer settings of `config` (so config.json says what was applied). */
+async function trainRun(env: JobEnv, run: RunHandle, config: RunConfig, plan: TrainingPlan, resume: boolean, extra: Record<string, number | string> = {}): Promise<TrainJobResult> {
+  const withOptimizer: TrainingPlan = { ...plan, lr: config.optimizer.lr, rho: config.optimizer.rho, epsilon: config.optimizer.epsilon };
+  const outcome = await runTraining(
+    env.engine,
+    withOptimizer,
+    { store: run.store, sink: env.sink, ...(env.plots ? { plots: env.plots } : {}) },
+    { resume, ...(env.hooks ? { hooks: env.hooks } : {}), extraMetrics: { run: run.location, ...extra } },
+  );
+  return { ...outcome, dir: run.location, config };
+}
+
+function checkClasses(folders: Map<SplitName, ImageFolder>): string[] {
+  const train = folders.get('train')!;
+  for (const [name, f] of folders) {
+    if (f.classNames.join('/') !== train.classNames.join('/')) throw new Error(`${f.root}: classes ${f.classNames.join(', ')} differ from train's ${train.classNames.join(', ')} (${name})`);
+  }
+  if (train.classNames.length !== 2) throw new Error(`${train.root}: binary classification needs exactly 2 class folders, found ${train.classNames.length} (${train.classNames.join(', ')})`);
+  return [...train.classNames];
+}
+
+// ------------------------------------------------------------------------------------------------ extract
+
+export interface ExtractJobOptions {
+  model: BackboneName;
+  weights?: string;
+  data: string;
+  out: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  batch: number;
+  onBadImage: OnBadImage;
+  force?: boolean;
+  seed?: number;
+  /** Use a randomly initialised base when no weights are found (smoke tests and benchmarks only). */
+  allowRandom?: boolean;
+}
+
+export interface ExtractJobResult extends ExtractAllResult {
+  loaded: LoadedBackbone;
+  data: string;
+  out: string;
+  folders: Map<SplitName, ImageFolder>;
+}
+
+/** Runs the frozen base over train/validation/test and stores features + labels as .npy (reused when unchanged). */
+export async function extractJob(env: JobEnv, o: ExtractJobOptions): Promise<ExtractJobResult> {
+  const e = env.engine;
+  const loaded = await env.backbones.load(o.model, {
+    ...(o.inputSize ? { inputSize: o.inputSize } : {}),
+    ...(o.weights ? { weights: o.weights } : {}),
+    seed: o.seed ?? 0,
+    allowRandom: o.allowRandom ?? false,
+  });
+  try {
+    const bb = loaded.backbone;
+    const preprocess = o.preprocess ?? bb.defaultPreprocess;
+    env.sink({ type: 'info', message: `Model: ${bb.name} at ${bb.inputSize}×${bb.inputSize}, ${preprocess} preprocessing, features [${bb.featureShape.join(', ')}], weights ${loaded.status.pretrained ? loaded.weightsPath : loaded.status.source}` });
+    checkBatchFits(e, bb.model, [bb.inputSize, bb.inputSize, 3], o.batch);
+    const data = env.data.resolve(o.data);
+    const folders = await env.data.openSplits(data, SPLITS, { inputSize: bb.inputSize, onBadImage: o.onBadImage });
+    const out = env.data.features(o.out);
+    const result = await extractSplits(
+      e,
+      [...folders].map(([name, folder]) => ({ name, folder })),
+      { backbone: bb, preprocess, batchSize: o.batch, weightsChecksum: loaded.checksum, weightsPath: loaded.weightsPath, pixels: env.data.pixels ?? 'sharp-nearest', store: out.store, sink: env.sink, force: o.force ?? false },
+    );
+    return { ...result, loaded, data, out: out.location, folders };
+  } catch (err) {
+    loaded.backbone.model.dispose();
+    throw err;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ recipe 1
+
+export interface FeatureHeadJobOptions extends TrainJobCommon {
+  /** Features written by `extract` (manifest.json + <split>_features.npy / _labels.npy). */
+  features?: string;
+}
+
+export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extraMetrics: Record<string, number | string> = {}): Promise<TrainJobResult> {
+  const e = env.engine;
+  const { run, stored } = await runTarget(env, 'feature-head', o);
+  if (!stored && !o.features) throw new Error('--features DIR is required (a folder written by `webgpu-transfer extract`)');
+  const features = env.data.features(stored?.features ?? o.features!);
+  const manifest = await readJson<FeatureManifest>(features.store, MANIFEST_FILE);
+  if (!manifest) throw new Error(`--features ${features.location}: no ${MANIFEST_FILE} (run \`webgpu-transfer extract --out ${features.location}\` first)`);
+  const sets = new Map<SplitName, FeatureSet>();
+  for (const s of SPLITS) {
+    const set = await readFeatureSet(features.store, s);
+    if (set) sets.set(s, set);
+    else if (s !== 'test') throw new Error(`--features ${features.location}: missing ${s}_features.npy or ${s}_labels.npy`);
+  }
+  const d = RECIPE_DEFAULTS['feature-head'];
+  const train = sets.get('train')!;
+  const config: RunConfig =
+    stored ??
+    newRunConfig(env, {
+      recipe: 'feature-head',
+      name: run.name,
+      model: manifest.model as BackboneName,
+      weights: { path: manifest.weights_path ?? '', checksum: manifest.weights_checksum, pretrained: !manifest.weights_checksum.startsWith('random') },
+      input_size: manifest.input_size,
+      preprocess: manifest.preprocess,
+      data: manifest.splits.train?.root ? env.data.resolve(`${manifest.splits.train.root}/..`) : null,
+      features: features.location,
+      feature_shape: train.featureShape,
+      classes: manifest.splits.train?.classes ?? ['0', '1'],
+      head: { units: HEAD_UNITS, dropout: HEAD_DROPOUT },
+      epochs: o.epochs ?? d.epochs,
+      steps: null,
+      validation_steps: null,
+      batch: o.batch ?? d.batch,
+      lr: o.lr ?? d.lr,
+      seed: o.seed ?? 0,
+      augmentation: null,
+      unfreeze: [],
+      from: null,
+      on_bad_image: 'fail',
+      params: { total: 0, trainable: 0 },
+    });
+  const { plan, model } = featureHeadPlan(e, {
+    train,
+    validation: sets.get('validation')!,
+    ...(sets.has('test') ? { test: sets.get('test')! } : {}),
+    epochs: config.epochs,
+    batch: config.batch,
+    lr: config.optimizer.lr,
+    seed: config.seed,
+    model: config.model,
+    config: config as unknown as Record<string, unknown>,
+  });
+  config.params = paramCounts(model);
+  try {
+    return await trainRun(env, run, config, plan, stored !== null, extraMetrics);
+  } finally {
+    model.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ recipes 2 and 3
+
+/** Rebuilds a run's model (base with its pretrained weights, checked by checksum, plus the head), untrained. */
+export async function buildRunModel(env: JobEnv, config: RunConfig): Promise<{ loaded: LoadedBackbone; model: Sequential }> {
+  const random = config.weights.checksum.startsWith('random');
+  const loaded = await env.backbones.load(config.model, {
+    inputSize: config.input_size,
+    ...(config.weights.path ? { weights: config.weights.path } : {}),
+    seed: config.seed,
+    allowRandom: random,
+    ...(random ? {} : { expectedChecksum: config.weights.checksum }),
+  });
+  if (random && loaded.status.pretrained) throw new Error(`the run used a random base, but weights were found at ${loaded.weightsPath}`);
+  const bb = loaded.backbone;
+  const model = buildTransferModel(env.engine, bb.model, bb.inputSize, config.seed, { dropout: config.head.dropout > 0 });
+  return { loaded, model };
+}
+
+/** Loads the trained tensors of a run's checkpoint into a model built by `buildRunModel`; the checkpoint's epoch and SHA-256. */
+export async function restoreRunWeights(e: Engine, model: Sequential, run: RunHandle): Promise<{ epoch: number; sha256: string }> {
+  const bytes = await run.store.read(CHECKPOINT_FILE);
+  const file = run.store.describe(CHECKPOINT_FILE);
+  if (!bytes) throw new Error(`${file} does not exist (the run has no finished epoch)`);
+  const ckpt = parseCheckpoint(bytes, file);
+  const params = new Map(model.namedParams());
+  const problems: string[] = [];
+  for (const [name, t] of ckpt.params) {
+    const p = params.get(name);
+    if (!p) problems.push(`'${name}' is not a parameter of the model`);
+    else if (p.shape.join(',') !== t.shape.join(',')) problems.push(`'${name}' has shape [${t.shape.join(', ')}], the model's is [${p.shape.join(', ')}]`);
+  }
+  if (problems.length) throw new Error(`${file}: ${problems.slice(0, 5).join('; ')}`);
+  for (const [name, t] of ckpt.params) e.write(params.get(name)!, t.data as Float32Array);
+  return { epoch: ckpt.state.epoch, sha256: await sha256Hex(bytes) };
+}
+
+export interface ImageTrainJobOptions extends TrainJobCommon {
+  model: BackboneName;
+  weights?: string;
+  data: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  /** Training batches per epoch (default 100, the book's); null: one pass over the training split. */
+  steps?: number | null;
+  validationSteps?: number | null;
+  augment?: boolean;
+  onBadImage?: OnBadImage;
+  allowRandom?: boolean;
+}
+
+async function imageFolders(env: JobEnv, config: RunConfig): Promise<Map<SplitName, ImageFolder>> {
+  if (!config.data) throw new Error('the run has no image data folder; pass --data DIR');
+  return env.data.openSplits(config.data, SPLITS, { inputSize: config.input_size, onBadImage: config.on_bad_image });
+}
+
+function trainImages(env: JobEnv, run: RunHandle, resume: boolean, config: RunConfig, model: Sequential, folders: Map<SplitName, ImageFolder>): Promise<TrainJobResult> {
+  const plan = imagePlan(env.engine, {
+    recipe: config.recipe === 'finetune' ? 'finetune' : 'augment',
+    model,
+    inputSize: config.input_size,
+    preprocess: config.preprocess,
+    augmentation: config.augmentation,
+    train: folders.get('train')!,
+    validation: folders.get('validation')!,
+    ...(folders.has('test') ? { test: folders.get('test')! } : {}),
+    epochs: config.epochs,
+    ...(config.steps ? { steps: config.steps } : {}),
+    ...(config.validation_steps ? { validationSteps: config.validation_steps } : {}),
+    batch: config.batch,
+    lr: config.optimizer.lr,
+    seed: config.seed,
+    modelName: config.model,
+    config: config as unknown as Record<string, unknown>,
+  });
+  return trainRun(env, run, config, plan, resume);
+}
+
+/** Recipe 2: frozen base + head on images, augmentation on the GPU. */
+export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promise<TrainJobResult> {
+  const e = env.engine;
+  const { run, stored } = await runTarget(env, 'augment', o);
+  const d = RECIPE_DEFAULTS.augment;
+  const seed = stored?.seed ?? o.seed ?? 0;
+  const storedRandom = stored?.weights.checksum.startsWith('random') ?? false;
+  const inputSize = stored?.input_size ?? o.inputSize;
+  const weights = stored?.weights.path || o.weights;
+  const loaded = await env.backbones.load(stored?.model ?? o.model, {
+    ...(inputSize ? { inputSize } : {}),
+    ...(weights ? { weights } : {}),
+    seed,
+    allowRandom: stored ? storedRandom : (o.allowRandom ?? false),
+    ...(stored && !storedRandom ? { expectedChecksum: stored.weights.checksum } : {}),
+  });
+  const bb = loaded.backbone;
+  let model: Sequential | null = null;
+  try {
+    bb.model.freeze();
+    model = buildTransferModel(e, bb.model, bb.inputSize, seed);
+    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], stored?.batch ?? o.batch ?? d.batch);
+    const config: RunConfig =
+      stored ??
+      newRunConfig(env, {
+        recipe: 'augment',
+        name: run.name,
+        model: bb.name,
+        weights: { path: loaded.weightsPath, checksum: loaded.checksum, pretrained: loaded.status.pretrained },
+        input_size: bb.inputSize,
+        preprocess: o.preprocess ?? bb.defaultPreprocess,
+        data: env.data.resolve(o.data),
+        features: null,
+        feature_shape: [...bb.featureShape],
+        classes: [],
+        head: { units: HEAD_UNITS, dropout: 0 },
+        epochs: o.epochs ?? d.epochs,
+        steps: o.steps === undefined ? d.steps : o.steps,
+        validation_steps: o.validationSteps === undefined ? d.validationSteps : o.validationSteps,
+        batch: o.batch ?? d.batch,
+        lr: o.lr ?? d.lr,
+        seed,
+        augmentation: (o.augment ?? true) ? { ...BOOK_AUGMENTATION } : null,
+        unfreeze: [],
+        from: null,
+        on_bad_image: o.onBadImage ?? 'fail',
+        params: paramCounts(model),
+      });
+    const folders = await imageFolders(env, config);
+    config.classes = checkClasses(folders);
+    return await trainImages(env, run, stored !== null, config, model, folders);
+  } finally {
+    (model ?? bb.model).dispose();
+  }
+}
+
+export interface FinetuneJobOptions extends TrainJobCommon {
+  /** The run to start from (its weights and settings). */
+  from?: string;
+  /** Layers of the base to train (default: the model's top block, e.g. block5_conv1..3). */
+  unfreeze?: string[];
+  data?: string;
+  steps?: number | null;
+  validationSteps?: number | null;
+  augment?: boolean;
+  onBadImage?: OnBadImage;
+}
+
+/** Recipe 3: continue a run with the top layers of the base unfrozen, at a lower learning rate. */
+export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<TrainJobResult> {
+  const e = env.engine;
+  const { run, stored } = await runTarget(env, 'finetune', o);
+  const fromRef = stored?.from ?? o.from;
+  if (!fromRef) throw new Error('--from RUN is required (a run of train-head, train or finetune)');
+  const fromRun = await env.runs.find(fromRef);
+  const source = await readRunConfig(fromRun);
+  const { loaded, model } = await buildRunModel(env, source);
+  try {
+    const restored = await restoreRunWeights(e, model, fromRun);
+    if (stored?.from_checkpoint && stored.from_checkpoint.sha256 !== restored.sha256) {
+      throw new Error(
+        `--resume ${o.resume}: this run started from ${fromRun.store.describe(CHECKPOINT_FILE)} at epoch ${stored.from_checkpoint.epoch} (SHA-256 ${stored.from_checkpoint.sha256.slice(0, 12)}…), but that file has changed since (now epoch ${restored.epoch}, ${restored.sha256.slice(0, 12)}…)`,
+      );
+    }
+    const bb = loaded.backbone;
+    const unfreeze = stored?.unfreeze ?? o.unfreeze ?? bb.topLayerNames;
+    bb.model.trainOnly(unfreeze);
+    const d = RECIPE_DEFAULTS.finetune;
+    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], stored?.batch ?? o.batch ?? d.batch);
+    const config: RunConfig =
+      stored ??
+      newRunConfig(env, {
+        ...source,
+        recipe: 'finetune',
+        name: run.name,
+        data: o.data ? env.data.resolve(o.data) : source.data,
+        features: null,
+        epochs: o.epochs ?? d.epochs,
+        steps: o.steps === undefined ? d.steps : o.steps,
+        validation_steps: o.validationSteps === undefined ? d.validationSteps : o.validationSteps,
+        batch: o.batch ?? d.batch,
+        lr: o.lr ?? d.lr,
+        seed: o.seed ?? source.seed,
+        augmentation: (o.augment ?? true) ? { ...BOOK_AUGMENTATION } : null,
+        unfreeze: [...unfreeze],
+        from: fromRun.location,
+        from_checkpoint: { epoch: restored.epoch, sha256: restored.sha256 },
+        on_bad_image: o.onBadImage ?? source.on_bad_image,
+        params: paramCounts(model),
+      });
+    const folders = await imageFolders(env, config);
+    const classes = checkClasses(folders);
+    if (source.classes.length && classes.join('/') !== source.classes.join('/')) throw new Error(`--data ${config.data}: classes ${classes.join(', ')} differ from the run's ${source.classes.join(', ')}`);
+    config.classes = classes;
+    return await trainImages(env, run, stored !== null, config, model, folders);
+  } finally {
+    model.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ evaluate / predict
+
+export interface EvaluateJobOptions {
+  from: string;
+  /** A dataset root (its `split` sub-folder is used) or a folder of class sub-folders; default the run's data. */
+  data?: string;
+  split?: SplitName;
+  batch?: number;
+  onBadImage?: OnBadImage;
+}
+
+export async function evaluateJob(env: JobEnv, o: EvaluateJobOptions): Promise<{ loss: number; acc: number; count: number; folder: string; run: string; config: RunConfig }> {
+  const e = env.engine;
+  const run = await env.runs.find(o.from);
+  const config = await readRunConfig(run);
+  const root = o.data ? env.data.resolve(o.data) : config.data;
+  if (!root) throw new Error('--data DIR is required (the run does not record an image folder)');
+  const batch = o.batch ?? config.batch;
+  const { model } = await buildRunModel(env, config);
+  try {
+    await restoreRunWeights(e, model, run);
+    checkBatchFits(e, model, [config.input_size, config.input_size, 3], batch);
+    const folder = await env.data.openEvaluation(root, o.split ?? 'test', { inputSize: config.input_size, onBadImage: o.onBadImage ?? 'fail' });
+    if (config.classes.length && folder.classNames.join('/') !== config.classes.join('/')) {
+      throw new Error(`${folder.root}: classes ${folder.classNames.join(', ')} differ from the run's ${config.classes.join(', ')}`);
+    }
+    const forward = imageForward(e, model, config.preprocess, null);
+    const stream = new ScheduledBatches(epochBatchIndices({ size: folder.size, batchSize: batch, shuffle: false, seed: 0 }), (idx) => folder.loadBatch(idx), (h) => uploadImageBatch(e, h));
+    const r = await evaluate(e, forward, stream, { sink: env.sink, name: 'Evaluate' });
+    return { ...r, folder: folder.root, run: run.location, config };
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface Prediction {
+  file: string;
+  /** Probability of class 1 (the second class folder, e.g. dogs). */
+  probability: number;
+  /** The model's output before the sigmoid. */
+  logit: number;
+  label: number;
+  class: string;
+}
+
+export async function predictJob(env: JobEnv, o: { from: string; images: string[]; batch?: number }): Promise<{ predictions: Prediction[]; run: string; config: RunConfig }> {
+  const e = env.engine;
+  if (o.images.length === 0) throw new Error('give at least one IMAGE file');
+  const run = await env.runs.find(o.from);
+  const config = await readRunConfig(run);
+  const size = config.input_size;
+  // Decode everything first: a bad file fails before any output.
+  const pixels = await env.data.decodeImages(o.images, size);
+  const { model } = await buildRunModel(env, config);
+  try {
+    await restoreRunWeights(e, model, run);
+    // Every batch has the run's batch size (the last one padded with blank images): the kernels compiled for
+    // that shape are reused instead of compiling new ones for an odd size.
+    const batch = o.batch ?? config.batch;
+    checkBatchFits(e, model, [size, size, 3], batch);
+    const per = size * size * 3;
+    const padded = Math.ceil(pixels.length / batch) * batch;
+    const stream = new ScheduledBatches(
+      epochBatchIndices({ size: padded, batchSize: batch, shuffle: false, seed: 0 }),
+      async (idx) => {
+        const images = new Uint8Array(idx.length * per);
+        idx.forEach((i, k) => {
+          if (i < pixels.length) images.set(pixels[i]!, k * per);
+        });
+        return { images, labels: new Float32Array(idx.length), indices: Int32Array.from(idx), size: idx.length, height: size, width: size };
+      },
+      (h) => uploadImageBatch(e, h),
+    );
+    const logits = (await predictLogits(e, imageForward(e, model, config.preprocess, null), stream)).subarray(0, pixels.length);
+    const classes = config.classes.length === 2 ? config.classes : ['class 0', 'class 1'];
+    const predictions = o.images.map((file, i) => {
+      const z = logits[i]!;
+      const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+      const label = p > 0.5 ? 1 : 0;
+      return { file, probability: p, logit: z, label, class: classes[label]! };
+    });
+    return { predictions, run: run.location, config };
+  } finally {
+    model.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ start
+
+export interface StartJobOptions extends TrainJobCommon {
+  model: BackboneName;
+  weights?: string;
+  data: string;
+  inputSize?: number;
+  preprocess?: PreprocessMode;
+  /** Feature cache (default `<featuresRoot>/<model>-<size>-<preprocess>`). */
+  featuresDir?: string;
+  featuresRoot: string;
+  onBadImage?: OnBadImage;
+  allowRandom?: boolean;
+}
+
+/** Feature extraction (cached) on the model and data, then the book's head; val and test accuracy. */
+export async function startJob(env: JobEnv, o: StartJobOptions): Promise<TrainJobResult & { extract: ExtractJobResult }> {
+  const t0 = performance.now();
+  const batch = o.batch ?? RECIPE_DEFAULTS['feature-head'].batch;
+  const defaults = backboneDefaults(o.model);
+  const size = o.inputSize ?? defaults.inputSize;
+  const pre = o.preprocess ?? defaults.preprocess;
+  const featuresDir = o.featuresDir ?? `${o.featuresRoot}/${o.model}-${size}-${pre}`;
+  const extract = await extractJob(env, {
+    model: o.model,
+    ...(o.weights ? { weights: o.weights } : {}),
+    data: o.data,
+    out: featuresDir,
+    inputSize: size,
+    preprocess: pre,
+    batch,
+    onBadImage: o.onBadImage ?? 'fail',
+    seed: o.seed ?? 0,
+    allowRandom: o.allowRandom ?? false,
+  });
+  extract.loaded.backbone.model.dispose();
+  const extraMetrics: Record<string, number | string> = {
+    extract_s: extract.seconds,
+    extract_images: extract.images,
+    extract_images_per_s: extract.images ? extract.images / extract.seconds : 0,
+    features_reused: extract.reused ? 'yes' : 'no',
+  };
+  const result = await featureHeadJob(env, { ...o, features: featuresDir }, extraMetrics);
+  // metrics.json of the run gains the wall time of the whole command, extraction included.
+  result.metrics.total_wall_s = (performance.now() - t0) / 1000;
+  await writeJson((await env.runs.find(result.dir)).store, METRICS_FILE, jsonSafe(result.metrics));
+  return { ...result, extract };
+}
