@@ -12,7 +12,7 @@ import { renderHistoryPng } from './plots-node.js';
 import type { RecipeName } from './recipes.js';
 import { CONFIG_FILE, type RunHooks } from './run.js';
 import { NodeRunStore } from './run-store-node.js';
-import { exists, fromRoot, hasSplits, loadBackbone, openFolder, openSplits, pixelCache } from './setup-node.js';
+import { DEFAULT_DATA_DIR, exists, fromRoot, hasSplits, loadBackbone, openFolder, openSplits, pixelCache } from './setup-node.js';
 
 export type { ExtractJobOptions, ExtractJobResult, FeatureHeadJobOptions, ImageTrainJobOptions, FinetuneJobOptions, EvaluateJobOptions, TrainJobCommon, TrainJobResult, Prediction } from './jobs.js';
 
@@ -121,7 +121,7 @@ export function nodeJobEnv(ctx: JobContext): JobEnv {
   };
 }
 
-export const DEFAULT_DATA = '../shared/data/cats_and_dogs_small';
+export { DEFAULT_DATA_DIR as DEFAULT_DATA } from './setup-node.js';
 
 export const extractJob = (ctx: JobContext, o: jobs.ExtractJobOptions) => jobs.extractJob(nodeJobEnv(ctx), o);
 export const featureHeadJob = (ctx: JobContext, o: jobs.FeatureHeadJobOptions) => jobs.featureHeadJob(nodeJobEnv(ctx), o);
@@ -129,13 +129,12 @@ export const imageTrainJob = (ctx: JobContext, o: jobs.ImageTrainJobOptions) => 
 export const finetuneJob = (ctx: JobContext, o: jobs.FinetuneJobOptions) => jobs.finetuneJob(nodeJobEnv(ctx), o);
 export const evaluateJob = (ctx: JobContext, o: jobs.EvaluateJobOptions) => jobs.evaluateJob(nodeJobEnv(ctx), o);
 export const predictJob = (ctx: JobContext, o: { from: string; images: string[]; batch?: number }) => jobs.predictJob(nodeJobEnv(ctx), o);
-export const readRunConfig = (dir: string) => jobs.readRunConfig(handle(dir));
 
 export type StartJobOptions = Omit<jobs.StartJobOptions, 'data' | 'featuresRoot'> & { data?: string; featuresRoot?: string };
 
 /** `npm start`: the default data (../shared's cats and dogs) and feature cache (.cache/features) unless given. */
 export async function startJob(ctx: JobContext, o: StartJobOptions): ReturnType<typeof jobs.startJob> {
-  const data = o.data ?? fromRoot(DEFAULT_DATA);
+  const data = o.data ?? fromRoot(DEFAULT_DATA_DIR);
   if (!(await exists(data))) {
     throw new Error(
       `no data: ${data} does not exist. Pass --data DIR, a folder with train/, validation/ and test/ sub-folders, each holding one sub-folder of images per class (e.g. cats/ and dogs/)`,

@@ -1,29 +1,8 @@
 // The Node-only parts of the training API: run folders on disk, PNG plots, the commands as functions.
 export { NodeRunStore } from './run-store-node.js';
 export { renderHistoryPng } from './plots-node.js';
-export {
-  extractJob,
-  featureHeadJob,
-  imageTrainJob,
-  finetuneJob,
-  evaluateJob,
-  predictJob,
-  startJob,
-  nodeJobEnv,
-  readRunConfig,
-  findRun,
-  newRunDir,
-  DEFAULT_DATA,
-  type JobContext,
-  type ExtractJobOptions,
-  type ExtractJobResult,
-  type FeatureHeadJobOptions,
-  type ImageTrainJobOptions,
-  type FinetuneJobOptions,
-  type EvaluateJobOptions,
-  type StartJobOptions,
-  type TrainJobCommon,
-  type TrainJobResult,
-  type Prediction,
-} from './jobs-node.js';
+// The jobs themselves are platform-neutral (src/train/jobs.ts, exported by the package root): on Node give them
+// `nodeJobEnv({ engine, runsDir, … })`, e.g. `featureHeadJob(nodeJobEnv({ engine }), { features, epochs })`.
+export { nodeJobEnv, findRun, newRunDir, DEFAULT_DATA, type JobContext } from './jobs-node.js';
+
 export { loadBackbone, defaultModel, openSplits, openFolder, pixelCache, packageRoot, fromRoot } from './setup-node.js';
