@@ -12,9 +12,12 @@ import { MemoryPixelCache } from '../src/data/cache.js';
 import { SharpImageDecoder } from '../src/data/decoder-node.js';
 import type { Engine } from '../src/engine/index.js';
 import { parseNpy } from '../src/formats/npy.js';
-import { parseSafetensors } from '../src/formats/safetensors.js';
+import { parseSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
 import type { History } from '../src/train/history.js';
-import { trainInTab, type TabRecipe } from '../web/session.js';
+import { parseCheckpoint } from '../src/train/checkpoint.js';
+import { tensorsSha256 } from '../src/formats/checksum.js';
+import { readBackboneWeights } from '../src/models/weights-node.js';
+import { TabSession, type TabData, type TabRecipe } from '../web/session.js';
 import { demoImages, fetchDemoListing, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
 import { relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
@@ -172,20 +175,36 @@ describe('browser app', () => {
 const RUN = { weights: 'squeezenet1_1', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
 const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
 
-/** The same run in this process, on Dawn, through the same session code and the same server (sharp decodes the JPEGs). */
+/** Recipe 3 starts from the model of recipe 2 at the book's fine-tuning rate. */
+const FINETUNE_LR = 1e-5;
+const runConfig = (recipe: TabRecipe) => ({ ...RUN, recipe, ...(recipe === 'finetune' ? { lr: FINETUNE_LR } : {}) });
+
+/** The tab's session, run in this process on Dawn: the same code and the same server (sharp decodes the JPEGs). */
+let nodeTab: { session: TabSession; data: TabData; runs: Map<TabRecipe, string> } | null = null;
+
 async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History; probe: number }> {
-  const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
-  const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
-  const decoder = new SharpImageDecoder();
-  const result = await trainInTab(
-    e,
-    { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` },
-    { fs: picked.fs, decoder, cache: new MemoryPixelCache(), trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
-    { recipe, backbone: 'squeezenet1_1', inputSize: RUN.inputSize, epochs: RUN.epochs, batch: RUN.batch, lr: RUN.lr, seed: RUN.seed },
-    { logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } },
-  );
+  if (!nodeTab) {
+    const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
+    const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+    const session = new TabSession(e, { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
+    session.setWeights('squeezenet1_1', { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` });
+    nodeTab = { session, data: { fs: picked.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR }, runs: new Map() };
+  }
+  const { session, data, runs } = nodeTab;
+  const c = runConfig(recipe);
+  const result = await session.train(data, {
+    recipe,
+    backbone: 'squeezenet1_1',
+    inputSize: c.inputSize,
+    epochs: c.epochs,
+    batch: c.batch,
+    lr: c.lr,
+    seed: c.seed,
+    ...(recipe === 'finetune' ? { from: runs.get('augment')! } : {}),
+  });
+  runs.set(recipe, result.run);
   try {
-    const pixels = await decoder.decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [RUN.inputSize, RUN.inputSize], 'nearest');
+    const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [RUN.inputSize, RUN.inputSize], 'nearest');
     const probe = (await result.classifier.probabilities(pixels, 1))[0]!;
     return { history: result.history, probe };
   } finally {
@@ -214,16 +233,17 @@ describe('training in the tab', () => {
     await tab?.page.close();
   });
 
-  for (const recipe of ['features', 'augment'] as const) {
+  // In this order: recipe 3 fine-tunes the model recipe 2 trained (in the tab, and in the Node session).
+  for (const recipe of ['features', 'augment', 'finetune'] as const) {
     it(`${recipe}: per-epoch losses equal the Node engine's (same seed and data), then predicts like it`, async () => {
       tab ??= await openPage();
       const { page, console } = tab;
       const before = (await page.evaluate(() => window.__predictions())).length;
-      const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), { ...RUN, recipe });
+      const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), runConfig(recipe));
       const node = await nodeRun(await testEngine(), recipe);
       expectSameHistory(browserH, node.history, recipe);
 
-      if (recipe === 'features') {
+      if (recipe !== 'augment') {
         await page.setInputFiles('#predict-input', PROBE_IMAGE);
       } else {
         // Dropped on the drop zone, as a person would.
@@ -249,6 +269,73 @@ describe('training in the tab', () => {
       await page.screenshot({ path: join(artifacts, `browser-${recipe}.png`), fullPage: true });
     }, 600_000);
   }
+
+  it('downloads the model, loads it back (also as a CLI run folder) and predicts the same; bad files change nothing', async () => {
+    tab ??= await openPage();
+    const { page, console } = tab;
+    const dir = await mkdtemp(join(tmpdir(), 'webgpu-transfer-model-'));
+    const probe = async (): Promise<number> => {
+      const n = (await page.evaluate(() => window.__predictions())).length;
+      await page.setInputFiles('#predict-input', PROBE_IMAGE);
+      await page.waitForFunction((k) => window.__predictions().length === k, n + 1);
+      const pred = (await page.evaluate(() => window.__predictions()))[n]!;
+      expect(pred.error, console.join('\n')).toBeNull();
+      return pred.probability!;
+    };
+    const load = async (files: Parameters<Page['setInputFiles']>[1]): Promise<void> => {
+      const n = await page.evaluate(() => window.__modelLoads());
+      await page.setInputFiles('#model-input', files);
+      await page.waitForFunction((k) => window.__modelLoads() === k, n + 1);
+    };
+    const lastError = async () => (await page.evaluate(() => window.__errors())).at(-1);
+    try {
+      // The model of the last run (recipe 3's).
+      if (await page.isDisabled('#download-model')) await page.evaluate((cfg) => window.__runTraining(cfg), runConfig('augment'));
+      const p0 = await probe();
+      expect(p0).toBeGreaterThan(0);
+      const same = (p: number) => expect(Math.abs(p - p0), `P(dog) ${p}, before ${p0}`).toBeLessThanOrEqual(1e-6 * p0);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
+      const file = join(dir, download.suggestedFilename());
+      await download.saveAs(file);
+      expect(basename(file)).toMatch(/\.safetensors$/);
+      const bytes = new Uint8Array(await readFile(file));
+      const { tensors, metadata } = parseSafetensors(bytes);
+      const config = JSON.parse(metadata['config']!) as { recipe: string; model: string; classes: string[]; weights: { checksum: string } };
+      expect(config.model).toBe('squeezenet1_1');
+      // The same base checksum as a CLI run on the .npy weights records, so CLI runs load here and vice versa.
+      expect(config.weights.checksum).toBe(await tensorsSha256((await readBackboneWeights('squeezenet1_1'))!));
+      expect(config.classes).toEqual(['cats', 'dogs']);
+      expect(parseCheckpoint(bytes, file).state.epoch).toBe(RUN.epochs);
+
+      // Not a model: garbage, then pretrained weights (a safetensors file of another kind). The model stays.
+      await load({ name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not a model') });
+      expect(await lastError()).toMatchObject({ title: 'Could not load the model', message: expect.stringMatching(/^junk\.safetensors: .*; choose a model downloaded from this page/) });
+      const weights = Buffer.from(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+      await load({ name: 'squeezenet1_1.safetensors', mimeType: 'application/octet-stream', buffer: weights });
+      expect((await lastError())?.message).toMatch(/squeezenet1_1\.safetensors: not a webgpu-transfer checkpoint.*holds no trained model/);
+      expect(await page.textContent('#model-file-status')).toMatch(/^Could not load that model; still using run /);
+      expect(await probe()).toBe(p0);
+
+      // The downloaded file, then the same model as a CLI run folder writes it (checkpoint + config.json).
+      await load(file);
+      expect(await page.textContent('#model-file-status'), JSON.stringify(await lastError())).toMatch(/loaded from /);
+      same(await probe());
+      const { config: _omit, ...ckptMeta } = metadata;
+      const cli = join(dir, 'run');
+      await mkdir(cli);
+      await writeFile(join(cli, 'checkpoint.safetensors'), writeSafetensors(tensors, ckptMeta));
+      await writeFile(join(cli, 'config.json'), metadata['config']!);
+      await load([join(cli, 'checkpoint.safetensors'), join(cli, 'config.json')]);
+      expect(await page.textContent('#model-file-status')).toMatch(/loaded from checkpoint\.safetensors \+ config\.json/);
+      same(await probe());
+      // A checkpoint alone has no configuration to rebuild the model from.
+      await load(join(cli, 'checkpoint.safetensors'));
+      expect((await lastError())?.message).toMatch(/holds no run configuration; choose it together with its run's config\.json/);
+      await page.screenshot({ path: join(artifacts, 'browser-model-file.png'), fullPage: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 
   it('trains on a folder the user picks; an undecodable file in it is skipped and reported', async () => {
     tab ??= await openPage();

@@ -13,7 +13,8 @@ import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
 import { PredictPanel } from './predict.js';
-import { trainInTab, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
+import { RECIPE_DEFAULTS } from '../src/train/recipes.js';
+import { TabSession, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
 import { demoImages, fetchDemoListing, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
 import { fetchWeights, listServerWeights } from './weights.js';
 
@@ -21,12 +22,16 @@ interface AppState {
   engine: Engine | null;
   weights: { name: string; tensors: NamedArrays } | null;
   images: PickedImages | null;
+  /** The model the predict panel uses (trained or loaded in this tab); its run can be downloaded and fine-tuned. */
   classifier: Classifier | null;
+  session: TabSession | null;
   running: boolean;
   stopRequested: boolean;
 }
 
-const state: AppState = { engine: null, weights: null, images: null, classifier: null, running: false, stopRequested: false };
+const state: AppState = { engine: null, weights: null, images: null, classifier: null, session: null, running: false, stopRequested: false };
+/** Model files read so far, successfully or not (the browser test waits on it). */
+let modelLoads = 0;
 const decoder = new BrowserImageDecoder();
 /** Decoded pixels of every image seen in this tab, so a second run decodes nothing. */
 const pixelCache = new MemoryPixelCache();
@@ -52,6 +57,8 @@ function updateButtons(): void {
   el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !el<HTMLSelectElement>('weights-select').value;
   el<HTMLButtonElement>('train').disabled = !ready || state.running || !state.images || !el<HTMLSelectElement>('weights-select').value;
   el<HTMLButtonElement>('stop').disabled = !state.running;
+  el<HTMLButtonElement>('download-model').disabled = state.running || !state.classifier;
+  el<HTMLInputElement>('model-input').disabled = !ready || state.running;
 }
 
 async function fillWeightsList(): Promise<void> {
@@ -86,6 +93,7 @@ async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
       status.textContent = `Downloading ${name}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}`;
     });
     state.weights = { name, tensors: w.tensors };
+    state.session?.setWeights(backboneOf(name), { tensors: w.tensors, source: `${name}.safetensors` });
     status.textContent = `${name}: ${w.tensors.size} tensors, ${parameterCount(w.tensors).toLocaleString('en')} parameters (${formatBytes(w.bytes)}), in this tab`;
     return state.weights;
   } catch (e) {
@@ -118,8 +126,13 @@ function readConfig(backbone: BackboneName): TabTrainingConfig {
   const lrText = el<HTMLInputElement>('lr').value.trim();
   const lr = Number(lrText);
   if (!(lr > 0 && lr < 1)) throw new Error(`Learning rate: enter a number between 0 and 1, e.g. 2e-5 (got "${lrText}")`);
+  const stepsText = el<HTMLInputElement>('steps').value.trim();
+  const recipe = el<HTMLSelectElement>('recipe').value as TabRecipe;
+  if (recipe === 'finetune' && !state.classifier) throw new Error('Fine-tuning continues the model trained (or loaded) in this tab: train one with recipe 1 or 2 first');
   return {
-    recipe: el<HTMLSelectElement>('recipe').value as TabRecipe,
+    recipe,
+    ...(recipe === 'finetune' ? { from: state.classifier!.run } : {}),
+    ...(stepsText ? { steps: numberInput('steps', 1, 100000) } : {}),
     backbone,
     inputSize: numberInput('image-size', 32, 512),
     epochs: numberInput('epochs', 1, 1000),
@@ -171,6 +184,7 @@ async function train(): Promise<History> {
   const status = el('train-status');
   try {
     const weights = await loadWeights();
+    const session = state.session!;
     const cfg = readConfig(backboneOf(weights.name));
     charts.reset();
     state.classifier?.dispose();
@@ -178,14 +192,11 @@ async function train(): Promise<History> {
     predict.setClassifier(null);
     status.textContent = 'Reading and decoding the images…';
     const t0 = performance.now();
-    const result = await trainInTab(
-      engine,
-      { tensors: weights.tensors, source: `${weights.name}.safetensors` },
-      { fs: images.fs, decoder, cache: pixelCache, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
+    const result = await session.train(
+      { fs: images.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
       cfg,
       {
         sink: onEvent,
-        logger: { warn: (m) => showError(new Error(m), 'Warning') },
         onStep: () => {
           if (state.stopRequested) throw new StopRequested();
         },
@@ -199,6 +210,7 @@ async function train(): Promise<History> {
     status.textContent =
       `Done in ${((performance.now() - t0) / 1000).toFixed(1)} s: val_acc ${Number(m.val_acc).toFixed(3)}, ` +
       `val_loss ${Number(m.val_loss).toFixed(4)} · ${Number(m.images_per_s).toFixed(1)} images/s. Drop an image below to classify it.`;
+    el('model-file-status').textContent = `Model: run ${result.run} (${describeRun(result.classifier)}), trained in this tab.`;
     return result.history;
   } catch (e) {
     if (e instanceof StopRequested) status.textContent = 'Stopped.';
@@ -213,6 +225,72 @@ async function train(): Promise<History> {
   }
 }
 
+function describeRun(c: Classifier): string {
+  const k = c.config;
+  return `${k.recipe}, ${k.model} at ${k.input_size}×${k.input_size}, classes ${k.classes.join(' / ')}`;
+}
+
+/** Saves the current model as one .safetensors file (checkpoint + config.json in its metadata). */
+async function downloadModel(): Promise<void> {
+  const c = state.classifier;
+  if (!c || !state.session) throw new Error('train or load a model first');
+  const { name, bytes } = await state.session.exportRun(c.run);
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  el('model-file-status').textContent = `Saved ${name} (${formatBytes(bytes.byteLength)}): load it here again later, or use it with the CLI.`;
+}
+
+/**
+ * Loads a model file (downloaded from this page, or a CLI run's checkpoint.safetensors + config.json) for the predict
+ * panel. The base's weights it was trained with are fetched from the server when another base is loaded; a file
+ * that is not a model, or weights that differ from the run's, leave the current model in place.
+ */
+async function loadModel(files: File[]): Promise<void> {
+  const status = el('model-file-status');
+  const session = state.session;
+  if (!session) throw new Error('no usable WebGPU device in this tab (see the message above)');
+  if (state.running) throw new Error('wait until the training run has finished');
+  state.running = true;
+  updateButtons();
+  try {
+    status.textContent = `Reading ${files.map((f) => f.name).join(', ')}…`;
+    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+    const model = TabSession.readModelFiles(read);
+    const need = model.config.model;
+    if (!state.weights || backboneOf(state.weights.name) !== need) {
+      const select = el<HTMLSelectElement>('weights-select');
+      const option = Array.from(select.options).find((o) => {
+        try {
+          return o.value !== '' && backboneOf(o.value) === need;
+        } catch {
+          return false;
+        }
+      });
+      if (!option) throw new Error(`${files.map((f) => f.name).join(' + ')}: this model was trained on ${need}, and this server has no ${need} weights`);
+      select.value = option.value;
+      await loadWeights();
+    }
+    const classifier = await session.addModel(model);
+    state.classifier?.dispose();
+    state.classifier = classifier;
+    predict.setClassifier(classifier);
+    status.textContent = `Model: run ${classifier.run} (${describeRun(classifier)}), loaded from ${model.source}. Drop an image below to classify it.`;
+  } catch (e) {
+    status.textContent = state.classifier ? `Could not load that model; still using run ${state.classifier.run}.` : 'Could not load that model.';
+    throw e;
+  } finally {
+    state.running = false;
+    modelLoads++;
+    updateButtons();
+  }
+}
+
 /** Settings the browser test passes to `window.__runTraining`; missing fields keep the form's values. */
 interface TestRunConfig {
   /** 'demo' (default) or 'folder': the folder already chosen in the folder input. */
@@ -220,6 +298,8 @@ interface TestRunConfig {
   weights?: string;
   recipe?: TabRecipe;
   inputSize?: number;
+  /** Training batches per epoch (recipes 2 and 3); omitted: one pass. */
+  steps?: number;
   epochs?: number;
   batch?: number;
   lr?: number;
@@ -240,6 +320,7 @@ async function runFromTest(c: TestRunConfig): Promise<History> {
   set('batch', c.batch);
   set('lr', c.lr);
   set('seed', c.seed);
+  el<HTMLInputElement>('steps').value = c.steps === undefined ? '' : String(c.steps);
   set('per-class', c.trainPerClass);
   set('val-per-class', c.valPerClass);
   (document.querySelector(`input[name="source"][value="${c.source ?? 'demo'}"]`) as HTMLInputElement).checked = true;
@@ -265,11 +346,30 @@ async function main(): Promise<void> {
       .finally(updateButtons);
   });
   el('train').addEventListener('click', () => void train().catch(() => undefined));
+  el('recipe').addEventListener('change', () => {
+    // The book's learning rates: 2e-5 for recipes 1 and 2, 1e-5 to fine-tune.
+    el<HTMLInputElement>('lr').value = String(RECIPE_DEFAULTS[el<HTMLSelectElement>('recipe').value === 'finetune' ? 'finetune' : 'augment'].lr);
+  });
+  el('download-model').addEventListener('click', () => void downloadModel().catch((e) => showError(e, 'Could not save the model')));
+  el<HTMLInputElement>('model-input').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const files = Array.from(input.files ?? []);
+    input.value = '';
+    if (files.length) void loadModel(files).catch((e) => showError(e, 'Could not load the model'));
+  });
   el('stop').addEventListener('click', () => {
     state.stopRequested = true;
     el('train-status').textContent = 'Stopping after this step…';
   });
   state.engine = await startEngine();
+  if (state.engine) {
+    state.session = new TabSession(state.engine, {
+      decoder,
+      cache: pixelCache,
+      logger: { warn: (m) => showError(new Error(m), 'Warning') },
+      software: { node: 'none (browser tab)', platform: navigator.userAgent },
+    });
+  }
   if (state.engine) void state.engine.device.lost.then(updateButtons);
   await Promise.all([fillWeightsList().catch((e) => showError(e, 'Weights list')), refreshImages()]);
 }
@@ -283,6 +383,7 @@ declare global {
     __runTraining: (config: TestRunConfig) => Promise<History>;
     __predictions: () => PredictPanel['results'];
     __engine: () => Engine | null;
+    __modelLoads: () => number;
   }
 }
 window.__ready = ready;
@@ -290,3 +391,4 @@ window.__errors = shownErrors;
 window.__runTraining = runFromTest;
 window.__predictions = () => predict.results;
 window.__engine = () => state.engine;
+window.__modelLoads = () => modelLoads;

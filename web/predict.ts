@@ -65,7 +65,7 @@ export class PredictPanel {
       // Decoding first: a bad file is reported even before a model exists.
       const size = c?.inputSize ?? 32;
       const pixels = await this.decoder.decode(bytes, file.name, [size, size], 'nearest');
-      if (!c) throw new Error('train a model first (step 3); then drop the image again');
+      if (!c) throw new Error('train a model first (step 3), or load one; then drop the image again');
       const p = (await c.probabilities(pixels, 1))[0]!;
       const cls = p > 0.5 ? c.classNames[1]! : c.classNames[0]!;
       const confidence = p > 0.5 ? p : 1 - p;

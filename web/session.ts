@@ -1,33 +1,29 @@
 /**
- * One training run of the browser app, put together from src/ only (data → models → train): open the picked
- * images as flow_from_directory folders, build the pretrained base, then either extract features and train the
- * dense head (recipe 1) or train base + head with the base frozen and augmentation on the GPU (recipe 2).
- * Nothing here touches the DOM, so the browser test runs this very function in Node (Dawn) as the oracle.
+ * The tab's training session, on the recipe layer of src/train/jobs.ts: the same `extractJob` / `featureHeadJob` /
+ * `imageTrainJob` / `finetuneJob` the CLI runs, in a `MemoryJobEnv` (runs and feature folders in memory, the picked
+ * images mounted as a dataset, the backbone weights the page loaded). It also turns a run into a classifier for the
+ * predict panel, and a run into one downloadable file and back.
+ * Nothing here touches the DOM, so the browser test runs this very code in Node (Dawn) as the oracle.
  */
-import { BOOK_AUGMENTATION } from '../src/data/augment-params.js';
 import type { BadImage } from '../src/data/errors.js';
-import { ImageFolder } from '../src/data/image-folder.js';
 import type { DataFs, ImageDecoder, PixelCache } from '../src/data/types.js';
-import type { Engine, Tensor } from '../src/engine/index.js';
+import type { Engine } from '../src/engine/index.js';
+import { parseSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
 import type { NamedArrays } from '../src/formats/types.js';
-import { preprocess } from '../src/kernels/preprocess.js';
-import { createBackbone } from '../src/models/registry.js';
-import type { Backbone, BackboneName, ModelLogger } from '../src/models/types.js';
-import { INFERENCE } from '../src/nn/layer.js';
-import type { Sequential } from '../src/nn/sequential.js';
-import type { ForwardFn } from '../src/train/batches.js';
+import type { BackboneName, ModelLogger } from '../src/models/types.js';
+import { CHECKPOINT_FILE, parseCheckpoint } from '../src/train/checkpoint.js';
+import { parseRunConfig, type RunConfig } from '../src/train/config.js';
 import type { EventSink } from '../src/train/events.js';
-import { extractFeatures } from '../src/train/extract.js';
 import { predictProbabilities } from '../src/train/fit.js';
 import type { History } from '../src/train/history.js';
 import { uploadImageBatch } from '../src/train/image-input.js';
-import { buildTransferModel, forwardLogits } from '../src/train/model.js';
-import { featureHeadPlan, imageForward, imagePlan, RECIPE_DEFAULTS } from '../src/train/recipes.js';
-import { runTraining, type TrainingPlan } from '../src/train/run.js';
+import { MemoryJobEnv } from '../src/train/job-env-memory.js';
+import { buildRunModel, extractJob, featureHeadJob, finetuneJob, imageTrainJob, readRunConfig, restoreRunWeights, type TrainJobResult } from '../src/train/jobs.js';
+import { imageForward, RECIPE_DEFAULTS } from '../src/train/recipes.js';
+import { CONFIG_FILE } from '../src/train/run.js';
 import { ScheduledBatches } from '../src/train/schedule.js';
-import { MemoryRunStore } from '../src/train/store.js';
 
-export type TabRecipe = 'features' | 'augment';
+export type TabRecipe = 'features' | 'augment' | 'finetune';
 
 export interface TabTrainingConfig {
   recipe: TabRecipe;
@@ -37,14 +33,15 @@ export interface TabTrainingConfig {
   batch: number;
   lr: number;
   seed: number;
-  /** Recipe 2: training batches per epoch (default: one pass over the training images). */
+  /** Recipes 2 and 3: training batches per epoch (default: one pass over the training images). */
   steps?: number;
+  /** Recipe 3: the run (trained or loaded in this session) whose model is fine-tuned. */
+  from?: string;
 }
 
+/** The picked images: a small file system holding each split's class folders. */
 export interface TabData {
   fs: DataFs;
-  decoder: ImageDecoder;
-  cache: PixelCache | null;
   trainDir: string;
   validationDir: string;
 }
@@ -57,6 +54,9 @@ export interface TabWeights {
 
 /** A trained model for the predict panel: RGB bytes at the input size → probability of class 1. */
 export interface Classifier {
+  /** The session's run it was built from. */
+  readonly run: string;
+  readonly config: RunConfig;
   readonly inputSize: number;
   readonly classNames: string[];
   probabilities(pixels: Uint8Array, count: number): Promise<Float32Array>;
@@ -64,6 +64,8 @@ export interface Classifier {
 }
 
 export interface TabTrainingResult {
+  /** The run's name in the session. */
+  run: string;
   history: History;
   metrics: Record<string, number | string>;
   classifier: Classifier;
@@ -73,13 +75,25 @@ export interface TabTrainingResult {
 
 export interface TabHooks {
   sink?: EventSink;
-  logger: ModelLogger;
   /**
    * Called after every step of every phase (reading images, extraction, training, validation); throwing from it
    * stops the run there, tensors freed (the Stop button).
    */
   onStep?: () => void;
 }
+
+/** A model file picked by the user, read and checked (nothing on the GPU yet). */
+export interface ModelFile {
+  config: RunConfig;
+  checkpoint: Uint8Array;
+  /** The picked file names, for messages. */
+  source: string;
+}
+
+/** Where the picked images are mounted for the jobs: `images/train`, `images/validation`. */
+export const DATA_ROOT = 'images';
+/** The safetensors metadata key a downloaded model keeps its config.json in. */
+export const CONFIG_METADATA_KEY = 'config';
 
 export function validateConfig(c: TabTrainingConfig): void {
   const int = (v: number, lo: number, hi: number, what: string) => {
@@ -91,109 +105,164 @@ export function validateConfig(c: TabTrainingConfig): void {
   if (c.steps !== undefined) int(c.steps, 1, 100000, 'steps per epoch');
   if (!(c.lr > 0 && c.lr < 1)) throw new Error(`learning rate must be in (0, 1), got ${c.lr}`);
   if (!Number.isFinite(c.seed)) throw new Error(`seed must be a number, got ${c.seed}`);
+  if (c.recipe === 'finetune' && !c.from) throw new Error('fine-tuning continues a model trained in this tab: train one with recipe 1 or 2 (or load one) first');
 }
 
-async function openSplits(data: TabData, size: number, sink: EventSink): Promise<{ train: ImageFolder; validation: ImageFolder; skipped: BadImage[] }> {
-  const open = (root: string) => {
-    const name = `Reading ${root} images`;
-    const t0 = performance.now();
-    let announced = false;
-    return ImageFolder.open(root, {
-      fs: data.fs,
-      decoder: data.decoder,
-      cache: data.cache,
-      targetSize: [size, size],
-      onBadImage: 'skip',
-      onProgress: (done, total) => {
-        if (!announced) sink({ type: 'phase', name, total, unit: 'images' });
-        announced = true;
-        const el = (performance.now() - t0) / 1000;
-        sink({ type: 'progress', name, done, total, images: done, elapsed_s: el, images_per_s: done / Math.max(el, 1e-9) });
-      },
+export interface TabSessionOptions {
+  decoder: ImageDecoder;
+  cache: PixelCache | null;
+  logger: ModelLogger;
+  software?: { node: string; platform: string };
+}
+
+export class TabSession {
+  readonly env: MemoryJobEnv;
+  private sink: EventSink = () => {};
+
+  constructor(readonly engine: Engine, o: TabSessionOptions) {
+    this.env = new MemoryJobEnv({
+      engine,
+      decoder: o.decoder,
+      cache: o.cache,
+      logger: o.logger,
+      sink: (ev) => this.sink(ev),
+      software: o.software ?? { node: 'none (browser tab)', platform: 'browser' },
     });
-  };
-  const train = await open(data.trainDir);
-  const validation = await open(data.validationDir);
-  if (train.classNames.join() !== validation.classNames.join()) {
-    throw new Error(`the training classes (${train.classNames.join(', ')}) differ from the validation classes (${validation.classNames.join(', ')})`);
   }
-  return { train, validation, skipped: [...train.bad, ...validation.bad] };
-}
 
-function classifierFrom(e: Engine, forward: ForwardFn, inputSize: number, classNames: string[], dispose: () => void): Classifier {
-  return {
-    inputSize,
-    classNames,
-    probabilities: (pixels, count) => {
-      const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: inputSize, width: inputSize };
-      const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
-      return predictProbabilities(e, forward, stream);
-    },
-    dispose,
-  };
-}
+  /** The pretrained tensors of `backbone` the jobs use from now on. */
+  setWeights(backbone: BackboneName, w: TabWeights): void {
+    this.env.setWeights(backbone, w);
+  }
 
-/** Runs recipe 1 or 2 in this engine on `data`, reporting through `hooks.sink`; returns the history and a classifier. */
-export async function trainInTab(e: Engine, weights: TabWeights, data: TabData, cfg: TabTrainingConfig, hooks: TabHooks): Promise<TabTrainingResult> {
-  validateConfig(cfg);
-  const sink: EventSink = (ev) => {
-    hooks.sink?.(ev);
-    if (ev.type === 'progress') hooks.onStep?.();
-  };
-  const { train, validation, skipped } = await openSplits(data, cfg.inputSize, sink);
-  const backbone: Backbone = createBackbone(cfg.backbone, e, { inputSize: cfg.inputSize, seed: cfg.seed, logger: hooks.logger });
-  let head: Sequential | null = null;
-  let model: Sequential | null = null;
-  const disposeAll = () => {
-    (model ?? backbone.model).dispose();
-    head?.dispose();
-  };
-  try {
-    const status = backbone.loadWeights(weights.tensors, { source: weights.source });
-    sink({ type: 'info', message: `${cfg.backbone}: ${status.parameters.toLocaleString('en')} parameters from ${status.source}` });
-    const mode = backbone.defaultPreprocess;
-    const config = { ...cfg, preprocess: mode, classes: train.classNames, train_images: train.size, validation_images: validation.size, weights: weights.source };
-    let plan: TrainingPlan;
-    let predictForward: ForwardFn;
-    if (cfg.recipe === 'features') {
-      const opts = { preprocess: mode, batchSize: cfg.batch, sink };
-      const trainSet = await extractFeatures(e, backbone, train, { ...opts, name: 'Extracting train' });
-      const valSet = await extractFeatures(e, backbone, validation, { ...opts, name: 'Extracting validation' });
-      const built = featureHeadPlan(e, { train: trainSet, validation: valSet, epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed, model: cfg.backbone, config });
-      head = built.model;
-      plan = built.plan;
-      const base = backbone.model;
-      const h = head;
-      predictForward = (x: Tensor, ctx) => {
-        const features = base.forward(preprocess(e, x, mode), INFERENCE);
-        return forwardLogits(h, features, ctx);
-      };
-    } else {
-      backbone.model.freeze();
-      model = buildTransferModel(e, backbone.model, cfg.inputSize, cfg.seed);
-      plan = imagePlan(e, {
-        recipe: 'augment',
-        model,
-        inputSize: cfg.inputSize,
-        preprocess: mode,
-        augmentation: BOOK_AUGMENTATION,
-        train,
-        validation,
-        epochs: cfg.epochs,
-        ...(cfg.steps ? { steps: cfg.steps } : {}),
-        batch: cfg.batch,
-        lr: cfg.lr,
-        seed: cfg.seed,
-        modelName: cfg.backbone,
-        config,
-      });
-      predictForward = imageForward(e, model, mode, null);
+  /** Runs recipe 1, 2 or 3 on `data`, reporting through `hooks.sink`; returns the history and a classifier. */
+  async train(data: TabData, cfg: TabTrainingConfig, hooks: TabHooks = {}): Promise<TabTrainingResult> {
+    validateConfig(cfg);
+    const env = this.env;
+    env.mount(DATA_ROOT, { fs: data.fs, splits: { train: data.trainDir, validation: data.validationDir } });
+    env.skipped = [];
+    this.sink = (ev) => {
+      hooks.sink?.(ev);
+      if (ev.type === 'progress') hooks.onStep?.();
+    };
+    try {
+      const common = { epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed };
+      const images = { steps: cfg.steps ?? null, validationSteps: null, augment: true, onBadImage: 'skip' as const };
+      let result: TrainJobResult;
+      if (cfg.recipe === 'features') {
+        const out = `features/${cfg.backbone}-${cfg.inputSize}`;
+        const ex = await extractJob(env, { model: cfg.backbone, data: DATA_ROOT, out, inputSize: cfg.inputSize, batch: cfg.batch, onBadImage: 'skip', seed: cfg.seed, allowRandom: !env.hasWeights(cfg.backbone) });
+        ex.loaded.backbone.model.dispose();
+        result = await featureHeadJob(env, { ...common, features: out }, { extract_s: ex.seconds, extract_images: ex.images, features_reused: ex.reused ? 'yes' : 'no' });
+      } else if (cfg.recipe === 'augment') {
+        result = await imageTrainJob(env, { ...common, ...images, model: cfg.backbone, data: DATA_ROOT, inputSize: cfg.inputSize, allowRandom: !env.hasWeights(cfg.backbone) });
+      } else {
+        result = await finetuneJob(env, { ...common, ...images, from: cfg.from!, data: DATA_ROOT });
+      }
+      const run = (await env.runs.find(result.dir)).name;
+      const classifier = await this.classifier(run);
+      return { run, history: result.history, metrics: result.metrics, classifier, skipped: [...env.skipped] };
+    } finally {
+      this.sink = () => {};
     }
-    const outcome = await runTraining(e, plan, { store: new MemoryRunStore('this tab'), sink });
-    return { history: outcome.history, metrics: outcome.metrics, classifier: classifierFrom(e, predictForward, cfg.inputSize, train.classNames, disposeAll), skipped };
-  } catch (err) {
-    disposeAll();
-    throw err;
+  }
+
+  /** The run's model (base with the weights it was made with + its trained tensors), ready to predict. */
+  async classifier(runRef: string): Promise<Classifier> {
+    const e = this.engine;
+    const run = await this.env.runs.find(runRef);
+    const config = await readRunConfig(run);
+    const { model } = await buildRunModel(this.env, config);
+    try {
+      await restoreRunWeights(e, model, run);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    const forward = imageForward(e, model, config.preprocess, null);
+    const size = config.input_size;
+    return {
+      run: run.name,
+      config,
+      inputSize: size,
+      classNames: [...config.classes],
+      probabilities: (pixels, count) => {
+        const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: size, width: size };
+        const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
+        return predictProbabilities(e, forward, stream);
+      },
+      dispose: () => model.dispose(),
+    };
+  }
+
+  /** One file holding the run: its checkpoint (safetensors) with config.json in the metadata under `config`. */
+  async exportRun(runRef: string): Promise<{ name: string; bytes: Uint8Array }> {
+    const run = await this.env.runs.find(runRef);
+    const ckpt = await run.store.read(CHECKPOINT_FILE);
+    const config = await run.store.read(CONFIG_FILE);
+    if (!ckpt || !config) throw new Error(`run ${run.name} has no finished epoch to save`);
+    const { tensors, metadata } = parseSafetensors(ckpt, run.store.describe(CHECKPOINT_FILE));
+    return { name: `${run.name}.safetensors`, bytes: writeSafetensors(tensors, { ...metadata, [CONFIG_METADATA_KEY]: new TextDecoder().decode(config) }) };
+  }
+
+  /**
+   * Reads a model the user picked: a file downloaded from the tab (config inside), or a CLI run folder's
+   * checkpoint.safetensors together with its config.json. Throws a message a person can act on.
+   */
+  static readModelFiles(files: readonly { name: string; bytes: Uint8Array }[]): ModelFile {
+    const hint = 'choose a model downloaded from this page (.safetensors), or a run folder\'s checkpoint.safetensors together with its config.json';
+    const tensorsFiles = files.filter((f) => /\.safetensors$/i.test(f.name));
+    const jsonFiles = files.filter((f) => /\.json$/i.test(f.name));
+    const others = files.filter((f) => !tensorsFiles.includes(f) && !jsonFiles.includes(f));
+    if (others.length) throw new Error(`${others.map((f) => f.name).join(', ')}: not a model file; ${hint}`);
+    if (tensorsFiles.length !== 1 || jsonFiles.length > 1) throw new Error(`got ${files.map((f) => f.name).join(', ') || 'no files'}; ${hint}`);
+    const ckptFile = tensorsFiles[0]!;
+    let meta: Record<string, string>;
+    try {
+      const ckpt = parseCheckpoint(ckptFile.bytes, ckptFile.name);
+      meta = ckpt.metadata;
+      if (ckpt.params.size === 0) throw new Error(`${ckptFile.name}: the checkpoint holds no trained tensors`);
+    } catch (err) {
+      const m = (err as Error).message;
+      const named = m.startsWith(ckptFile.name) ? m : `${ckptFile.name}: ${m}`;
+      throw new Error(/not a webgpu-transfer checkpoint/.test(m) ? `${named}; it holds no trained model (pretrained weights are chosen in step 1); ${hint}` : `${named}; ${hint}`);
+    }
+    let raw: unknown;
+    let configName: string;
+    if (jsonFiles.length) {
+      configName = jsonFiles[0]!.name;
+      try {
+        raw = JSON.parse(new TextDecoder().decode(jsonFiles[0]!.bytes));
+      } catch (err) {
+        throw new Error(`${configName}: not valid JSON (${(err as Error).message})`);
+      }
+    } else {
+      configName = `${ckptFile.name} (metadata '${CONFIG_METADATA_KEY}')`;
+      const text = meta[CONFIG_METADATA_KEY];
+      if (text === undefined) throw new Error(`${ckptFile.name} holds no run configuration; choose it together with its run's config.json`);
+      try {
+        raw = JSON.parse(text);
+      } catch (err) {
+        throw new Error(`${configName}: not valid JSON (${(err as Error).message})`);
+      }
+    }
+    const config = parseRunConfig(raw, configName);
+    return { config, checkpoint: ckptFile.bytes, source: files.map((f) => f.name).join(' + ') };
+  }
+
+  /** Adds a read model file to the session as a run and builds its classifier (the run is dropped if that fails). */
+  async addModel(m: ModelFile): Promise<Classifier> {
+    const enc = new TextEncoder();
+    const run = this.env.runs.add(m.config.name || 'model', [
+      [CHECKPOINT_FILE, m.checkpoint],
+      [CONFIG_FILE, enc.encode(JSON.stringify(m.config, null, 2) + '\n')],
+    ]);
+    try {
+      return await this.classifier(run.name);
+    } catch (err) {
+      this.env.runs.delete(run.name);
+      throw new Error(`${m.source}: ${(err as Error).message}`);
+    }
   }
 }
 

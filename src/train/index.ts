@@ -40,4 +40,5 @@ export {
   type Prediction,
 } from './jobs.js';
 export type { JobEnv, RunHandle, RunRepository, DatasetSource, BackboneSource, BackboneOptions as BackboneLoadOptions, LoadedBackbone, FolderOptions } from './job-env.js';
+export { MemoryJobEnv, MemoryRunRepository, type MemoryDataset, type MemoryWeights, type MemoryJobEnvOptions } from './job-env-memory.js';
 export { StepRunner } from './step-runner.js';

@@ -35,7 +35,6 @@ export function normalizeRef(ref: string): string {
 /** Runs kept in memory, by name (`runs/<name>` is also accepted). */
 export class MemoryRunRepository implements RunRepository {
   private readonly runs = new Map<string, RunHandle>();
-  private counter = 0;
 
   private handle(name: string): RunHandle {
     const location = `${RUNS}/${name}`;
@@ -52,8 +51,9 @@ export class MemoryRunRepository implements RunRepository {
       if (!RUN_NAME.test(name)) throw new Error(`run name '${name}': use letters, digits, '.', '_' and '-' only`);
       if (this.runs.has(name)) throw new Error(`a run named '${name}' already exists; choose another name`);
     } else {
-      do name = `${recipe}-${++this.counter}`;
-      while (this.runs.has(name));
+      let i = 1;
+      while (this.runs.has(`${recipe}-${i}`)) i++;
+      name = `${recipe}-${i}`;
     }
     const h = this.handle(name);
     this.runs.set(name, h);
