@@ -436,18 +436,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (this.profiler.enabled) this.profiler.resolve(encoder);
     const kernels = this.pendingKernels;
     this.pendingKernels = [];
+    this.stats.submits++;
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     this.device.queue.submit([encoder.finish()]);
     const validation = this.device.popErrorScope();
     const oom = this.device.popErrorScope();
-    this.stats.submits++;
-    const summary = kernels.length > 8 ? `${kernels.slice(0, 8).join(', ')} … (${kernels.length} dispatches)` : kernels.join(', ');
     this.errorChecks.push(
       Promise.all([validation, oom]).then(([v, o]) => {
+        if (!v && !o) return null;
+        const summary = kernels.length > 8 ? `${kernels.slice(0, 8).join(', ')} … (${kernels.length} dispatches)` : kernels.join(', ');
         if (v) return new GpuError(`GPU validation error in a batch of [${summary}]: ${v.message}`, 'validation', kernels);
-        if (o) return new GpuError(`GPU out of memory in a batch of [${summary}]: ${o.message}; use a smaller batch`, 'out-of-memory', kernels);
-        return null;
+        return new GpuError(`GPU out of memory in a batch of [${summary}]: ${o!.message}; use a smaller batch`, 'out-of-memory', kernels);
       }),
     );
     if (this.profiler.enabled) this.profiler.collect();
@@ -615,7 +615,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     pass?.end();
     for (const [storage, n] of rec.externalWrites) storage.version += n;
     for (const [name, n] of step.dispatchesByName) this.stats.dispatches.set(name, (this.stats.dispatches.get(name) ?? 0) + n);
-    this.pendingKernels.push(`${step.label} (replay of ${step.dispatchCount} dispatches)`);
+    this.pendingKernels.push(step.label);
     this.flush();
   }
 
