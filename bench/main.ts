@@ -5,6 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Engine } from '../src/engine/index.js';
+import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../src/kernels/tuner-node.js';
+import { loadGemmTuning } from '../src/kernels/tuner.js';
 import { allCases, filterCases } from './cases/index.js';
 import { buildReport, formatMarkdown, formatProfile, formatTable } from './report.js';
 import { runCase, type CaseResult } from './runner.js';
@@ -22,6 +24,8 @@ interface Options {
   separateDevice?: boolean;
   markdown?: boolean;
   sequential?: boolean;
+  cacheDir: string;
+  tuning: boolean;
 }
 
 const program = new Command()
@@ -36,7 +40,9 @@ const program = new Command()
   .option('--wasm-dir <dir>', "folder with tfjs-backend-wasm's .wasm files (for bundles that include TF.js)")
   .option('--separate-device', 'give TF.js its own GPUDevice on the same adapter instead of sharing ours')
   .option('--markdown', 'also print the table as Markdown')
-  .option('--sequential', 'time ours and TF.js one after the other (less memory) instead of alternating their samples');
+  .option('--sequential', 'time ours and TF.js one after the other (less memory) instead of alternating their samples')
+  .option('--cache-dir <dir>', "cache root whose tuning/<adapter>.json (`webgpu-transfer tune`) chooses our GEMM kernels", DEFAULT_CACHE_DIR)
+  .option('--no-tuning', "ignore the tuning cache: the heuristic chooses our GEMM kernels");
 
 const opts = program.parse(process.argv).opts<Options>();
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
@@ -49,6 +55,11 @@ if (opts.list) {
   process.exit(0);
 }
 log(`adapter: ${engine.info.vendor} ${engine.info.architecture} — ${engine.info.description}`);
+const tuneStore = NodeTuneStore.forAdapter(opts.cacheDir, engine.info);
+const tuning = opts.tuning
+  ? await loadGemmTuning(engine, tuneStore, { warn: log, info: log })
+  : { state: 'off' as const, location: tuneStore.location, entries: new Map() };
+log(`GEMM tuning: ${tuning.state === 'ok' ? `${tuning.entries.size} shape classes from ${tuning.location}` : tuning.state === 'off' ? 'off (--no-tuning): heuristic' : `none usable at ${tuning.location} (${tuning.state}): heuristic`}`);
 const tfjs = await setupTfjs(engine, {
   noWasm: !opts.wasm,
   ...(opts.wasmDir ? { wasmDir: opts.wasmDir } : {}),
@@ -77,6 +88,7 @@ const report = buildReport(engine.info, {
     cpus: cpuCount,
     loadStart,
     loadEnd: loadavg()[0]!,
+    gemmTuning: { file: tuning.location, state: tuning.state, entries: tuning.entries.size },
   }, results);
 process.stdout.write(`${formatTable(report)}\n`);
 if (opts.profile) process.stdout.write(`${formatProfile(report)}\n`);

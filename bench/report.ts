@@ -49,6 +49,9 @@ export interface CaseReport {
   skipped?: string;
   profile?: { kernel: string; calls: number; ms: number }[];
   tfjs_profile?: { kernel: string; calls: number; ms: number }[];
+  /** Ours: the GEMM kernel variants used (distinct, sorted), and how many GEMMs of the first run each served. */
+  gemm_variants: string[];
+  gemm_counts: Record<string, number>;
 }
 
 export interface Report {
@@ -63,6 +66,8 @@ export interface Report {
   /** Ours and TF.js WebGPU sampled in alternation (false: one after the other, with --sequential). */
   interleaved: boolean;
   timing: TimingOptions;
+  /** The per-adapter GEMM tuning cache the run loaded (`webgpu-transfer tune`); state 'none'/'off': the heuristic. */
+  gemm_tuning: { file: string; state: string; entries: number } | null;
   cases: CaseReport[];
 }
 
@@ -130,12 +135,24 @@ export function caseReport(r: CaseResult): CaseReport {
     ...(r.skipped ? { skipped: r.skipped } : {}),
     ...(r.profile ? { profile: kernels(r.profile) } : {}),
     ...(r.tfjsProfile ? { tfjs_profile: kernels(r.tfjsProfile) } : {}),
+    gemm_variants: Object.keys(r.gemmVariants ?? {}).sort(),
+    gemm_counts: { ...(r.gemmVariants ?? {}) },
   };
 }
 
 export function buildReport(
   info: AdapterSummary,
-  meta: { sharedDevice: boolean; tfjsVersion: string; quick: boolean; interleaved: boolean; timing: TimingOptions; cpus: number; loadStart: number; loadEnd: number },
+  meta: {
+    sharedDevice: boolean;
+    tfjsVersion: string;
+    quick: boolean;
+    interleaved: boolean;
+    timing: TimingOptions;
+    cpus: number;
+    loadStart: number;
+    loadEnd: number;
+    gemmTuning?: { file: string; state: string; entries: number };
+  },
   results: CaseResult[],
 ): Report {
   return {
@@ -152,6 +169,7 @@ export function buildReport(
     quick: meta.quick,
     interleaved: meta.interleaved,
     timing: meta.timing,
+    gemm_tuning: meta.gemmTuning ?? null,
     cases: results.map(caseReport),
   };
 }

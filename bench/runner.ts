@@ -2,6 +2,7 @@
 // TF.js WebGPU are sampled in alternation on the shared device (both alive at once), or with `sequential` one at a
 // time so their memory never overlaps; the wasm CPU reference always runs last, on its own.
 import type { KernelTiming } from '../src/engine/index.js';
+import { chooseGemmVariant, startGemmProbes, stopGemmProbes } from '../src/kernels/gemm-variant.js';
 import type { BenchContext, CaseDef, Side } from './cases/types.js';
 import { maxRelDiff, maxRelDiffAll, normRelDiff } from './compare.js';
 import { measure, measureInterleaved, runOnce, type Timing, type TimingOptions } from './timing.js';
@@ -27,6 +28,8 @@ export interface CaseResult {
   profile?: KernelTiming[];
   tfjsProfile?: KernelTiming[];
   skipped?: string;
+  /** Ours: GEMMs dispatched in the first run by the kernel variant that served them (gemm-variant.ts). */
+  gemmVariants?: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -162,13 +165,35 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
    */
   async function firstRun(label: string, into: SideResult, make: () => Side): Promise<{ s: Side; first: number; out: Float32Array[] }> {
     const t0 = performance.now();
-    const s = withHostHooks(label, make());
+    // Ours: which GEMM variant served each product of the first run (a replay dispatches the same kernels).
+    const probing = label === 'ours';
+    if (probing) startGemmProbes(ctx.engine);
+    let s: Side;
     try {
-      const out = await s.result();
-      await s.finish();
+      s = withHostHooks(label, make());
+    } catch (e) {
+      if (probing) stopGemmProbes(ctx.engine);
+      throw e;
+    }
+    try {
+      let out: Float32Array[];
+      try {
+        out = await s.result();
+        await s.finish();
+      } finally {
+        if (probing) {
+          const counts: Record<string, number> = {};
+          for (const p of stopGemmProbes(ctx.engine)) {
+            const v = chooseGemmVariant(ctx.engine, p.shape);
+            counts[v] = (counts[v] ?? 0) + 1;
+          }
+          res.gemmVariants = counts;
+        }
+      }
       const first = performance.now() - t0;
       into.firstMs = first;
-      o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)`);
+      const gemms = probing && res.gemmVariants && Object.keys(res.gemmVariants).length ? `; GEMMs by ${Object.entries(res.gemmVariants).map(([v, n]) => `${v}×${n}`).join(', ')}` : '';
+      o.log(`${def.name}: ${label} first run ${fmtMs(first)} (upload + compile + run + read)${gemms}`);
       return { s, first, out };
     } catch (e) {
       s.dispose();

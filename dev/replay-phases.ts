@@ -1,16 +1,22 @@
-// Where a replay's host time goes (hooks, encoding, submit), VGG16 fine-tuning step at 32×32, batch 2.
+// Where a replay's host time goes (hooks, encoding, submit): VGG16 fine-tuning step (`--input 32 --batch 2 --reps 50`).
 import { Engine } from '../src/engine/index.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
 import { RMSprop } from '../src/nn/optim/index.js';
 import { buildTransferModel, forwardLogits } from '../src/train/model.js';
 import { buildVgg16 } from '../src/models/vgg16.js';
 
+const arg = (name: string, d: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
+const S = arg('input', 32);
+const B = arg('batch', 2);
 const e = await Engine.create();
-const model = buildTransferModel(e, buildVgg16(e, { inputSize: 32 }), 32, 0, { dropout: true });
+const model = buildTransferModel(e, buildVgg16(e, { inputSize: S }), S, 0, { dropout: true });
 model.trainOnly(['block5_conv1', 'block5_conv2', 'block5_conv3', 'dense_1', 'dense_2']);
 const opt = new RMSprop(model.trainableParams(), { lr: 1e-5 });
-const x = e.upload(new Float32Array(2 * 32 * 32 * 3).fill(0.5), [2, 32, 32, 3]);
-const y = e.upload(new Float32Array([0, 1]), [2]);
+const x = e.upload(new Float32Array(B * S * S * 3).fill(0.5), [B, S, S, 3]);
+const y = e.upload(new Float32Array(B).map((_, i) => i % 2), [B]);
 const ctx = { training: true, seed: 0, epoch: 0, step: 0 };
 const body = (xi: typeof x, yi: typeof y): void => {
   e.tape.backward(bceWithLogits(forwardLogits(model, xi, ctx), yi));
@@ -38,7 +44,7 @@ const hooks = step.hooks.map((h) => h);
   h();
   t.hooks += performance.now() - t0;
 }));
-const N = 50;
+const N = arg('reps', 50);
 const totals: number[] = [];
 for (let i = 0; i < N; i++) {
   await e.sync();

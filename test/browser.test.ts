@@ -182,7 +182,7 @@ const runConfig = (recipe: TabRecipe) => ({ ...RUN, recipe, ...(recipe === 'fine
 /** The tab's session, run in this process on Dawn: the same code and the same server (sharp decodes the JPEGs). */
 let nodeTab: { session: TabSession; data: TabData; runs: Map<TabRecipe, string> } | null = null;
 
-async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History; probe: number }> {
+async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History; probe: number; cam: { layer: string; height: number; width: number; max: number } }> {
   if (!nodeTab) {
     const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
     const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
@@ -206,7 +206,8 @@ async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History
   try {
     const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [RUN.inputSize, RUN.inputSize], 'nearest');
     const probe = (await result.classifier.probabilities(pixels, 1))[0]!;
-    return { history: result.history, probe };
+    const cam = await result.classifier.explain(pixels);
+    return { history: result.history, probe, cam: { layer: cam.layer, height: cam.height, width: cam.width, max: Math.max(...cam.heatmap) } };
   } finally {
     result.classifier.dispose();
   }
@@ -258,6 +259,14 @@ describe('training in the tab', () => {
       const pred = (await page.evaluate(() => window.__predictions()))[before]!;
       expect(pred.error).toBeNull();
       expect(Math.abs(pred.probability! - node.probe), `P(dog): browser ${pred.probability}, node ${node.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(node.probe, 1e-3));
+      // The Grad-CAM overlay beside the probability: the same heatmap as the Node engine's, hidden by the toggle.
+      expect(pred.heatmap, console.join('\n')).toMatchObject({ layer: node.cam.layer, height: node.cam.height, width: node.cam.width, finite: true });
+      expect(Math.abs(pred.heatmap!.max - node.cam.max), `heatmap max: browser ${pred.heatmap!.max}, node ${node.cam.max}`).toBeLessThanOrEqual(1e-3 * Math.max(node.cam.max, 1e-3));
+      const overlay = page.locator('#predictions .prediction').first().locator('canvas.heatmap');
+      expect(await overlay.isVisible()).toBe(true);
+      await page.uncheck('#heatmap-toggle');
+      expect(await overlay.isVisible()).toBe(false);
+      await page.check('#heatmap-toggle');
 
       await page.setInputFiles('#predict-input', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5]) });
       await page.waitForFunction((n) => window.__predictions().length === n, before + 2);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../src/kernels/conv2d.js';
 import { reluMaskColumnSums } from '../src/kernels/matmul.js';
+import { forceGemmVariant, GEMM_VARIANTS } from '../src/kernels/gemm-variant.js';
 import { conv2d } from '../src/nn/functional/conv2d.js';
 import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
@@ -129,6 +130,53 @@ describe('conv2d kernels against the float64 reference', () => {
   it('block5_conv2: 9×9×512 → 512, forward and gradients', async () => {
     const e = await testEngine();
     await checkKernels(e, { n: 1, h: 9, w: 9, cin: 512, cout: 512, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 9, true);
+  });
+});
+
+describe('conv2d: every GEMM variant, the direct kernels (Winograd off)', () => {
+  // The workgroup-memory kernels built for GPUs (gemm-tiled.ts) and the lavapipe ones, forced one at a time.
+  // Every case for the smallest tiles (the most tile edges), two for the others (pipelines compile slowly here).
+  for (const v of GEMM_VARIANTS.filter((x) => x !== 'lanes')) {
+    it(`${v}: forward and both gradients, and a channel slice`, async () => {
+      const e = await testEngine();
+      e.winograd = false;
+      forceGemmVariant(e, v);
+      try {
+        const mine = v === 't32x32' ? cases : [cases[1]!, cases[5]!];
+        for (const [i, c] of mine.entries()) await checkKernels(e, c, 300 + i, true);
+        const [n, h, w, cin, c1, c2] = [1, 5, 6, 8, 6, 12];
+        const x = randomArray(n * h * w * cin, 81);
+        const w2 = randomArray(9 * cin * c2, 82);
+        const b2 = randomArray(c2, 83);
+        const r2 = refConv2d(x, w2, b2, refConvGeometry({ n, h, w, cin, kh: 3, kw: 3, cout: c2, stride: 1, padding: 'same' }), true);
+        const tx = e.upload(x, [n, h, w, cin]);
+        const tw = e.upload(w2, [3, 3, cin, c2]);
+        const tb = e.upload(b2, [c2]);
+        const out = e.full([n, h, w, c1 + c2], 7);
+        conv2dForward(e, tx, tw, tb, { relu: true, out, outChannelOffset: c1 });
+        const got = await read(out);
+        const slice = new Float32Array(n * h * w * c2);
+        for (let p = 0; p < n * h * w; p++) {
+          for (let c = 0; c < c1; c++) expect(got[p * (c1 + c2) + c]).toBe(7);
+          for (let c = 0; c < c2; c++) slice[p * c2 + c] = got[p * (c1 + c2) + c1 + c]!;
+        }
+        expectClose(slice, r2, FWD_TOL, `${v} channel slice`);
+        for (const t of [tx, tw, tb, out]) t.dispose();
+      } finally {
+        forceGemmVariant(e, null);
+        e.winograd = true;
+      }
+    });
+  }
+
+  it('block5_conv2 (9×9×512 → 512) with the direct kernels: forward and both gradients', async () => {
+    const e = await testEngine();
+    e.winograd = false;
+    try {
+      await checkKernels(e, { n: 1, h: 9, w: 9, cin: 512, cout: 512, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 19, true);
+    } finally {
+      e.winograd = true;
+    }
   });
 });
 

@@ -1,14 +1,26 @@
 import type { ImageDecoder } from '../src/data/types.js';
+import { heatmapOverlay } from '../src/train/heatmap.js';
 import { el } from './dom.js';
 import { showError } from './errors.js';
 import type { Classifier } from './session.js';
+
+/** What the browser test reads about an image's Grad-CAM heatmap. */
+export interface PanelHeatmap {
+  layer: string;
+  height: number;
+  width: number;
+  classIndex: number;
+  max: number;
+  /** Every value finite and non-negative. */
+  finite: boolean;
+}
 
 /** The predict panel: dropped or chosen images are decoded in the tab and classified by the last trained model. */
 export class PredictPanel {
   private classifier: Classifier | null = null;
   private readonly list = el('predictions');
   /** Results of the images classified so far (the browser test reads them). */
-  readonly results: { name: string; probability: number | null; className: string | null; error: string | null }[] = [];
+  readonly results: { name: string; probability: number | null; className: string | null; error: string | null; heatmap: PanelHeatmap | null }[] = [];
 
   constructor(private readonly decoder: ImageDecoder) {
     const zone = el('drop-zone');
@@ -26,6 +38,11 @@ export class PredictPanel {
       const input = ev.target as HTMLInputElement;
       void this.classifyFiles(Array.from(input.files ?? [])).finally(() => (input.value = ''));
     });
+    // The Grad-CAM overlays are shown beside each image unless switched off.
+    const toggle = el<HTMLInputElement>('heatmap-toggle');
+    const apply = (): void => void this.list.classList.toggle('hide-heatmaps', !toggle.checked);
+    toggle.addEventListener('change', apply);
+    apply();
     // Dropping a file elsewhere on the page must not navigate away from it (and lose the trained model).
     window.addEventListener('dragover', (ev) => ev.preventDefault());
     window.addEventListener('drop', (ev) => ev.preventDefault());
@@ -39,25 +56,28 @@ export class PredictPanel {
     for (const f of files) await this.classify(f);
   }
 
-  private card(file: File): { root: HTMLElement; text: HTMLElement; bar: HTMLElement } {
+  private card(file: File): { root: HTMLElement; text: HTMLElement; bar: HTMLElement; views: HTMLElement } {
     const root = document.createElement('div');
     root.className = 'prediction';
     const img = document.createElement('img');
     img.alt = file.name;
     img.src = URL.createObjectURL(file);
     img.addEventListener('error', () => img.remove());
+    const views = document.createElement('div');
+    views.className = 'views';
+    views.append(img);
     const text = document.createElement('div');
     text.textContent = `${file.name}: …`;
     const bar = document.createElement('div');
     bar.className = 'bar';
     bar.append(document.createElement('div'));
-    root.append(img, text, bar);
+    root.append(views, text, bar);
     this.list.prepend(root);
-    return { root, text, bar };
+    return { root, text, bar, views };
   }
 
   private async classify(file: File): Promise<void> {
-    const { text, bar } = this.card(file);
+    const { text, bar, views } = this.card(file);
     const fill = bar.firstElementChild as HTMLElement;
     try {
       const c = this.classifier;
@@ -71,12 +91,41 @@ export class PredictPanel {
       const confidence = p > 0.5 ? p : 1 - p;
       text.textContent = `${file.name}: ${cls} (${(confidence * 100).toFixed(1)}%) · P(${c.classNames[1]}) = ${p.toFixed(3)}`;
       fill.style.width = `${(p * 100).toFixed(1)}%`;
-      this.results.push({ name: file.name, probability: p, className: cls, error: null });
+      // The heatmap is extra: if it fails, the prediction stays and the error is shown on its own.
+      const heatmap = await this.showHeatmap(c, pixels, bytes, file.name, views).catch((err: unknown) => {
+        showError(err, 'Heatmap failed');
+        return null;
+      });
+      this.results.push({ name: file.name, probability: p, className: cls, error: null, heatmap });
     } catch (e) {
       const d = showError(e, e instanceof Error && e.name === 'BadImageError' ? 'Bad image' : 'Prediction failed');
       text.textContent = d.message.startsWith(file.name) ? d.message : `${file.name}: ${d.message}`;
       bar.remove();
-      this.results.push({ name: file.name, probability: null, className: null, error: d.message });
+      this.results.push({ name: file.name, probability: null, className: null, error: d.message, heatmap: null });
     }
+  }
+
+  /** Grad-CAM of the predicted class, blended over the image at its own size, on a canvas beside it. */
+  private async showHeatmap(c: Classifier, pixels: Uint8Array, bytes: Uint8Array, name: string, views: HTMLElement): Promise<PanelHeatmap> {
+    const h = await c.explain(pixels);
+    const image = await this.decoder.decodeRaw(bytes, name);
+    const rgb = heatmapOverlay(image, h.heatmap, h.height, h.width, { alpha: 0.4 });
+    const rgba = new Uint8ClampedArray(image.width * image.height * 4);
+    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+      rgba[j] = rgb[i]!;
+      rgba[j + 1] = rgb[i + 1]!;
+      rgba[j + 2] = rgb[i + 2]!;
+      rgba[j + 3] = 255;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.className = 'heatmap';
+    canvas.width = image.width;
+    canvas.height = image.height;
+    canvas.title = `Grad-CAM at ${h.layer}: where the model finds ${c.classNames[h.classIndex] ?? `class ${h.classIndex}`}`;
+    canvas.getContext('2d')!.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+    views.append(canvas);
+    let max = 0;
+    for (const v of h.heatmap) max = Math.max(max, v);
+    return { layer: h.layer, height: h.height, width: h.width, classIndex: h.classIndex, max, finite: h.heatmap.every((v) => Number.isFinite(v) && v >= 0) };
   }
 }

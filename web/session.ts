@@ -16,7 +16,9 @@ import { parseRunConfig, type RunConfig } from '../src/train/config.js';
 import type { EventSink } from '../src/train/events.js';
 import { predictProbabilities } from '../src/train/fit.js';
 import type { History } from '../src/train/history.js';
-import { uploadImageBatch } from '../src/train/image-input.js';
+import { prepareImages, uploadImageBatch } from '../src/train/image-input.js';
+import { gradCam } from '../src/nn/gradcam.js';
+import { INFERENCE } from '../src/nn/layer.js';
 import { MemoryJobEnv } from '../src/train/job-env-memory.js';
 import { buildRunModel, extractJob, featureHeadJob, finetuneJob, imageTrainJob, readRunConfig, restoreRunWeights, type TrainJobResult } from '../src/train/jobs.js';
 import { imageForward, RECIPE_DEFAULTS } from '../src/train/recipes.js';
@@ -60,7 +62,18 @@ export interface Classifier {
   readonly inputSize: number;
   readonly classNames: string[];
   probabilities(pixels: Uint8Array, count: number): Promise<Float32Array>;
+  /** Grad-CAM of one image (RGB bytes at the input size) for its predicted class, at the base's last convolutional block. */
+  explain(pixels: Uint8Array): Promise<TabHeatmap>;
   dispose(): void;
+}
+
+/** A Grad-CAM heatmap (layer's spatial size, unnormalised) and what it explains. */
+export interface TabHeatmap {
+  layer: string;
+  heatmap: Float32Array;
+  height: number;
+  width: number;
+  classIndex: number;
 }
 
 export interface TabTrainingResult {
@@ -190,6 +203,15 @@ export class TabSession {
         const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: size, width: size };
         const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
         return predictProbabilities(e, forward, stream);
+      },
+      explain: async (pixels) => {
+        const x = e.keep(e.tidy(() => prepareImages(e, e.upload(pixels, [1, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
+        try {
+          const r = await gradCam(model, x);
+          return { layer: r.layer, heatmap: r.heatmaps[0]!, height: r.height, width: r.width, classIndex: r.classIndex[0]! };
+        } finally {
+          x.dispose();
+        }
       },
       dispose: () => model.dispose(),
     };

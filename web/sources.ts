@@ -61,8 +61,8 @@ export async function fetchDemoListing(): Promise<DemoListing> {
 
 function build(chosen: Chosen[], origin: string): PickedImages {
   const classes = [...new Set(chosen.filter((c) => c.path.startsWith(`${TRAIN_DIR}/`)).map((c) => c.path.split('/')[1]!))].sort();
-  if (classes.length !== 2) {
-    throw new Error(`binary classification needs exactly two class folders; found ${classes.length}: ${classes.join(', ') || '(none)'}`);
+  if (classes.length < 2) {
+    throw new Error(`classification needs at least two class folders; found ${classes.length}: ${classes.join(', ') || '(none)'}`);
   }
   const count = (split: string) => classes.map((c) => chosen.filter((x) => x.path.startsWith(`${split}/${c}/`)).length);
   const byPath = new Map(chosen.map((c) => [c.file, c.path] as const));

@@ -11,6 +11,8 @@ import { registerTrain } from './commands/train.js';
 import { registerFinetune } from './commands/finetune.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
+import { registerExplain } from './commands/explain.js';
+import { registerTune } from './commands/tune.js';
 
 const program = new Command();
 program
@@ -31,6 +33,8 @@ registerTrain(program);
 registerFinetune(program);
 registerEvaluate(program);
 registerPredict(program);
+registerExplain(program);
+registerTune(program);
 
 program.exitOverride();
 try {

@@ -1,10 +1,14 @@
 // Options and plumbing shared by the training commands (extract, train-head, train, finetune, evaluate, predict, start).
 import type { OnBadImage } from '../data/image-folder.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { dirname, join } from 'node:path';
 import { Engine } from '../engine/index.js';
+import { NodeTuneStore } from '../kernels/tuner-node.js';
+import { loadGemmTuning } from '../kernels/tuner.js';
 import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
 import type { BackboneName, ModelLogger } from '../models/types.js';
 import type { JobContext } from '../train/jobs-node.js';
+import { CLASS_MODES, type ClassMode } from '../train/config.js';
 import { jsonSafe } from '../train/run.js';
 import type { PreprocessMode } from '../util/preprocess.js';
 import { createReporter, type Reporter } from './progress.js';
@@ -47,6 +51,7 @@ export interface TrainingFlags {
   seed?: number;
   name?: string;
   resume?: string;
+  classMode?: ClassMode;
 }
 
 /** What addModelOptions registers. */
@@ -59,7 +64,14 @@ export interface ModelFlags {
 }
 
 /** Options every training command takes (`resume` and the pixel cache where they apply). */
-export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }, o: { resume?: boolean; pixels?: boolean } = {}): Command {
+export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: number; lr: number }, o: { resume?: boolean; pixels?: boolean; classMode?: boolean } = {}): Command {
+  if (o.classMode ?? true) {
+    cmd.addOption(
+      new Option('--class-mode <mode>', 'binary: one sigmoid output and binary cross-entropy (2 classes only); categorical: one softmax output per class (default: binary for 2 class folders, categorical above)').choices([
+        ...CLASS_MODES,
+      ]),
+    );
+  }
   cmd
     .option('--epochs <n>', `epochs to train (default ${d.epochs})`, intOption('--epochs', 1, 100000))
     .option('--batch <n>', `batch size (default ${d.batch})`, intOption('--batch', 1, 65536))
@@ -112,7 +124,12 @@ export function addReplayOption(cmd: Command): Command {
   return cmd.option('--no-replay', NO_REPLAY_HELP);
 }
 
-/** Creates the engine and reporter, runs `fn`, and releases the device whatever happens. */
+/** The cache root whose tuning/ folder a training command reads: the parent of its pixel cache (`--cache-dir`). */
+export function tuningRoot(pixelCacheDir: string | undefined): string {
+  return dirname(join(pixelCacheDir ?? '.cache/pixels', '.'));
+}
+
+/** Creates the engine (with this adapter's GEMM tuning cache loaded, see `tune`) and reporter, runs `fn`, and releases the device whatever happens. */
 export async function withEngine<T>(
   opts: { json?: boolean; runsDir?: string; cacheDir?: string; replay?: boolean },
   fn: (ctx: JobContext, io: CommandIo) => Promise<T>,
@@ -121,6 +138,8 @@ export async function withEngine<T>(
   const logger: ModelLogger = { warn: (m) => process.stderr.write(m + '\n'), info: (m) => reporter.say(m) };
   const engine = await Engine.create({ replay: opts.replay !== false });
   try {
+    // The GEMM tuning cache (`tune`) sits beside the pixel cache: .cache/pixels → .cache/tuning/<adapter>.json.
+    await loadGemmTuning(engine, NodeTuneStore.forAdapter(tuningRoot(opts.cacheDir), engine.info), logger);
     return await fn({ engine, sink: reporter.sink, logger, runsDir: opts.runsDir ?? 'runs', pixelCacheDir: opts.cacheDir ?? '.cache/pixels' }, { reporter, logger });
   } finally {
     reporter.close();
@@ -138,7 +157,8 @@ export function reportRun(io: CommandIo, dir: string, metrics: Record<string, nu
     `val_loss: ${f4(m.val_loss)} - val_acc: ${f4(m.val_acc)} - test_loss: ${f4(m.test_loss)} - test_acc: ${f4(m.test_acc)} - ` +
       `${typeof m.images_per_s === 'number' ? m.images_per_s.toFixed(1) : 'n/a'} images/s - ${typeof m.wall_s === 'number' ? m.wall_s.toFixed(1) : 'n/a'}s`,
   );
-  io.reporter.say(`Run folder: ${dir} (config.json, history.json, metrics.json, accuracy.png, loss.png, checkpoint.safetensors)`);
+  if (typeof m.test_top5_acc === 'number') io.reporter.say(`test top-5 accuracy: ${f4(m.test_top5_acc)}`);
+  io.reporter.say(`Run folder: ${dir} (config.json, history.json, metrics.json, accuracy.png, loss.png, confusion.png, checkpoint.safetensors)`);
   io.reporter.json({ type: 'done', run: dir, metrics: jsonSafe(m) });
 }
 
@@ -163,5 +183,6 @@ export function trainingOverrides(o: TrainingFlags): TrainingFlags {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.name ? { name: o.name } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
+    ...(o.classMode ? { classMode: o.classMode } : {}),
   };
 }

@@ -105,3 +105,19 @@ export async function listImageFolder(fs: DataFs, root: string, options: ListOpt
   }
   return { root, classNames, entries, counts };
 }
+
+/**
+ * Every split must have train's class folders: the error names the folders missing from `other` and the extra ones
+ * it has (null when they match).
+ */
+export function classFolderMismatch(train: { root: string; classNames: readonly string[] }, other: { root: string; classNames: readonly string[] }, join: (...p: string[]) => string): string | null {
+  if (train.classNames.join('\u0000') === other.classNames.join('\u0000')) return null;
+  const have = new Set(other.classNames);
+  const want = new Set(train.classNames);
+  const missing = train.classNames.filter((c) => !have.has(c));
+  const extra = other.classNames.filter((c) => !want.has(c));
+  const parts: string[] = [];
+  if (missing.length) parts.push(`missing class folder${missing.length > 1 ? 's' : ''} ${missing.map((c) => join(other.root, c)).join(', ')}`);
+  if (extra.length) parts.push(`extra class folder${extra.length > 1 ? 's' : ''} ${extra.map((c) => join(other.root, c)).join(', ')}`);
+  return `${other.root}: ${parts.join('; ')} (every split needs the class folders of ${train.root}: ${train.classNames.join(', ')})`;
+}

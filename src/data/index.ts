@@ -9,7 +9,7 @@ export { BadImageError, BadImagesError, DatasetLayoutError, formatBadImages, typ
 export { IMAGE_EXTENSIONS, hasImageExtension, sniffImageFormat, precheckImage, describeDecodeFailure, type ImageFormat } from './sniff.js';
 export { sha256Hex } from './hash.js';
 export { MemoryPixelCache, pixelGroup, pixelBytes } from './cache.js';
-export { listImageFolder, foundSummary, type ImageEntry, type ImageFolderListing, type ListOptions } from './directory.js';
+export { listImageFolder, foundSummary, classFolderMismatch, type ImageEntry, type ImageFolderListing, type ListOptions } from './directory.js';
 export { ImageFolder, type ImageFolderOptions, type FolderImage, type OnBadImage } from './image-folder.js';
 export {
   BOOK_AUGMENTATION,

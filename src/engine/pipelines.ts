@@ -5,6 +5,7 @@ export interface CompiledKernel {
   writable: number[];
   /** The WGSL it was compiled from (kept for `verifyKeys`). */
   code: string;
+  name: string;
 }
 
 /**
@@ -30,6 +31,11 @@ export class PipelineCache {
 
   get size(): number {
     return this.pipelines.size;
+  }
+
+  /** Every compiled kernel: its key, the name it was first compiled under and its WGSL. */
+  *entries(): IterableIterator<{ key: string; name: string; code: string }> {
+    for (const [key, k] of this.pipelines) yield { key, name: k.name, code: k.code };
   }
 
   get(name: string, key: string | undefined, code: string | (() => string)): CompiledKernel {
@@ -60,7 +66,7 @@ export class PipelineCache {
     });
     this.onCompileError(name, scope);
     const writable = [...text.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1]));
-    const compiled = { pipeline, layout, writable, code: text };
+    const compiled = { pipeline, layout, writable, code: text, name };
     this.pipelines.set(key, compiled);
     return compiled;
   }

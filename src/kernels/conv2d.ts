@@ -36,7 +36,10 @@ import {
   type GemmPlan,
   type GemmTile,
 } from './matmul.js';
+import type { KernelCall } from '../engine/engine.js';
 import { range } from './common.js';
+import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
+import { runGemm, TILED_CONFIGS, type GemmShape, type GemmVariant, type TiledVariant } from './gemm-variant.js';
 import { winogradApplies, winogradConv2d, winogradGradInput } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
@@ -157,6 +160,80 @@ ${entry}
 }`;
 }
 
+// ------------------------------------------------------------------ the workgroup-memory variant (gemm-tiled.ts)
+
+/** WGSL: the input pixel (n, iy, ix) of output pixel `p` through tap (ky, kx), and whether it lies in the image. */
+function tapPixel(g: Conv2dGeometry, p: string, ky: string, kx: string): string {
+  return `let ox = ${p} % ${g.OW}u; let t = ${p} / ${g.OW}u; let oy = t % ${g.OH}u; let n = t / ${g.OH}u;
+  let iy = i32(oy * ${g.stride}u + ${ky}) - ${g.padTop}; let ix = i32(ox * ${g.stride}u + ${kx}) - ${g.padLeft};
+  if (u32(iy) >= ${g.H}u || u32(ix) >= ${g.W}u) { return 0.0; }`;
+}
+
+type ConvFamily = 'conv2d_fwd' | 'conv2d_grad_input' | 'conv2d_grad_filter';
+
+/** The GEMM a convolution kernel computes (rows, columns, depth). */
+function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
+  if (family === 'conv2d_fwd') return { family, M: g.N * g.OH * g.OW, N: g.Cout, K: g.KH * g.KW * g.Cin, batch: 1 };
+  if (family === 'conv2d_grad_input') return { family, M: g.N * g.H * g.W, N: g.Cin, K: g.KH * g.KW * g.Cout, batch: 1 };
+  return { family, M: g.KH * g.KW * g.Cin, N: g.Cout, K: g.N * g.OH * g.OW, batch: 1 };
+}
+
+function tiledConvCall(family: ConvFamily, v: TiledVariant, g: Conv2dGeometry, bindings: Tensor[], fwd?: { bias: boolean; relu: boolean; slice?: ChannelSlice }): KernelCall {
+  const cfg = TILED_CONFIGS[v];
+  const s = convGemmShape(family, g);
+  const f32 = (name: string, rw = false) => [name, rw ? 'read_write' : 'read', 'f32'] as [string, 'read' | 'read_write', string];
+  let decls: [string, 'read' | 'read_write', string][];
+  let functions: string;
+  let extra = '';
+  if (family === 'conv2d_fwd') {
+    const o = fwd!;
+    const stride = o.slice?.stride ?? g.Cout;
+    const offset = o.slice?.offset ?? 0;
+    decls = [f32('X'), f32('Wt'), ...(o.bias ? [f32('bias')] : []), f32('out', true)];
+    let v2 = o.bias ? 'v + bias[n]' : 'v';
+    if (o.relu) v2 = `max(${v2}, 0.0)`;
+    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
+  let ci = k % ${g.Cin}u; let tap = k / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+  ${tapPixel(g, 'm', 'ky', 'kx')}
+  return X[((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci];
+}
+fn loadB(b: u32, k: u32, n: u32) -> f32 { return Wt[k * ${g.Cout}u + n]; }
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${stride}u + ${offset}u + n] = ${v2}; }`;
+    extra = `${o.bias ? 1 : 0}${o.relu ? 1 : 0},${o.slice ? `${o.slice.stride}+${o.slice.offset}` : '-'}`;
+  } else if (family === 'conv2d_grad_input') {
+    decls = [f32('GY'), f32('Wt'), f32('out', true)];
+    const s2 = g.stride === 2;
+    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
+  let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+  let ix = m % ${g.W}u; let t = m / ${g.W}u; let iy = t % ${g.H}u; let n = t / ${g.H}u;
+  let oyn = i32(iy) + ${g.padTop} - i32(ky); let oxn = i32(ix) + ${g.padLeft} - i32(kx);
+  ${s2 ? 'if (oyn < 0 || oxn < 0 || ((oyn | oxn) & 1) != 0) { return 0.0; } let oy = u32(oyn) / 2u; let ox = u32(oxn) / 2u;' : 'let oy = u32(oyn); let ox = u32(oxn);'}
+  if (oy >= ${g.OH}u || ox >= ${g.OW}u) { return 0.0; }
+  return GY[((n * ${g.OH}u + oy) * ${g.OW}u + ox) * ${g.Cout}u + co];
+}
+fn loadB(b: u32, k: u32, n: u32) -> f32 { let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; return Wt[(tap * ${g.Cin}u + n) * ${g.Cout}u + co]; }
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cin}u + n] = v; }`;
+  } else {
+    decls = [f32('X'), f32('GY'), f32('out', true)];
+    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
+  let ci = m % ${g.Cin}u; let tap = m / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+  ${tapPixel(g, 'k', 'ky', 'kx')}
+  return X[((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci];
+}
+fn loadB(b: u32, k: u32, n: u32) -> f32 { return GY[k * ${g.Cout}u + n]; }
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cout}u + n] = v; }`;
+  }
+  return {
+    name: family,
+    key: `${family}_${v}:${geomKey(g)},${extra}`,
+    // Contiguous in memory: the input's channels (A along k; along m for the filter gradient, whose rows are
+    // (tap, ci)), and B's output channels, except the input gradient's filters, read along co (k).
+    code: () => tiledGemmCode(cfg, { ...s, bindings: bindingDecls(decls), functions, aAlongK: family !== 'conv2d_grad_filter', bAlongN: family !== 'conv2d_grad_input' }),
+    bindings,
+    workgroups: tiledWorkgroups(cfg, s),
+  };
+}
+
 // ------------------------------------------------------------------ forward
 
 /** Where the output channels go: each output pixel's row of `stride` channels, from channel `offset`. */
@@ -268,14 +345,17 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
   const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
   if ((opts.algorithm ?? 'auto') === 'auto' && e.winograd && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
   const M = g.N * g.OH * g.OW;
-  const tile = chooseTile(e, M, macs(g));
   const relu = opts.relu ?? false;
-  e.run({
-    name: 'conv2d_fwd',
-    key: `conv2d_fwd:${geomKey(g)},${tileKey(tile)},${b !== null ? 1 : 0}${relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}`,
-    code: () => conv2dForwardCode(g, tile, b !== null, relu, slice),
-    bindings: b ? [x, w, b, y] : [x, w, y],
-    workgroups: tileGrid(tile, M, g.Cout),
+  runGemm(e, convGemmShape('conv2d_fwd', g), b ? [x, w, b, y] : [x, w, y], (v: GemmVariant, bs) => {
+    if (v !== 'lanes') return tiledConvCall('conv2d_fwd', v, g, bs, { bias: b !== null, relu, ...(slice ? { slice } : {}) });
+    const tile = chooseTile(e, M, macs(g));
+    return {
+      name: 'conv2d_fwd',
+      key: `conv2d_fwd:${geomKey(g)},${tileKey(tile)},${b !== null ? 1 : 0}${relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}`,
+      code: () => conv2dForwardCode(g, tile, b !== null, relu, slice),
+      bindings: bs,
+      workgroups: tileGrid(tile, M, g.Cout),
+    };
   });
   return y;
 }
@@ -347,8 +427,11 @@ export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeome
   const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
   if (e.winograd && winogradGradInput(e, gy, w, gx, g)) return gx;
   const M = g.N * g.H * g.W;
-  const tile = chooseTile(e, M, macs(g), 32);
-  e.run({ name: 'conv2d_grad_input', key: `conv2d_grad_input:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradInputCode(g, tile), bindings: [gy, w, gx], workgroups: tileGrid(tile, M, g.Cin) });
+  runGemm(e, convGemmShape('conv2d_grad_input', g), [gy, w, gx], (v: GemmVariant, bs) => {
+    if (v !== 'lanes') return tiledConvCall('conv2d_grad_input', v, g, bs);
+    const tile = chooseTile(e, M, macs(g), 32);
+    return { name: 'conv2d_grad_input', key: `conv2d_grad_input:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradInputCode(g, tile), bindings: bs, workgroups: tileGrid(tile, M, g.Cin) };
+  });
   return gx;
 }
 
@@ -426,10 +509,13 @@ ${entry}
 export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
   const shape = [g.KH, g.KW, g.Cin, g.Cout];
   checkOut(out, shape, 'conv2d grad filter');
-  const tile = chooseTile(e, g.Cin, macs(g), 32);
   const gw = out ?? e.empty(shape, 'f32', 'conv2d_gw');
-  const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
-  e.run({ name: 'conv2d_grad_filter', key: `conv2d_grad_filter:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradFilterCode(g, tile), bindings: [x, gy, gw], workgroups: tileGrid(tile, rows, g.Cout) });
+  runGemm(e, convGemmShape('conv2d_grad_filter', g), [x, gy, gw], (v: GemmVariant, bs) => {
+    if (v !== 'lanes') return tiledConvCall('conv2d_grad_filter', v, g, bs);
+    const tile = chooseTile(e, g.Cin, macs(g), 32);
+    const rows = g.KH * g.KW * Math.ceil(g.Cin / tile.TM) * tile.TM;
+    return { name: 'conv2d_grad_filter', key: `conv2d_grad_filter:${geomKey(g)},${tileKey(tile)}`, code: () => conv2dGradFilterCode(g, tile), bindings: bs, workgroups: tileGrid(tile, rows, g.Cout) };
+  });
   return gw;
 }
 

@@ -47,6 +47,8 @@ const RELU_BWD: MapKernel = { name: 'relu_bwd', names: ['x', 'gy'], expr: 'selec
 const SIGMOID_FWD: MapKernel = { name: 'sigmoid_fwd', names: ['x'], expr: 'sigmoid(x_i)', prelude: SIGMOID_WGSL };
 const SIGMOID_BWD: MapKernel = { name: 'sigmoid_bwd', names: ['y', 'gy'], expr: 'gy_i * y_i * (1.0 - y_i)' };
 const ADD_FWD: MapKernel = { name: 'add_fwd', names: ['a', 'b'], expr: 'a_i + b_i' };
+const RELU6_FWD: MapKernel = { name: 'relu6', names: ['x'], expr: 'clamp(x_i, 0.0, 6.0)' };
+const RELU6_BWD: MapKernel = { name: 'relu6_grad', names: ['y', 'gy'], expr: 'select(0.0, gy_i, y_i > 0.0 && y_i < 6.0)' };
 
 /** Each kernel's name stands for its (constant) names, expression and prelude, so the key is the name and the size. */
 function map(e: Engine, k: MapKernel, inputs: Tensor[], out?: Tensor): Tensor {
@@ -72,6 +74,16 @@ export function sigmoidForward(e: Engine, x: Tensor, out?: Tensor): Tensor {
 /** gx = gy · y · (1 − y), from the forward output y. */
 export function sigmoidBackward(e: Engine, y: Tensor, gy: Tensor, out?: Tensor): Tensor {
   return map(e, SIGMOID_BWD, [y, gy], out);
+}
+
+/** ReLU6: clamp to [0, 6]. */
+export function relu6Forward(e: Engine, x: Tensor, out?: Tensor): Tensor {
+  return map(e, RELU6_FWD, [x], out);
+}
+
+/** dL/dx = dL/dy where 0 < y < 6, else 0 (from the forward output y). */
+export function relu6Backward(e: Engine, gy: Tensor, y: Tensor, out?: Tensor): Tensor {
+  return map(e, RELU6_BWD, [y, gy], out);
 }
 
 export function addForward(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Tensor {

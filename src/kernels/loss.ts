@@ -15,7 +15,7 @@ export const REDUCE_WG = 64;
  * (truncation < 1e-9 relative). WGSL's log may be off by 2^-21 absolute near 1, which would swamp the tiny
  * losses of confident predictions.
  */
-const LOG1P_WGSL = `fn log1p_unit(u: f32) -> f32 {
+export const LOG1P_WGSL = `fn log1p_unit(u: f32) -> f32 {
   let s = u / (2.0 + u);
   let s2 = s * s;
   var p = ${f32(1 / 17)};

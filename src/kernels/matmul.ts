@@ -17,7 +17,10 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { KernelCall } from '../engine/engine.js';
 import { grid, range } from './common.js';
+import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
+import { runGemm, TILED_CONFIGS, type GemmVariant, type TiledVariant } from './gemm-variant.js';
 
 /** How one workgroup covers its tile of the output. */
 export interface GemmTile {
@@ -394,6 +397,27 @@ export function tileGrid(t: GemmTile, rows: number, cols: number): [number, numb
 
 const MATMUL_NAMES = ['matmul', 'matmul_tA', 'matmul_tB', 'matmul_tA_tB'] as const;
 
+/** The workgroup-memory kernel (gemm-tiled.ts) for a plain or batched matmul. */
+function tiledMatmulCall(name: string, v: TiledVariant, d: MatmulDims, transA: boolean, transB: boolean, hasBias: boolean, relu: boolean, bindings: Tensor[]): KernelCall {
+  const { M, N, K } = d;
+  const batch = d.batch ?? 1;
+  const cfg = TILED_CONFIGS[v];
+  const code = (): string =>
+    tiledGemmCode(cfg, {
+      M,
+      N,
+      K,
+      batch,
+      aAlongK: !transA,
+      bAlongN: !transB,
+      bindings: bindingDecls([['A', 'read', 'f32'], ['B', 'read', 'f32'], ...(hasBias ? [['bias', 'read', 'f32'] as [string, 'read', string]] : []), ['out', 'read_write', 'f32']]),
+      functions: `fn loadA(b: u32, m: u32, k: u32) -> f32 { return A[b * ${M * K}u + ${transA ? `k * ${M}u + m` : `m * ${K}u + k`}]; }
+fn loadB(b: u32, k: u32, n: u32) -> f32 { return B[b * ${K * N}u + ${transB ? `n * ${K}u + k` : `k * ${N}u + n`}]; }
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[b * ${M * N}u + m * ${N}u + n] = ${relu ? `max(${hasBias ? 'v + bias[n]' : 'v'}, 0.0)` : hasBias ? 'v + bias[n]' : 'v'}; }`,
+    });
+  return { name, key: `matmul_${v}:${M},${N},${K},${batch},${transA ? 1 : 0}${transB ? 1 : 0}${hasBias ? 1 : 0}${relu ? 1 : 0}`, code, bindings, workgroups: tiledWorkgroups(cfg, { M, N, batch }) };
+}
+
 /** C = op(A)·op(B) (+ bias) (ReLU). A is [M,K] ([K,M] with transA), B is [K,N] ([N,K] with transB); C is [M,N]. */
 export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
@@ -401,19 +425,23 @@ export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptio
   const d = matmulDims(a.shape, b.shape, transA, transB);
   const bias = opts.bias ?? null;
   if (bias && (bias.size !== d.N || bias.rank !== 1)) throw new Error(`matmul: bias must be [${d.N}], got [${bias.shape.join(', ')}]`);
-  const tile = chooseTile(e, d.M, d.M * d.N * d.K);
-  const p = matmulPlan(tile, d, transA, transB);
   if (opts.out && (opts.out.rank !== 2 || opts.out.shape[0] !== d.M || opts.out.shape[1] !== d.N)) {
     throw new Error(`matmul: output must be [${d.M}, ${d.N}], got [${opts.out.shape.join(', ')}]`);
   }
   const out = opts.out ?? e.empty([d.M, d.N], 'f32', 'matmul');
   const relu = opts.relu ?? false;
-  e.run({
-    name: MATMUL_NAMES[(transA ? 1 : 0) + (transB ? 2 : 0)]!,
-    key: `matmul:${d.M},${d.N},${d.K},1,${planKey(p)},${bias !== null ? 1 : 0}${relu ? 1 : 0}`,
-    code: () => matmulCode(p, d, bias !== null, relu),
-    bindings: bias ? [a, b, bias, out] : [a, b, out],
-    workgroups: tileGrid(tile, d.M, d.N),
+  const name = MATMUL_NAMES[(transA ? 1 : 0) + (transB ? 2 : 0)]!;
+  runGemm(e, { family: 'matmul', M: d.M, N: d.N, K: d.K, batch: 1 }, bias ? [a, b, bias, out] : [a, b, out], (v: GemmVariant, bs) => {
+    if (v !== 'lanes') return tiledMatmulCall(name, v, d, transA, transB, bias !== null, relu, bs);
+    const tile = chooseTile(e, d.M, d.M * d.N * d.K);
+    const p = matmulPlan(tile, d, transA, transB);
+    return {
+      name,
+      key: `matmul:${d.M},${d.N},${d.K},1,${planKey(p)},${bias !== null ? 1 : 0}${relu ? 1 : 0}`,
+      code: () => matmulCode(p, d, bias !== null, relu),
+      bindings: bs,
+      workgroups: tileGrid(tile, d.M, d.N),
+    };
   });
   return out;
 }
@@ -425,15 +453,18 @@ export function batchedMatmul(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Te
   }
   const [S, M, K] = a.shape as [number, number, number];
   const d: MatmulDims = { ...matmulDims([M, K], [b.shape[1]!, b.shape[2]!], false, false), batch: S };
-  const tile = chooseTile(e, M, S * M * d.N * K);
-  const p = matmulPlan(tile, d, false, false);
   const shape = [S, M, d.N];
   if (out && (out.rank !== 3 || out.shape.some((x, i) => x !== shape[i]))) {
     throw new Error(`batched matmul: output must be [${shape.join(', ')}], got [${out.shape.join(', ')}]`);
   }
   const c = out ?? e.empty(shape, 'f32', 'batched_matmul');
-  const tiles = Math.ceil(M / tile.TM) * Math.ceil(d.N / tileCols(tile));
-  e.run({ name: 'batched_matmul', key: `matmul:${M},${d.N},${K},${S},${planKey(p)},00`, code: () => matmulCode(p, d, false, false), bindings: [a, b, c], workgroups: grid(S * tiles, 1) });
+  runGemm(e, { family: 'batched_matmul', M, N: d.N, K, batch: S }, [a, b, c], (v: GemmVariant, bs) => {
+    if (v !== 'lanes') return tiledMatmulCall('batched_matmul', v, d, false, false, false, false, bs);
+    const tile = chooseTile(e, M, S * M * d.N * K);
+    const p = matmulPlan(tile, d, false, false);
+    const tiles = Math.ceil(M / tile.TM) * Math.ceil(d.N / tileCols(tile));
+    return { name: 'batched_matmul', key: `matmul:${M},${d.N},${K},${S},${planKey(p)},00`, code: () => matmulCode(p, d, false, false), bindings: bs, workgroups: grid(S * tiles, 1) };
+  });
   return c;
 }
 

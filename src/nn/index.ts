@@ -5,4 +5,5 @@ export * from './layers/index.js';
 export { Sequential, type SetWeightsOptions } from './sequential.js';
 export { fans, glorotUniform, zeros } from './init.js';
 export * from './optim/index.js';
-export { BinaryMetrics } from './metrics.js';
+export { BinaryMetrics, CategoricalMetrics, ConfusionMatrix, classificationMetrics, type ClassificationMetrics, type MetricsReading } from './metrics.js';
+export { gradCam, gradCamLayers, gradCamDefaultLayer, type GradCamOptions, type GradCamResult } from './gradcam.js';

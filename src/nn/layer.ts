@@ -3,11 +3,18 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Rng } from '../util/rng.js';
 
-/** What a forward pass needs besides its input: training mode (dropout) and the values seeding random masks. */
+/**
+ * What a forward pass needs besides its input — the one context of the engine, from a training step down to a layer:
+ * training mode (dropout, augmentation) and the values random draws come from, so each draw is a pure function of
+ * (seed, epoch, step). Fields may be getters over a context that changes per step (a captured step re-reads them
+ * before every replay; see Engine.capture).
+ */
 export interface ForwardContext {
   training: boolean;
-  step: number;
   seed: number;
+  step: number;
+  /** The training epoch (0-based); absent at inference. */
+  epoch?: number;
 }
 
 export const INFERENCE: ForwardContext = Object.freeze({ training: false, step: 0, seed: 0 });

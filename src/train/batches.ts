@@ -1,4 +1,5 @@
 import type { Tensor } from '../engine/index.js';
+import type { ForwardContext } from '../nn/layer.js';
 
 /** One batch on the GPU: inputs and 0/1 labels [N]. The consumer disposes it. */
 export interface Batch {
@@ -18,13 +19,7 @@ export interface BatchStream {
   close(): void;
 }
 
-/** How the training loop calls a model: `training` enables dropout/augmentation; draws depend on (seed, epoch, step). */
-export interface ForwardContext {
-  training: boolean;
-  seed: number;
-  epoch: number;
-  step: number;
-}
+export type { ForwardContext } from '../nn/layer.js';
 
 /** Returns the logits [N, 1] for a batch of inputs. */
 export type ForwardFn = (x: Tensor, ctx: ForwardContext) => Tensor;

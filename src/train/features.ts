@@ -4,7 +4,7 @@ import type { Batch, BatchStream } from './batches.js';
 import { epochBatchIndices, ScheduledBatches } from './schedule.js';
 import type { RunStore } from './store.js';
 
-/** Extracted features of one split: `features` is count × prod(featureShape), row-major; labels are 0/1. */
+/** Extracted features of one split: `features` is count × prod(featureShape), row-major; labels are class indices (0/1 for two classes). */
 export interface FeatureSet {
   features: Float32Array;
   labels: Float32Array;
@@ -25,8 +25,8 @@ export function featureBytes(set: FeatureSet): { features: Uint8Array; labels: U
   };
 }
 
-/** Reads `<split>_features.npy` and `<split>_labels.npy`; null when either is missing. */
-export async function readFeatureSet(store: RunStore, split: string): Promise<FeatureSet | null> {
+/** Reads `<split>_features.npy` and `<split>_labels.npy` (class indices below `classes`, default 2); null when either is missing. */
+export async function readFeatureSet(store: RunStore, split: string, classes = 2): Promise<FeatureSet | null> {
   const fb = await store.read(featureFile(split));
   const lb = await store.read(labelFile(split));
   if (!fb || !lb) return null;
@@ -39,7 +39,11 @@ export async function readFeatureSet(store: RunStore, split: string): Promise<Fe
   if (l.shape.length !== 1 || l.shape[0] !== count) {
     throw new Error(`${store.describe(labelFile(split))}: expected ${count} labels (shape [${count}]), got [${l.shape.join(', ')}]`);
   }
-  for (const v of labels) if (v !== 0 && v !== 1) throw new Error(`${store.describe(labelFile(split))}: labels must be 0 or 1, found ${v}`);
+  for (const v of labels) {
+    if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+      throw new Error(`${store.describe(labelFile(split))}: labels must be class indices ${classes === 2 ? '0 or 1' : `0 … ${classes - 1}`}, found ${v}`);
+    }
+  }
   return { features: f.data, labels, featureShape: f.shape.slice(1), count };
 }
 

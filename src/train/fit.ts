@@ -1,8 +1,8 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { GpuError } from '../engine/index.js';
 import { gentleAwait } from '../engine/wait.js';
-import { bceWithLogits } from '../nn/functional/index.js';
-import { BinaryMetrics } from '../nn/metrics.js';
+import { classificationLoss } from '../nn/functional/loss.js';
+import { classificationMetrics, ConfusionMatrix, type ClassificationMetrics, type MetricsReading } from '../nn/metrics.js';
 import type { RMSprop } from '../nn/optim/index.js';
 import type { BatchStream, ForwardContext, ForwardFn } from './batches.js';
 import { silentSink, type EventSink } from './events.js';
@@ -81,16 +81,56 @@ async function raceLost(e: Engine, p: Promise<unknown>): Promise<void> {
 
 const now = (): number => performance.now() / 1000;
 
-/** Runs `source` through the model without gradients; mean BCE and accuracy over every image. */
+/** Output units of a classifier's logits: 1 for [N] or [N, 1] (binary, sigmoid), C for [N, C]. */
+export function outputUnits(logits: Tensor): number {
+  return logits.shape.length === 2 ? logits.shape[1]! : 1;
+}
+
+/** Metrics made for the first batch's logits (binary or categorical), so callers need not know the head's size. */
+class HeadMetrics {
+  private m: ClassificationMetrics | null = null;
+  private conf: ConfusionMatrix | null = null;
+  constructor(
+    private readonly e: Engine,
+    private readonly confusion = false,
+  ) {}
+  add(logits: Tensor, labels: Tensor, loss: Tensor): void {
+    const units = outputUnits(logits);
+    this.m ??= classificationMetrics(this.e, units);
+    this.m.add(logits, labels, loss);
+    if (this.confusion) {
+      this.conf ??= new ConfusionMatrix(this.e, units === 1 ? 2 : units);
+      this.conf.add(logits, labels);
+    }
+  }
+  async read(): Promise<MetricsReading & { confusion?: number[][] }> {
+    if (!this.m) return { loss: NaN, acc: NaN, count: 0 };
+    const r = await this.m.read();
+    return this.conf ? { ...r, confusion: await this.conf.read() } : r;
+  }
+  reset(): void {
+    this.m?.reset();
+    this.conf?.reset();
+  }
+  dispose(): void {
+    this.m?.dispose();
+    this.conf?.dispose();
+  }
+}
+
+/**
+ * Runs `source` through the model without gradients; mean loss (BCE for one output unit, softmax cross-entropy for
+ * more) and accuracy over every image, top-5 accuracy above 5 classes, and with `confusion` the confusion matrix.
+ */
 export async function evaluate(
   e: Engine,
   forward: ForwardFn,
   source: BatchStream,
-  opts: { seed?: number; sink?: EventSink; name?: string; replay?: boolean } = {},
-): Promise<{ loss: number; acc: number; count: number }> {
+  opts: { seed?: number; sink?: EventSink; name?: string; replay?: boolean; confusion?: boolean } = {},
+): Promise<MetricsReading & { confusion?: number[][] }> {
   const sink = opts.sink ?? silentSink;
   const name = opts.name ?? 'evaluate';
-  const metrics = new BinaryMetrics(e);
+  const metrics = new HeadMetrics(e, opts.confusion ?? false);
   const pacer = new StepPacer(e);
   const ctx: ForwardContext = { training: false, seed: opts.seed ?? 0, epoch: 0, step: 0 };
   const runner = new StepRunner(
@@ -98,7 +138,7 @@ export async function evaluate(
     (x, y) =>
       e.noGrad(() => {
         const logits = forward(x, ctx);
-        metrics.add(logits, y, bceWithLogits(logits, y));
+        metrics.add(logits, y, classificationLoss(logits, y));
       }),
     { enabled: opts.replay ?? e.replay, label: name },
   );
@@ -128,9 +168,13 @@ export async function evaluate(
   }
 }
 
-/** The logit (pre-sigmoid output) of every image of `source`, in order; sigmoid(logit) is the class-1 probability. */
+/**
+ * The logits of every image of `source`, in order, row-major (images × units): one per image for a binary head
+ * (sigmoid(logit) is the class-1 probability), C per image for a softmax head.
+ */
 export async function predictLogits(e: Engine, forward: ForwardFn, source: BatchStream, opts: { replay?: boolean } = {}): Promise<Float32Array> {
-  const out = new Float32Array(source.images);
+  let out = new Float32Array(source.images);
+  let units = 1;
   let pos = 0;
   const ctx: ForwardContext = { training: false, seed: 0, epoch: 0, step: 0 };
   const runner = new StepRunner(e, (x) => e.noGrad(() => forward(x, ctx)), { enabled: opts.replay ?? e.replay, label: 'predict' });
@@ -145,7 +189,11 @@ export async function predictLogits(e: Engine, forward: ForwardFn, source: Batch
         batch.dispose();
       }
       try {
-        out.set((await logits.readF32()).subarray(0, batch.size), pos);
+        if (pos === 0 && outputUnits(logits) !== units) {
+          units = outputUnits(logits);
+          out = new Float32Array(source.images * units);
+        }
+        out.set((await logits.readF32()).subarray(0, batch.size * units), pos * units);
       } finally {
         runner.release(logits);
       }
@@ -158,12 +206,15 @@ export async function predictLogits(e: Engine, forward: ForwardFn, source: Batch
   return out;
 }
 
-/** The Keras `fit` loop for binary classification with BCE-from-logits and RMSprop. */
+/**
+ * The Keras `fit` loop with RMSprop: BCE from the logit for a one-unit (binary) head, softmax cross-entropy from the
+ * logits for a C-unit head (categorical).
+ */
 export async function fit(o: FitOptions): Promise<History> {
   const e = o.engine;
   const sink = o.sink ?? silentSink;
   const history = o.history ?? emptyHistory();
-  const metrics = new BinaryMetrics(e);
+  const metrics = new HeadMetrics(e);
   const params = o.optimizer.params;
   // One context for every step: the captured step's per-step callbacks re-read its epoch and step before each replay.
   const ctx: ForwardContext = { training: true, seed: o.seed, epoch: 0, step: 0 };
@@ -179,7 +230,7 @@ export async function fit(o: FitOptions): Promise<History> {
     (x, y) => {
       try {
         const logits = o.forward(x, ctx);
-        const loss = bceWithLogits(logits, y);
+        const loss = classificationLoss(logits, y);
         metrics.add(logits, y, loss);
         e.tape.backward(loss);
         o.optimizer.step();
@@ -250,7 +301,41 @@ export async function fit(o: FitOptions): Promise<History> {
   }
 }
 
-/** Sigmoid probabilities (of class 1) [N] for every image of `source`, in order. */
+/** Sigmoid probabilities (of class 1) [N] for every image of `source`, in order (binary heads). */
 export async function predictProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
-  return (await predictLogits(e, forward, source)).map((z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))));
+  return (await predictLogits(e, forward, source)).map(sigmoid);
+}
+
+const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/**
+ * Class probabilities of logits laid out images × units: for one unit [1 − σ(z), σ(z)] per image, else the softmax
+ * of each row; `classes` columns per image.
+ */
+export function classProbabilities(logits: Float32Array, images: number): { probs: Float64Array; classes: number } {
+  const units = logits.length / images;
+  if (units === 1) {
+    const probs = new Float64Array(images * 2);
+    for (let i = 0; i < images; i++) {
+      const p = sigmoid(logits[i]!);
+      probs[2 * i] = 1 - p;
+      probs[2 * i + 1] = p;
+    }
+    return { probs, classes: 2 };
+  }
+  const probs = new Float64Array(images * units);
+  for (let i = 0; i < images; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < units; j++) m = Math.max(m, logits[i * units + j]!);
+    let s = 0;
+    for (let j = 0; j < units; j++) s += probs[i * units + j] = Math.exp(logits[i * units + j]! - m);
+    for (let j = 0; j < units; j++) probs[i * units + j]! /= s;
+  }
+  return { probs, classes: units };
+}
+
+/** All class probabilities of every image of `source` (images × classes, see `classProbabilities`). */
+export async function predictClassProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<{ probs: Float64Array; classes: number }> {
+  const images = source.images;
+  return classProbabilities(await predictLogits(e, forward, source), images);
 }

@@ -24,7 +24,7 @@ export function uploadImageBatch(e: Engine, host: HostBatch): Batch {
 
 /** The augmentation matrices of one training batch: a pure function of (seed, epoch, step). */
 export function augmentMatrices(cfg: AugmentConfig, ctx: ForwardContext, n: number, h: number, w: number): Float32Array {
-  return sampleAugmentBatch(new Rng(mixSeed(ctx.seed, STREAM.augment, ctx.epoch, ctx.step)), cfg, n, h, w).matrices;
+  return sampleAugmentBatch(new Rng(mixSeed(ctx.seed, STREAM.augment, ctx.epoch ?? 0, ctx.step)), cfg, n, h, w).matrices;
 }
 
 /**

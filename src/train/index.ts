@@ -1,5 +1,5 @@
 // The training API, platform-neutral (the Node-only parts are in ./node.ts).
-export { fit, evaluate, predictLogits, predictProbabilities, StepPacer, DivergenceError, type FitOptions } from './fit.js';
+export { fit, evaluate, predictLogits, predictProbabilities, predictClassProbabilities, classProbabilities, outputUnits, StepPacer, DivergenceError, type FitOptions } from './fit.js';
 export { runTraining, TrainingStoppedError, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, ACCURACY_PLOT, LOSS_PLOT, type RunIO, type TrainingPlan, type RunHooks, type RunOutcome } from './run.js';
 export { featureHeadPlan, imagePlan, imageBatches, imageForward, RECIPE_DEFAULTS, type RecipeName, type FeatureHeadOptions, type ImageRecipeOptions } from './recipes.js';
 export { buildFeatureHead, buildTransferModel, headLayers, layerContext, forwardLogits, HEAD_UNITS, HEAD_DROPOUT } from './model.js';
@@ -8,14 +8,15 @@ export { featureBatches, readFeatureSet, featureBytes, featureFile, labelFile, S
 export { uploadImageBatch, prepareImages, augmentMatrices } from './image-input.js';
 export { epochBatchIndices, stepsPerPass, ScheduledBatches, type ScheduleOptions } from './schedule.js';
 export { epochOrder, STREAM } from './seeds.js';
-export type { Batch, BatchStream, ForwardFn, ForwardContext as StepContext } from './batches.js';
+export type { Batch, BatchStream, ForwardFn } from './batches.js';
 export { CHECKPOINT_FILE, snapshotCheckpoint, parseCheckpoint, restoreCheckpoint, assertResumable, nextEpochRngState, restoreTensors, tensorsByName, type Checkpoint, type CheckpointState } from './checkpoint.js';
 export { emptyHistory, appendEpoch, historyLength, parseHistory, smoothCurve, type History, type EpochLogs } from './history.js';
 export { historyChartConfig, SMOOTHING_FACTOR, type PlotKind, type PlotRenderer } from './plots.js';
 export { MemoryRunStore, readJson, writeJson, type RunStore } from './store.js';
 export { silentSink, throttledProgress, type TrainEvent, type EventSink } from './events.js';
 export { BatchTooLargeError, checkBatchFits, largestActivation, maxBatchFor, bufferLimit } from './preflight.js';
-export { parseRunConfig, type RunConfig } from './config.js';
+export { parseRunConfig, resolveClassMode, headOutputs, CLASS_MODES, type RunConfig, type ClassMode } from './config.js';
+export { classReport, formatClassReport, reportJson, CONFUSION_PLOT, type ClassReport, type ClassResult, type ConfusionRenderer } from './report.js';
 export { newRunConfig, type RecipeSettings } from './config.js';
 export {
   extractJob,
@@ -42,3 +43,5 @@ export {
 export type { JobEnv, RunHandle, RunRepository, DatasetSource, BackboneSource, BackboneOptions as BackboneLoadOptions, LoadedBackbone, FolderOptions } from './job-env.js';
 export { MemoryJobEnv, MemoryRunRepository, type MemoryDataset, type MemoryWeights, type MemoryJobEnvOptions } from './job-env-memory.js';
 export { StepRunner } from './step-runner.js';
+export { explainJob, explainLayers, type ExplainJobOptions, type ExplainJobResult, type Explanation } from './explain-job.js';
+export { heatmapOverlay, normaliseHeatmap, resizeMap, viridis, type OverlayImage } from './heatmap.js';

@@ -5,6 +5,7 @@ import type { EventSink } from './events.js';
 import type { SplitName } from './features.js';
 import type { PlotRenderer } from './plots.js';
 import type { RecipeName } from './recipes.js';
+import type { ConfusionRenderer } from './report.js';
 import type { RunHooks } from './run.js';
 import type { RunStore } from './store.js';
 
@@ -22,6 +23,8 @@ export interface JobEnv {
   backbones: BackboneSource;
   /** Renders accuracy.png / loss.png into run folders; omitted, no plots are written. */
   plots?: PlotRenderer;
+  /** Renders confusion.png into run folders; omitted, it is not written. */
+  confusionPlot?: ConfusionRenderer;
   hooks?: RunHooks;
   /** Recorded in config.json (e.g. `{ node: 'v20.20.2', platform: 'linux-x64' }`). */
   software: { node: string; platform: string };

@@ -8,7 +8,8 @@ import type { ModelLogger } from '../models/types.js';
 import type { EventSink } from './events.js';
 import type { JobEnv, RunHandle } from './job-env.js';
 import * as jobs from './jobs.js';
-import { renderHistoryPng } from './plots-node.js';
+import { explainJob as explainJobOn, type ExplainJobOptions } from './explain-job.js';
+import { renderConfusionPng, renderHistoryPng } from './plots-node.js';
 import type { RecipeName } from './recipes.js';
 import { CONFIG_FILE, type RunHooks } from './run.js';
 import { NodeRunStore } from './run-store-node.js';
@@ -78,6 +79,7 @@ export function nodeJobEnv(ctx: JobContext): JobEnv {
     sink,
     logger,
     plots: renderHistoryPng,
+    confusionPlot: renderConfusionPng,
     ...(ctx.hooks ? { hooks: ctx.hooks } : {}),
     software: { node: process.version, platform: `${process.platform}-${process.arch}` },
     runs: {
@@ -129,6 +131,7 @@ export const imageTrainJob = (ctx: JobContext, o: jobs.ImageTrainJobOptions) => 
 export const finetuneJob = (ctx: JobContext, o: jobs.FinetuneJobOptions) => jobs.finetuneJob(nodeJobEnv(ctx), o);
 export const evaluateJob = (ctx: JobContext, o: jobs.EvaluateJobOptions) => jobs.evaluateJob(nodeJobEnv(ctx), o);
 export const predictJob = (ctx: JobContext, o: { from: string; images: string[]; batch?: number }) => jobs.predictJob(nodeJobEnv(ctx), o);
+export const explainJob = (ctx: JobContext, o: ExplainJobOptions) => explainJobOn(nodeJobEnv(ctx), o);
 
 export type StartJobOptions = Omit<jobs.StartJobOptions, 'data' | 'featuresRoot'> & { data?: string; featuresRoot?: string };
 

@@ -10,10 +10,12 @@ import { backboneDefaults } from '../models/registry.js';
 import type { BackboneName } from '../models/types.js';
 import type { Sequential } from '../nn/sequential.js';
 import { CHECKPOINT_FILE, parseCheckpoint } from './checkpoint.js';
-import { newRunConfig, parseRunConfig, type RunConfig } from './config.js';
+import { headOutputs, newRunConfig, parseRunConfig, resolveClassMode, type ClassMode, type RunConfig } from './config.js';
+import { classFolderMismatch } from '../data/directory.js';
+import { classReport, reportJson, type ClassReport } from './report.js';
 import { extractSplits, MANIFEST_FILE, type ExtractAllResult, type FeatureManifest } from './extract.js';
 import { readFeatureSet, SPLITS, type FeatureSet, type SplitName } from './features.js';
-import { evaluate, predictLogits } from './fit.js';
+import { classProbabilities, evaluate, predictLogits } from './fit.js';
 import { uploadImageBatch } from './image-input.js';
 import type { JobEnv, LoadedBackbone, RunHandle } from './job-env.js';
 import { buildTransferModel, HEAD_DROPOUT, HEAD_UNITS } from './model.js';
@@ -31,6 +33,8 @@ export interface TrainJobCommon {
   seed?: number;
   /** Continue this run (a name or location) from its last checkpoint. */
   resume?: string;
+  /** 'binary' (one sigmoid unit; two classes only) or 'categorical' (softmax); default binary for 2 classes, else categorical. */
+  classMode?: ClassMode;
 }
 
 export interface TrainJobResult extends RunOutcome {
@@ -62,23 +66,36 @@ async function runTarget(env: JobEnv, recipe: RecipeName, o: TrainJobCommon): Pr
 
 /** Trains `plan` into the run with the optimizer settings of `config` (so config.json says what was applied). */
 async function trainRun(env: JobEnv, run: RunHandle, config: RunConfig, plan: TrainingPlan, resume: boolean, extra: Record<string, number | string> = {}): Promise<TrainJobResult> {
-  const withOptimizer: TrainingPlan = { ...plan, lr: config.optimizer.lr, rho: config.optimizer.rho, epsilon: config.optimizer.epsilon };
+  const withOptimizer: TrainingPlan = { ...plan, lr: config.optimizer.lr, rho: config.optimizer.rho, epsilon: config.optimizer.epsilon, classes: config.classes };
   const outcome = await runTraining(
     env.engine,
     withOptimizer,
-    { store: run.store, sink: env.sink, ...(env.plots ? { plots: env.plots } : {}) },
+    { store: run.store, sink: env.sink, ...(env.plots ? { plots: env.plots } : {}), ...(env.confusionPlot ? { confusionPlot: env.confusionPlot } : {}) },
     { resume, ...(env.hooks ? { hooks: env.hooks } : {}), extraMetrics: { run: run.location, ...extra } },
   );
   return { ...outcome, dir: run.location, config };
 }
 
+/** The class names (train's sorted class folders); every split must have the same ones. */
 function checkClasses(folders: Map<SplitName, ImageFolder>): string[] {
   const train = folders.get('train')!;
-  for (const [name, f] of folders) {
-    if (f.classNames.join('/') !== train.classNames.join('/')) throw new Error(`${f.root}: classes ${f.classNames.join(', ')} differ from train's ${train.classNames.join(', ')} (${name})`);
+  for (const f of folders.values()) {
+    const problem = classFolderMismatch(train, f, (...p) => p.join('/'));
+    if (problem) throw new Error(problem);
   }
-  if (train.classNames.length !== 2) throw new Error(`${train.root}: binary classification needs exactly 2 class folders, found ${train.classNames.length} (${train.classNames.join(', ')})`);
+  if (train.classNames.length < 2) throw new Error(`${train.root}: classification needs at least 2 class folders, found ${train.classNames.length} (${train.classNames.join(', ')})`);
   return [...train.classNames];
+}
+
+/** A trained model is only applied to data with the class names it was trained on. */
+function checkSameClasses(what: string, classes: readonly string[], runClasses: readonly string[]): void {
+  if (classes.join('\u0000') === runClasses.join('\u0000')) return;
+  const missing = runClasses.filter((c) => !classes.includes(c));
+  const extra = classes.filter((c) => !runClasses.includes(c));
+  const detail = [missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `not in the run: ${extra.join(', ')}` : '', !missing.length && !extra.length ? 'same names in another order' : '']
+    .filter(Boolean)
+    .join('; ');
+  throw new Error(`${what}: classes ${classes.join(', ')} differ from the run's ${runClasses.join(', ')} (${detail})`);
 }
 
 // ------------------------------------------------------------------------------------------------ extract
@@ -121,6 +138,7 @@ export async function extractJob(env: JobEnv, o: ExtractJobOptions): Promise<Ext
     checkBatchFits(e, bb.model, [bb.inputSize, bb.inputSize, 3], o.batch);
     const data = env.data.resolve(o.data);
     const folders = await env.data.openSplits(data, SPLITS, { inputSize: bb.inputSize, onBadImage: o.onBadImage });
+    checkClasses(folders);
     const out = env.data.features(o.out);
     const result = await extractSplits(
       e,
@@ -148,9 +166,15 @@ export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extr
   const features = env.data.features(stored?.features ?? o.features!);
   const manifest = await readJson<FeatureManifest>(features.store, MANIFEST_FILE);
   if (!manifest) throw new Error(`--features ${features.location}: no ${MANIFEST_FILE} (run \`webgpu-transfer extract --out ${features.location}\` first)`);
+  const classes = manifest.splits.train?.classes ?? ['0', '1'];
+  for (const [s, rec] of Object.entries(manifest.splits)) {
+    if (rec.classes && rec.classes.join('\u0000') !== classes.join('\u0000')) throw new Error(`--features ${features.location}: the ${s} split has classes ${rec.classes.join(', ')}, train has ${classes.join(', ')}`);
+  }
+  if (stored) checkSameClasses(`--features ${features.location}`, classes, stored.classes);
+  const classMode = stored ? (stored.class_mode ?? 'binary') : resolveClassMode(classes, o.classMode);
   const sets = new Map<SplitName, FeatureSet>();
   for (const s of SPLITS) {
-    const set = await readFeatureSet(features.store, s);
+    const set = await readFeatureSet(features.store, s, classes.length);
     if (set) sets.set(s, set);
     else if (s !== 'test') throw new Error(`--features ${features.location}: missing ${s}_features.npy or ${s}_labels.npy`);
   }
@@ -168,7 +192,8 @@ export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extr
       data: manifest.splits.train?.root ? env.data.resolve(`${manifest.splits.train.root}/..`) : null,
       features: features.location,
       feature_shape: train.featureShape,
-      classes: manifest.splits.train?.classes ?? ['0', '1'],
+      classes,
+      class_mode: classMode,
       head: { units: HEAD_UNITS, dropout: HEAD_DROPOUT },
       epochs: o.epochs ?? d.epochs,
       steps: null,
@@ -183,6 +208,7 @@ export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extr
       params: { total: 0, trainable: 0 },
     });
   const { plan, model } = featureHeadPlan(e, {
+    outputs: headOutputs(config),
     train,
     validation: sets.get('validation')!,
     ...(sets.has('test') ? { test: sets.get('test')! } : {}),
@@ -215,7 +241,7 @@ export async function buildRunModel(env: JobEnv, config: RunConfig): Promise<{ l
   });
   if (random && loaded.status.pretrained) throw new Error(`the run used a random base, but weights were found at ${loaded.weightsPath}`);
   const bb = loaded.backbone;
-  const model = buildTransferModel(env.engine, bb.model, bb.inputSize, config.seed, { dropout: config.head.dropout > 0 });
+  const model = buildTransferModel(env.engine, bb.model, bb.inputSize, config.seed, { dropout: config.head.dropout > 0, outputs: headOutputs(config) });
   return { loaded, model };
 }
 
@@ -251,7 +277,7 @@ export interface ImageTrainJobOptions extends TrainJobCommon {
   allowRandom?: boolean;
 }
 
-async function imageFolders(env: JobEnv, config: RunConfig): Promise<Map<SplitName, ImageFolder>> {
+async function imageFolders(env: JobEnv, config: Pick<RunConfig, 'data' | 'input_size' | 'on_bad_image'>): Promise<Map<SplitName, ImageFolder>> {
   if (!config.data) throw new Error('the run has no image data folder; pass --data DIR');
   return env.data.openSplits(config.data, SPLITS, { inputSize: config.input_size, onBadImage: config.on_bad_image });
 }
@@ -298,8 +324,16 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
   let model: Sequential | null = null;
   try {
     bb.model.freeze();
-    model = buildTransferModel(e, bb.model, bb.inputSize, seed);
-    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], stored?.batch ?? o.batch ?? d.batch);
+    const batch = stored?.batch ?? o.batch ?? d.batch;
+    checkBatchFits(e, bb.model, [bb.inputSize, bb.inputSize, 3], batch);
+    // The classes decide the head: open (and check) the data before building it.
+    const data = stored?.data ?? env.data.resolve(o.data);
+    const folders = await imageFolders(env, { data, input_size: bb.inputSize, on_bad_image: stored?.on_bad_image ?? o.onBadImage ?? 'fail' });
+    const classes = checkClasses(folders);
+    if (stored) checkSameClasses(`--data ${data}`, classes, stored.classes);
+    const classMode = stored ? (stored.class_mode ?? 'binary') : resolveClassMode(classes, o.classMode);
+    model = buildTransferModel(e, bb.model, bb.inputSize, seed, { outputs: classMode === 'binary' ? 1 : classes.length });
+    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], batch);
     const config: RunConfig =
       stored ??
       newRunConfig(env, {
@@ -309,10 +343,11 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
         weights: { path: loaded.weightsPath, checksum: loaded.checksum, pretrained: loaded.status.pretrained },
         input_size: bb.inputSize,
         preprocess: o.preprocess ?? bb.defaultPreprocess,
-        data: env.data.resolve(o.data),
+        data,
         features: null,
         feature_shape: [...bb.featureShape],
-        classes: [],
+        classes,
+        class_mode: classMode,
         head: { units: HEAD_UNITS, dropout: 0 },
         epochs: o.epochs ?? d.epochs,
         steps: o.steps === undefined ? d.steps : o.steps,
@@ -326,8 +361,6 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
         on_bad_image: o.onBadImage ?? 'fail',
         params: paramCounts(model),
       });
-    const folders = await imageFolders(env, config);
-    config.classes = checkClasses(folders);
     return await trainImages(env, run, stored !== null, config, model, folders);
   } finally {
     (model ?? bb.model).dispose();
@@ -390,7 +423,7 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
       });
     const folders = await imageFolders(env, config);
     const classes = checkClasses(folders);
-    if (source.classes.length && classes.join('/') !== source.classes.join('/')) throw new Error(`--data ${config.data}: classes ${classes.join(', ')} differ from the run's ${source.classes.join(', ')}`);
+    checkSameClasses(`--data ${config.data}`, classes, source.classes);
     config.classes = classes;
     return await trainImages(env, run, stored !== null, config, model, folders);
   } finally {
@@ -409,7 +442,10 @@ export interface EvaluateJobOptions {
   onBadImage?: OnBadImage;
 }
 
-export async function evaluateJob(env: JobEnv, o: EvaluateJobOptions): Promise<{ loss: number; acc: number; count: number; folder: string; run: string; config: RunConfig }> {
+export async function evaluateJob(
+  env: JobEnv,
+  o: EvaluateJobOptions,
+): Promise<{ loss: number; acc: number; count: number; top5_acc?: number; report: ClassReport; folder: string; run: string; config: RunConfig }> {
   const e = env.engine;
   const run = await env.runs.find(o.from);
   const config = await readRunConfig(run);
@@ -421,13 +457,11 @@ export async function evaluateJob(env: JobEnv, o: EvaluateJobOptions): Promise<{
     await restoreRunWeights(e, model, run);
     checkBatchFits(e, model, [config.input_size, config.input_size, 3], batch);
     const folder = await env.data.openEvaluation(root, o.split ?? 'test', { inputSize: config.input_size, onBadImage: o.onBadImage ?? 'fail' });
-    if (config.classes.length && folder.classNames.join('/') !== config.classes.join('/')) {
-      throw new Error(`${folder.root}: classes ${folder.classNames.join(', ')} differ from the run's ${config.classes.join(', ')}`);
-    }
+    checkSameClasses(folder.root, folder.classNames, config.classes);
     const forward = imageForward(e, model, config.preprocess, null);
     const stream = new ScheduledBatches(epochBatchIndices({ size: folder.size, batchSize: batch, shuffle: false, seed: 0 }), (idx) => folder.loadBatch(idx), (h) => uploadImageBatch(e, h));
-    const r = await evaluate(e, forward, stream, { sink: env.sink, name: 'Evaluate' });
-    return { ...r, folder: folder.root, run: run.location, config };
+    const { confusion, ...r } = await evaluate(e, forward, stream, { sink: env.sink, name: 'Evaluate', confusion: true });
+    return { ...r, report: classReport(o.split ?? 'test', config.classes, confusion!), folder: folder.root, run: run.location, config };
   } finally {
     model.dispose();
   }
@@ -435,12 +469,14 @@ export async function evaluateJob(env: JobEnv, o: EvaluateJobOptions): Promise<{
 
 export interface Prediction {
   file: string;
-  /** Probability of class 1 (the second class folder, e.g. dogs). */
+  /** Binary head: the probability of class 1 (the second class folder, e.g. dogs); softmax head: of the predicted class. */
   probability: number;
-  /** The model's output before the sigmoid. */
+  /** Binary head: the model's output before the sigmoid; softmax head: the predicted class's logit. */
   logit: number;
   label: number;
   class: string;
+  /** The (up to) 3 most probable classes, most probable first. */
+  top: { label: number; class: string; probability: number }[];
 }
 
 export async function predictJob(env: JobEnv, o: { from: string; images: string[]; batch?: number }): Promise<{ predictions: Prediction[]; run: string; config: RunConfig }> {
@@ -471,13 +507,24 @@ export async function predictJob(env: JobEnv, o: { from: string; images: string[
       },
       (h) => uploadImageBatch(e, h),
     );
-    const logits = (await predictLogits(e, imageForward(e, model, config.preprocess, null), stream)).subarray(0, pixels.length);
-    const classes = config.classes.length === 2 ? config.classes : ['class 0', 'class 1'];
-    const predictions = o.images.map((file, i) => {
-      const z = logits[i]!;
-      const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-      const label = p > 0.5 ? 1 : 0;
-      return { file, probability: p, logit: z, label, class: classes[label]! };
+    const units = headOutputs(config);
+    const logits = (await predictLogits(e, imageForward(e, model, config.preprocess, null), stream)).subarray(0, pixels.length * units);
+    const classes = config.classes;
+    const { probs, classes: k } = classProbabilities(logits, pixels.length);
+    const predictions = o.images.map((file, i): Prediction => {
+      const row = Array.from(probs.subarray(i * k, (i + 1) * k));
+      const top = row
+        .map((probability, label) => ({ label, class: classes[label] ?? `class ${label}`, probability }))
+        .sort((a, b) => b.probability - a.probability || a.label - b.label)
+        .slice(0, 3);
+      if (units === 1) {
+        const z = logits[i]!;
+        const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+        const label = p > 0.5 ? 1 : 0;
+        return { file, probability: p, logit: z, label, class: classes[label]!, top };
+      }
+      const best = top[0]!;
+      return { file, probability: best.probability, logit: logits[i * units + best.label]!, label: best.label, class: best.class, top };
     });
     return { predictions, run: run.location, config };
   } finally {
@@ -530,6 +577,6 @@ export async function startJob(env: JobEnv, o: StartJobOptions): Promise<TrainJo
   const result = await featureHeadJob(env, { ...o, features: featuresDir }, extraMetrics);
   // metrics.json of the run gains the wall time of the whole command, extraction included.
   result.metrics.total_wall_s = (performance.now() - t0) / 1000;
-  await writeJson((await env.runs.find(result.dir)).store, METRICS_FILE, jsonSafe(result.metrics));
+  await writeJson((await env.runs.find(result.dir)).store, METRICS_FILE, { ...jsonSafe(result.metrics), ...(result.report ? reportJson(result.report) : {}) });
   return { ...result, extract };
 }

@@ -1,6 +1,6 @@
 // The Node-only parts of the training API: run folders on disk, PNG plots, the commands as functions.
 export { NodeRunStore } from './run-store-node.js';
-export { renderHistoryPng } from './plots-node.js';
+export { renderHistoryPng, renderConfusionPng } from './plots-node.js';
 // The jobs themselves are platform-neutral (src/train/jobs.ts, exported by the package root): on Node give them
 // `nodeJobEnv({ engine, runsDir, … })`, e.g. `featureHeadJob(nodeJobEnv({ engine }), { features, epochs })`.
 export { nodeJobEnv, findRun, newRunDir, DEFAULT_DATA, type JobContext } from './jobs-node.js';

@@ -21,6 +21,8 @@ export const RECIPE_DEFAULTS = {
 export type RecipeName = keyof typeof RECIPE_DEFAULTS;
 
 export interface FeatureHeadOptions {
+  /** Output units of the head: 1 (binary, sigmoid; the default) or the number of classes (softmax). */
+  outputs?: number;
   train: FeatureSet;
   validation: FeatureSet;
   test?: FeatureSet;
@@ -34,13 +36,13 @@ export interface FeatureHeadOptions {
   config: Record<string, unknown>;
 }
 
-/** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1) on extracted features, RMSprop, BCE, reshuffled each epoch. */
+/** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1 or C) on extracted features, RMSprop, BCE or softmax CE, reshuffled each epoch. */
 export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: TrainingPlan; model: Sequential } {
   const shape = o.train.featureShape;
   for (const s of [o.validation, o.test]) {
     if (s && s.featureShape.join(',') !== shape.join(',')) throw new Error(`feature shapes differ between splits: [${shape.join(', ')}] and [${s.featureShape.join(', ')}]`);
   }
-  const model = buildFeatureHead(e, shape, o.seed);
+  const model = buildFeatureHead(e, shape, o.seed, o.outputs ?? 1);
   checkBatchFits(e, model, shape, o.batch);
   const forward: ForwardFn = (x, ctx) => forwardLogits(model, x, ctx);
   const evalStream = (set: FeatureSet): BatchStream => featureBatches(e, set, { batchSize: o.batch, shuffle: false, seed: o.seed });

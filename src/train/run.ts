@@ -6,6 +6,7 @@ import { silentSink, type EventSink } from './events.js';
 import { DivergenceError, evaluate, fit } from './fit.js';
 import { emptyHistory, historyLength, type EpochLogs, type History } from './history.js';
 import type { PlotRenderer } from './plots.js';
+import { classReport, CONFUSION_PLOT, reportJson, type ClassReport, type ConfusionRenderer } from './report.js';
 import { writeJson, type RunStore } from './store.js';
 import type { Tensor } from '../engine/index.js';
 
@@ -20,6 +21,8 @@ export interface RunIO {
   store: RunStore;
   /** Renders accuracy.png / loss.png; omitted, no plots are written. */
   plots?: PlotRenderer;
+  /** Renders confusion.png; omitted, it is not written. */
+  confusionPlot?: ConfusionRenderer;
   sink?: EventSink;
 }
 
@@ -42,6 +45,8 @@ export interface TrainingPlan {
   test?(): BatchStream;
   /** Shown in metrics.json. */
   model: string;
+  /** Class names in label order: metrics.json gets per-class results and the confusion matrix under these names. */
+  classes?: readonly string[];
 }
 
 export interface RunHooks {
@@ -52,6 +57,8 @@ export interface RunHooks {
 export interface RunOutcome {
   history: History;
   metrics: Record<string, number | string>;
+  /** Per-class results and the confusion matrix of the test split (validation when there is no test split). */
+  report?: ClassReport;
 }
 
 /** Training stopped before its last epoch; the checkpoint of the last finished epoch (if any) is intact. */
@@ -146,7 +153,12 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
     const last = n - 1;
     let best = 0;
     for (let i = 1; i < n; i++) if (history.val_acc[i]! > history.val_acc[best]!) best = i;
-    const test = plan.test ? await evaluate(e, plan.forward, plan.test(), { sink, name: 'Test' }) : { loss: NaN, acc: NaN };
+    const test = plan.test ? await evaluate(e, plan.forward, plan.test(), { sink, name: 'Test', confusion: true }) : { loss: NaN, acc: NaN, confusion: undefined, top5_acc: undefined };
+    // The confusion matrix: of the test split, or of a last validation pass when there is none.
+    const counted = plan.test ? test : await evaluate(e, plan.forward, plan.validation(), { sink, name: 'Validation (confusion matrix)', confusion: true });
+    const matrix = counted.confusion;
+    const names = matrix ? (plan.classes && plan.classes.length === matrix.length ? [...plan.classes] : matrix.map((_, i) => String(i))) : [];
+    const report = matrix ? classReport(plan.test ? 'test' : 'validation', names, matrix) : undefined;
     const metrics: Record<string, number | string> = {
       model: plan.model,
       recipe: plan.recipe,
@@ -157,15 +169,17 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
       val_acc: history.val_acc[last] ?? NaN,
       test_loss: test.loss,
       test_acc: test.acc,
+      ...(test.top5_acc !== undefined ? { test_top5_acc: test.top5_acc } : {}),
       best_val_acc: history.val_acc[best] ?? NaN,
       best_epoch: n > 0 ? best + 1 : 0,
       images_per_s: sessionRates.length ? sessionRates.reduce((a, b) => a + b, 0) / sessionRates.length : NaN,
       wall_s: (performance.now() - t0) / 1000,
       ...opts.extraMetrics,
     };
-    await writeJson(io.store, METRICS_FILE, jsonSafe(metrics));
+    await writeJson(io.store, METRICS_FILE, { ...jsonSafe(metrics), ...(report ? reportJson(report) : {}) });
+    if (report && io.confusionPlot) await io.store.write(CONFUSION_PLOT, await io.confusionPlot(report));
     sink({ type: 'result', metrics });
-    return { history, metrics };
+    return { history, metrics, ...(report ? { report } : {}) };
   } finally {
     optimizer.dispose();
   }

@@ -4,6 +4,7 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiskPixelCache } from '../data/cache-node.js';
+import { classFolderMismatch } from '../data/directory.js';
 import type { ImageFolder, OnBadImage } from '../data/image-folder.js';
 import { openImageFolder } from '../data/image-folder-node.js';
 import type { PixelCache } from '../data/types.js';
@@ -112,14 +113,26 @@ export async function openSplits(data: string, splits: readonly SplitName[], o: 
   if (!(await isDir(data))) throw new Error(`--data ${data}: no such folder`);
   const entries = new Set((await readdir(data)).filter(Boolean));
   const out = new Map<SplitName, ImageFolder>();
+  const present: SplitName[] = [];
   for (const s of splits) {
     const dir = join(data, s);
     if (!entries.has(s) || !(await isDir(dir))) {
       if (s === 'test') continue;
       throw new Error(`--data ${data}: missing the ${s}/ folder (expected ${['train', 'validation', 'test'].map((x) => `${x}/`).join(', ')} each with one sub-folder per class)`);
     }
-    out.set(s, await openFolder(dir, o, s));
+    present.push(s);
   }
+  // Class folders first (cheap): every split must have train's, checked before any image is read.
+  const classFolders = async (dir: string) => ({ root: dir, classNames: (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) });
+  const train = present[0] === 'train' ? await classFolders(join(data, 'train')) : null;
+  // (Fewer than two in train: opening it says so.)
+  if (train && train.classNames.length >= 2) {
+    for (const s of present.slice(1)) {
+      const problem = classFolderMismatch(train, await classFolders(join(data, s)), join);
+      if (problem) throw new Error(problem);
+    }
+  }
+  for (const s of present) out.set(s, await openFolder(join(data, s), o, s));
   return out;
 }
 

@@ -46,6 +46,8 @@ export class SmallCnn {
     seed: number,
     channels: number[],
     private readonly poolAfter: Set<number>,
+    /** Output units: 1 (a binary logit) or one per class. */
+    outputs = 1,
   ) {
     const rng = new Rng(seed);
     let cin = 1;
@@ -55,14 +57,14 @@ export class SmallCnn {
       return spec;
     });
     const side = IMG / 2 ** poolAfter.size;
-    this.head = { w: glorot(e, rng, [side * side * cin, 1], 'dense/kernel'), b: zeros(e, [1], 'dense/bias') };
+    this.head = { w: glorot(e, rng, [side * side * cin, outputs], 'dense/kernel'), b: zeros(e, [outputs], 'dense/bias') };
   }
 
   get params(): Tensor[] {
     return [...this.convs.flatMap((c) => [c.w, c.b]), this.head.w, this.head.b];
   }
 
-  /** Logits [N, 1]. */
+  /** Logits [N, outputs]. */
   forward(x: Tensor): Tensor {
     let h = x;
     this.convs.forEach((c, i) => {

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
 import { evaluateJob } from '../../train/jobs-node.js';
 import type { SplitName } from '../../train/features.js';
+import { formatClassReport, reportJson } from '../../train/report.js';
 import { f4, intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface EvaluateCliOptions {
@@ -19,7 +20,7 @@ interface EvaluateCliOptions {
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
-    .description("binary cross-entropy and accuracy of a run's model on a folder of images (one sub-folder per class)")
+    .description("loss, accuracy, per-class precision and recall and the confusion matrix of a run's model on a folder of images (one sub-folder per class)")
     .requiredOption('--from <run>', 'the run to evaluate (a name under --runs-dir, or a path)')
     .option('--data <dir>', "a dataset root (its --split sub-folder is used) or a folder of class sub-folders (default: the run's data)")
     .addOption(new Option('--split <name>', 'which sub-folder of a dataset root').choices(['train', 'validation', 'test']).default('test'))
@@ -38,8 +39,9 @@ export function registerEvaluate(program: Command): void {
           ...(opts.batch ? { batch: opts.batch } : {}),
           onBadImage: opts.onBadImage,
         });
-        io.reporter.say(`${r.folder}: ${r.count} images - loss: ${f4(r.loss)} - acc: ${f4(r.acc)}`);
-        io.reporter.json({ type: 'done', run: r.run, folder: r.folder, count: r.count, loss: r.loss, acc: r.acc });
+        io.reporter.say(`${r.folder}: ${r.count} images - loss: ${f4(r.loss)} - acc: ${f4(r.acc)}${r.top5_acc !== undefined ? ` - top-5 acc: ${f4(r.top5_acc)}` : ''}`);
+        for (const line of formatClassReport(r.report)) io.reporter.say(line);
+        io.reporter.json({ type: 'done', run: r.run, folder: r.folder, count: r.count, loss: r.loss, acc: r.acc, ...(r.top5_acc !== undefined ? { top5_acc: r.top5_acc } : {}), ...reportJson(r.report) });
       });
     });
 }

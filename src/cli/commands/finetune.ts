@@ -23,7 +23,7 @@ export function registerFinetune(program: Command): void {
     .option('--no-augment', 'train on the images as they are')
     .option('--steps <n>', `training batches per epoch (default ${d.steps}; 0: one pass)`, intOption('--steps', 0, 1000000))
     .option('--validation-steps <n>', `validation batches per epoch (default ${d.validationSteps}; 0: one pass)`, intOption('--validation-steps', 0, 1000000));
-  addTrainingOptions(cmd, d);
+  addTrainingOptions(cmd, d, { classMode: false });
   cmd.action(async (opts: FinetuneCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
     await withEngine(opts, async (ctx, io) => {

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/index.js';
-import { addForward, copyTensor, reluBackward, reluForward, sigmoidBackward, sigmoidForward } from '../../kernels/elementwise.js';
+import { addForward, copyTensor, relu6Backward, relu6Forward, reluBackward, reluForward, sigmoidBackward, sigmoidForward } from '../../kernels/elementwise.js';
 
 export function relu(x: Tensor): Tensor {
   const e = x.engine;
@@ -30,5 +30,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
     // A second alias of gy would let both inputs' gradients share one buffer (and a leaf's .grad is accumulated in place).
     needB ? (needA ? copyTensor(e, gy, shape) : gy.reshape(shape)) : null,
   ]);
+  return y;
+}
+
+/** min(max(x, 0), 6), differentiable (slope 1 strictly inside (0, 6)). */
+export function relu6(x: Tensor): Tensor {
+  const e = x.engine;
+  const y = relu6Forward(e, x);
+  e.tape.record('relu6', [x], y, (gy, [sy]) => [relu6Backward(e, gy, sy)], [y]);
   return y;
 }

@@ -1,6 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
 import { depthwiseForward, depthwiseGradFilter, depthwiseGradInput, type DepthwiseActivation } from '../../kernels/depthwise.js';
-import { relu6Backward, relu6Forward } from '../../kernels/relu6.js';
 
 export type { DepthwiseActivation } from '../../kernels/depthwise.js';
 
@@ -29,13 +28,5 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: { 
     },
     [want.filter || want.bias ? x : null, needX ? w : null, act === 'linear' ? null : y],
   );
-  return y;
-}
-
-/** min(max(x, 0), 6), differentiable (slope 1 strictly inside (0, 6)). */
-export function relu6(x: Tensor): Tensor {
-  const e = x.engine;
-  const y = relu6Forward(e, x);
-  e.tape.record('relu6', [x], y, (gy, [sy]) => [relu6Backward(e, gy, sy)], [y]);
   return y;
 }

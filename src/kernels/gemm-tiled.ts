@@ -1,0 +1,103 @@
+/**
+ * The GEMM built for GPUs: a workgroup of 64–256 invocations owns a BM × BN tile of C, stages BK-deep slices of A and
+ * B in workgroup memory (every invocation loads a share), then each invocation accumulates an RM × RN register
+ * sub-tile. Rows and columns of an invocation's sub-tile are interleaved (row ty + r·TY, column tx + c·TX), so
+ * neighbouring invocations read neighbouring workgroup-memory words and store neighbouring outputs.
+ *
+ * The generator is operand-agnostic: callers give WGSL functions `loadA(b, m, k)`, `loadB(b, k, n)` (indices are
+ * always in range) and `storeC(b, m, n, v)` (bias, ReLU and channel-slice epilogues live there), so one kernel
+ * serves the plain and batched matmul and the three implicit-GEMM convolutions. It needs no subgroups. The lavapipe
+ * kernels (matmul.ts: one subgroup per workgroup, no workgroup memory) stay beside it; gemm-variant.ts chooses.
+ */
+
+export interface TiledConfig {
+  /** Rows and columns of C per workgroup, and the K depth staged per step. */
+  BM: number;
+  BN: number;
+  BK: number;
+  /** Rows and columns of C per invocation: the workgroup is (BN / RN) × (BM / RM) invocations. */
+  RM: number;
+  RN: number;
+}
+
+export function tiledInvocations(c: TiledConfig): number {
+  return (c.BM / c.RM) * (c.BN / c.RN);
+}
+
+export interface TiledGemmSpec {
+  M: number;
+  N: number;
+  K: number;
+  /** Independent products (workgroup z); `b` in the load/store functions. */
+  batch: number;
+  /** The binding declarations (@group(0) @binding(i) …) the functions below use. */
+  bindings: string;
+  /** WGSL: `fn loadA(b: u32, m: u32, k: u32) -> f32`, `fn loadB(b: u32, k: u32, n: u32) -> f32`, `fn storeC(b: u32, m: u32, n: u32, v: f32)`. */
+  functions: string;
+  /**
+   * Which index of an operand is contiguous in memory, so that neighbouring invocations load neighbouring words
+   * (coalesced): A along k (default) or m, B along n (default) or k.
+   */
+  aAlongK?: boolean;
+  bAlongN?: boolean;
+}
+
+export function tiledGemmCode(c: TiledConfig, s: TiledGemmSpec): string {
+  const TX = c.BN / c.RN;
+  const TY = c.BM / c.RM;
+  const threads = TX * TY;
+  const aLoads = (c.BM * c.BK) / threads;
+  const bLoads = (c.BK * c.BN) / threads;
+  if (!Number.isInteger(TX) || !Number.isInteger(TY) || !Number.isInteger(aLoads) || !Number.isInteger(bLoads)) {
+    throw new Error(`tiled GEMM: config ${JSON.stringify(c)} does not divide evenly`);
+  }
+  const rows = Array.from({ length: c.RM }, (_, r) => r);
+  const cols = Array.from({ length: c.RN }, (_, j) => j);
+  return `${s.bindings}
+${s.functions}
+var<workgroup> As: array<f32, ${c.BK * c.BM}>;
+var<workgroup> Bs: array<f32, ${c.BK * c.BN}>;
+@compute @workgroup_size(${TX}, ${TY})
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let b = wid.z;
+  let row0 = wid.y * ${c.BM}u;
+  let col0 = wid.x * ${c.BN}u;
+  let tid = lid.y * ${TX}u + lid.x;
+  var acc: array<f32, ${c.RM * c.RN}>;
+  for (var k0 = 0u; k0 < ${s.K}u; k0 += ${c.BK}u) {
+    for (var i = 0u; i < ${aLoads}u; i++) {
+      let e = tid + i * ${threads}u;
+      ${s.aAlongK ?? true ? `let kk = e % ${c.BK}u; let mm = e / ${c.BK}u;` : `let mm = e % ${c.BM}u; let kk = e / ${c.BM}u;`}
+      let m = row0 + mm;
+      let k = k0 + kk;
+      As[kk * ${c.BM}u + mm] = select(0.0, loadA(b, min(m, ${s.M - 1}u), min(k, ${s.K - 1}u)), m < ${s.M}u && k < ${s.K}u);
+    }
+    for (var i = 0u; i < ${bLoads}u; i++) {
+      let e = tid + i * ${threads}u;
+      ${s.bAlongN ?? true ? `let nn = e % ${c.BN}u; let kk = e / ${c.BN}u;` : `let kk = e % ${c.BK}u; let nn = e / ${c.BK}u;`}
+      let n = col0 + nn;
+      let k = k0 + kk;
+      Bs[kk * ${c.BN}u + nn] = select(0.0, loadB(b, min(k, ${s.K - 1}u), min(n, ${s.N - 1}u)), n < ${s.N}u && k < ${s.K}u);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${c.BK}u; kk++) {
+      ${rows.map((r) => `let a${r} = As[kk * ${c.BM}u + lid.y + ${r * TY}u];`).join(' ')}
+      ${cols.map((j) => `let b${j} = Bs[kk * ${c.BN}u + lid.x + ${j * TX}u];`).join(' ')}
+      ${rows.map((r) => cols.map((j) => `acc[${r * c.RN + j}] = fma(a${r}, b${j}, acc[${r * c.RN + j}]);`).join(' ')).join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < ${c.RM}u; r++) {
+    let m = row0 + lid.y + r * ${TY}u;
+    if (m >= ${s.M}u) { break; }
+    for (var j = 0u; j < ${c.RN}u; j++) {
+      let n = col0 + lid.x + j * ${TX}u;
+      if (n < ${s.N}u) { storeC(b, m, n, acc[r * ${c.RN}u + j]); }
+    }
+  }
+}`;
+}
+
+export function tiledWorkgroups(c: TiledConfig, s: { M: number; N: number; batch: number }): [number, number, number] {
+  return [Math.ceil(s.N / c.BN), Math.ceil(s.M / c.BM), s.batch];
+}

@@ -1,0 +1,129 @@
+// `explain`: Grad-CAM heatmaps of a run's model for image files, platform-neutral like the other jobs (jobs.ts).
+// The job computes; the shells (the CLI, the tab) draw the overlays and write or show them.
+import { INFERENCE } from '../nn/layer.js';
+import { gradCam, gradCamDefaultLayer, gradCamLayers } from '../nn/gradcam.js';
+import type { RunConfig } from './config.js';
+import { prepareImages } from './image-input.js';
+import type { JobEnv } from './job-env.js';
+import { buildRunModel, readRunConfig, restoreRunWeights } from './jobs.js';
+import { checkBatchFits } from './preflight.js';
+
+export interface ExplainJobOptions {
+  from: string;
+  images: string[];
+  /** A layer of the base with a spatial output (default: its last convolutional block). */
+  layer?: string;
+  /** The class to explain for every image (default: each image's predicted class). */
+  classIndex?: number;
+  /** Images per Grad-CAM pass (default: the run's batch, at most 8). */
+  batch?: number;
+}
+
+export interface Explanation {
+  file: string;
+  /** The predicted class, as `predict` gives it. */
+  label: number;
+  class: string;
+  /** Probability of the predicted class. */
+  confidence: number;
+  /** Probability of class 1 for a one-logit (sigmoid) model; of the predicted class otherwise. */
+  probability: number;
+  /** The model's outputs before the sigmoid / softmax. */
+  logits: number[];
+  /** Probability of every class (two for a one-logit model). */
+  probabilities: number[];
+  /** The class the heatmap explains (the predicted one unless asked otherwise). */
+  explained: number;
+  /** Heatmap at the layer's spatial size (height × width), ReLU'd, unnormalised. */
+  heatmap: Float32Array;
+  height: number;
+  width: number;
+  /** The heatmap bilinearly resized to the model's input (inputSize × inputSize). */
+  upsampled: Float32Array;
+}
+
+export interface ExplainJobResult {
+  explanations: Explanation[];
+  layer: string;
+  inputSize: number;
+  classes: string[];
+  run: string;
+  config: RunConfig;
+}
+
+function probabilities(z: readonly number[]): number[] {
+  if (z.length === 1) {
+    const v = z[0]!;
+    const p = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    return [1 - p, p];
+  }
+  const m = Math.max(...z);
+  const ex = z.map((v) => Math.exp(v - m));
+  const s = ex.reduce((a, b) => a + b, 0);
+  return ex.map((v) => v / s);
+}
+
+/** Layers of a run's model that `explain` accepts, with the default first (builds the model; weights not needed). */
+export function explainLayers(model: Parameters<typeof gradCamLayers>[0]): { layers: string[]; defaultLayer: string } {
+  return { layers: gradCamLayers(model).map((l) => l.name), defaultLayer: gradCamDefaultLayer(model) };
+}
+
+/**
+ * Grad-CAM of a run's model on image files. Everything that can fail — reading and decoding every image, the run's
+ * model and checkpoint, the layer name — fails before any result exists, so a shell that writes only the results
+ * writes nothing on error. The model's weights are read, never written.
+ */
+export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<ExplainJobResult> {
+  const e = env.engine;
+  if (o.images.length === 0) throw new Error('give at least one IMAGE file');
+  const run = await env.runs.find(o.from);
+  const config = await readRunConfig(run);
+  const size = config.input_size;
+  const pixels = await env.data.decodeImages(o.images, size);
+  const { model } = await buildRunModel(env, config);
+  try {
+    const { layers, defaultLayer } = explainLayers(model);
+    const layer = o.layer ?? defaultLayer;
+    if (!layers.includes(layer)) throw new Error(`--layer ${layer}: no such layer with a spatial output in the ${config.model} base; choose one of ${layers.join(', ')}`);
+    await restoreRunWeights(e, model, run);
+    const batch = o.batch ?? Math.min(config.batch, 8);
+    checkBatchFits(e, model, [size, size, 3], batch);
+    const classes = config.classes.length >= 2 ? [...config.classes] : ['class 0', 'class 1'];
+    const explanations: Explanation[] = [];
+    const per = size * size * 3;
+    for (let s = 0; s < pixels.length; s += batch) {
+      const chunk = pixels.slice(s, s + batch);
+      const bytes = new Uint8Array(chunk.length * per);
+      chunk.forEach((p, k) => bytes.set(p, k * per));
+      const x = e.keep(e.tidy(() => prepareImages(e, e.upload(bytes, [chunk.length, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
+      let r;
+      try {
+        r = await gradCam(model, x, { layer, ...(o.classIndex !== undefined ? { classIndex: o.classIndex } : {}) });
+      } finally {
+        x.dispose();
+      }
+      chunk.forEach((_, k) => {
+        const z = Array.from(r.logits.subarray(k * r.outputs, (k + 1) * r.outputs));
+        const probs = probabilities(z);
+        const label = probs.reduce((b, v, j) => (v > probs[b]! ? j : b), 0);
+        explanations.push({
+          file: o.images[s + k]!,
+          label,
+          class: classes[label] ?? `class ${label}`,
+          confidence: probs[label]!,
+          probability: z.length === 1 ? probs[1]! : probs[label]!,
+          logits: z,
+          probabilities: probs,
+          explained: r.classIndex[k]!,
+          heatmap: r.heatmaps[k]!,
+          height: r.height,
+          width: r.width,
+          upsampled: r.upsampled[k]!,
+        });
+      });
+    }
+    return { explanations, layer, inputSize: size, classes, run: run.location, config };
+  } finally {
+    model.dispose();
+  }
+}

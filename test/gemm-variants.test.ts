@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { batchedMatmul, matmulForward } from '../src/kernels/matmul.js';
+import { chooseGemmVariant, forceGemmVariant, GEMM_VARIANTS, gemmCandidates, heuristicVariant, shapeClass } from '../src/kernels/gemm-variant.js';
+import { refMatmul } from '../src/reference/matmul.js';
+import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
+import { testEngine } from './helpers/engine.js';
+
+// Awkward sizes: 1, odd, not a multiple of any tile (513 > 8 tiles of 64), K shorter and longer than one staged slice.
+const shapes: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [65, 33, 17],
+  [513, 3, 40],
+  [7, 513, 129],
+];
+
+describe('GEMM variants against the float64 reference', () => {
+  for (const v of GEMM_VARIANTS) {
+    it(`${v}: matmul with transposes, bias and ReLU; batched matmul`, async () => {
+      const e = await testEngine();
+      forceGemmVariant(e, v);
+      try {
+        // Each shape with one transpose combination (every combination once over the shapes): pipelines compile
+        // slowly on a software adapter.
+        const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
+        for (const [i, [M, N, K]] of shapes.entries()) {
+          for (const [transA, transB] of v === 'lanes' ? combos : [combos[i % 4]!]) {
+            const a = randomArray(M * K, 10 * i + 1);
+            const b = randomArray(K * N, 10 * i + 2);
+            const bias = randomArray(N, 10 * i + 3);
+            const relu = (i + (transA ? 1 : 0)) % 2 === 0;
+            const ta = e.upload(a, transA ? [K, M] : [M, K]);
+            const tb = e.upload(b, transB ? [N, K] : [K, N]);
+            const tbias = e.upload(bias, [N]);
+            const out = poisoned(e, [M, N]);
+            matmulForward(e, ta, tb, { transA, transB, bias: tbias, relu, out });
+            const ref = refMatmul(a, b, M, N, K, transA, transB).map((x, j) => {
+              const y = x + bias[j % N]!;
+              return relu ? Math.max(y, 0) : y;
+            });
+            expectClose(await out.readF32(), ref, FWD_TOL, `${v} ${M}×${N}×${K} tA=${transA} tB=${transB} relu=${relu}`);
+            for (const t of [ta, tb, tbias, out]) t.dispose();
+          }
+        }
+        const [S, M, N, K] = [5, 13, 36, 9];
+        const a = randomArray(S * M * K, 91);
+        const b = randomArray(S * K * N, 92);
+        const ta = e.upload(a, [S, M, K]);
+        const tb = e.upload(b, [S, K, N]);
+        const c = batchedMatmul(e, ta, tb, poisoned(e, [S, M, N]));
+        const ref = new Float64Array(S * M * N);
+        for (let s = 0; s < S; s++) ref.set(refMatmul(a.subarray(s * M * K, (s + 1) * M * K), b.subarray(s * K * N, (s + 1) * K * N), M, N, K), s * M * N);
+        expectClose(await c.readF32(), ref, FWD_TOL, `${v} batched`);
+        for (const t of [ta, tb, c]) t.dispose();
+      } finally {
+        forceGemmVariant(e, null);
+      }
+    });
+  }
+
+  it('chooses by forced variant, then heuristic; shape classes bucket by powers of two', async () => {
+    const e = await testEngine();
+    const s = { family: 'matmul' as const, M: 100, N: 70, K: 9, batch: 1 };
+    expect(shapeClass(s)).toBe('matmul:128x128x16');
+    expect(shapeClass({ ...s, M: 65 })).toBe(shapeClass(s));
+    // This machine's adapter is a software fallback: the lavapipe kernels.
+    expect(e.info.isFallbackAdapter).toBe(true);
+    expect(heuristicVariant(e, s)).toBe('lanes');
+    forceGemmVariant(e, 't32x64');
+    expect(chooseGemmVariant(e, s)).toBe('t32x64');
+    forceGemmVariant(e, null);
+    expect(chooseGemmVariant(e, s)).toBe('lanes');
+    expect(gemmCandidates(e, 8)).toEqual([...GEMM_VARIANTS]);
+  });
+});
