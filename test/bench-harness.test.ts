@@ -239,4 +239,15 @@ describe('report', () => {
     expect(md).toContain('| 0.250 | 42 |');
     expect(JSON.parse(JSON.stringify(rep)).cases[0]).toMatchObject({ host_ms: 0.25, tfjs_host_ms: 12, dispatches: 42, replay: true });
   });
+  it('records the GEMM variants our side used per case, and the tuning cache the run loaded', () => {
+    const c = caseReport({ ...result(1e-5), gemmVariants: { t64x64: 3, lanes: 9 } });
+    expect(c.gemm_variants).toEqual(['lanes', 't64x64']);
+    expect(c.gemm_counts).toEqual({ t64x64: 3, lanes: 9 });
+    expect(caseReport(result(1e-5)).gemm_variants).toEqual([]);
+    const info = { vendor: 'v', architecture: 'a', device: 'd', description: 'x', isFallbackAdapter: false, features: [], limits: {} };
+    const meta = { sharedDevice: true, tfjsVersion: '4', quick: true, interleaved: true, timing: opts({}), cpus: 2, loadStart: 0, loadEnd: 0 };
+    expect(buildReport(info, meta, []).gemm_tuning).toBeNull();
+    const tuning = { file: '.cache/tuning/x.json', state: 'ok', entries: 12 };
+    expect(JSON.parse(JSON.stringify(buildReport(info, { ...meta, gemmTuning: tuning }, []))).gemm_tuning).toEqual(tuning);
+  });
 });

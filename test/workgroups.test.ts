@@ -46,7 +46,9 @@ describe('workgroup sizes on a GPU adapter', () => {
       for (const t of [x, y]) t.dispose();
       for (const o of [metrics, opt, model]) o.dispose();
     };
-    for (const name of ['vgg16', 'squeezenet1_1', 'mobilenet_v2'] as BackboneName[]) await step(e, name);
+    // SqueezeNet (Fire concat, Winograd, max-pool, GAP) and MobileNetV2 (depthwise, ReLU6, padding); VGG16 adds no
+    // other kernel family and costs minutes on a software adapter.
+    for (const name of ['squeezenet1_1', 'mobilenet_v2'] as BackboneName[]) await step(e, name);
     const small = (engine: Engine): string[] => [...engine.pipelines.entries()].filter((k) => invocations(k.code) < 32).map((k) => `${k.name} (${invocations(k.code)})`);
     expect(e.pipelines.size).toBeGreaterThan(20);
     expect(small(e)).toEqual([]);
