@@ -7,3 +7,6 @@ export * as formats from './formats/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+// Per-adapter GEMM tuning: record a step's GEMMs, time the kernel variants, cache the winners (src/kernels/tuner.ts).
+export { startGemmProbes, stopGemmProbes, chooseGemmVariant, forceGemmVariant, setGemmTuning, gemmTuning, heuristicVariant, shapeClass, GEMM_VARIANTS, type GemmVariant, type GemmShape, type GemmProbe } from './kernels/gemm-variant.js';
+export { tuneGemms, loadGemmTuning, readTuneCache, LocalStorageTuneStore, adapterKey, type TuneStore, type TuneRow, type TuneOptions, type TuneCacheState } from './kernels/tuner.js';

@@ -17,8 +17,8 @@ import type { History } from '../src/train/history.js';
 import { parseCheckpoint } from '../src/train/checkpoint.js';
 import { tensorsSha256 } from '../src/formats/checksum.js';
 import { readBackboneWeights } from '../src/models/weights-node.js';
-import { TabSession, type TabData, type TabRecipe } from '../web/session.js';
-import { demoImages, fetchDemoListing, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { TabSession, topClasses, type TabData, type TabRecipe } from '../web/session.js';
+import { demoImages, fetchDemoListing, fetchDemoSets, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
 import { relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
 
@@ -30,6 +30,7 @@ import { testEngine } from './helpers/engine.js';
 const root = repoRoot();
 const shared = resolve(root, '../shared');
 const demoDir = join(shared, 'data', 'cats_and_dogs_small');
+const flowersDir = join(shared, 'data', 'flowers12');
 const squeezeDir = join(shared, 'weights', 'squeezenet1_1', 'weights');
 const artifacts = join(root, 'test-artifacts');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -118,6 +119,23 @@ describe('web server', () => {
     expect(Buffer.from(await img.arrayBuffer()).equals(await readFile(join(demoDir, 'train', 'cats', cats[0]!)))).toBe(true);
   });
 
+  it('offers both demo sets; a named set lists its own classes and serves its images', async () => {
+    expect(await fetchDemoSets()).toEqual([
+      { name: 'cats_and_dogs_small', available: true, classes: 2 },
+      { name: 'flowers12', available: true, classes: 12 },
+    ]);
+    const flowers = await fetchDemoListing('flowers12');
+    expect(flowers.set).toBe('flowers12');
+    expect(Object.keys(flowers.splits['train']!)).toEqual((await readdir(join(flowersDir, 'train'))).sort());
+    expect(Object.keys(flowers.splits['validation']!).length).toBe(12);
+    const first = flowers.splits['train']!['sunflower']![0]!;
+    const img = await fetch(`${server.url}api/data/flowers12/train/sunflower/${first}`);
+    expect(Buffer.from(await img.arrayBuffer()).equals(await readFile(join(flowersDir, 'train', 'sunflower', first)))).toBe(true);
+    expect((await fetchDemoListing('cats_and_dogs_small')).splits).toEqual((await fetchDemoListing()).splits);
+    expect((await rawGet(server.port, '/api/data/no_such_set')).status).toBe(404);
+    expect((await rawGet(server.port, '/api/data/flowers12/train/..%2F..%2F..%2Fx.jpg')).status).toBe(403);
+  });
+
   it('serves SqueezeNet 1.1 as safetensors holding exactly the .npy tensors', async () => {
     const list = (await (await fetch(`${server.url}api/weights`)).json()) as { name: string; source: string }[];
     expect(list.find((w) => w.name === 'squeezenet1_1')?.source).toBe('npy');
@@ -172,7 +190,7 @@ describe('browser app', () => {
 });
 
 /** A short run: SqueezeNet 1.1 at 32×32 on 4 + 4 demo images, validation 2 + 2, two epochs. */
-const RUN = { weights: 'squeezenet1_1', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
+const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
 const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
 
 /** Recipe 3 starts from the model of recipe 2 at the book's fine-tuning rate. */
@@ -213,10 +231,10 @@ async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History
   }
 }
 
-function expectSameHistory(browserH: History, nodeH: History, what: string): void {
-  expect(browserH.loss.length, what).toBe(RUN.epochs);
+function expectSameHistory(browserH: History, nodeH: History, what: string, epochs: number = RUN.epochs): void {
+  expect(browserH.loss.length, what).toBe(epochs);
   for (const key of ['loss', 'val_loss'] as const) {
-    for (let i = 0; i < RUN.epochs; i++) {
+    for (let i = 0; i < epochs; i++) {
       const b = browserH[key][i]!;
       const n = nodeH[key][i]!;
       expect(Number.isFinite(b) && Number.isFinite(n), `${what} ${key}[${i}]: browser ${b}, node ${n}`).toBe(true);
@@ -225,6 +243,35 @@ function expectSameHistory(browserH: History, nodeH: History, what: string): voi
   }
   expect(relErr(browserH.acc, nodeH.acc), `${what} acc`).toBeLessThanOrEqual(1e-6);
   expect(relErr(browserH.val_acc, nodeH.val_acc), `${what} val_acc`).toBeLessThanOrEqual(1e-6);
+}
+
+/** The confusion matrix the page shows (#confusion), read from its cells. */
+async function confusionShown(page: Page): Promise<{ rows: number; cols: number; total: number; rowSums: number[]; counts: number[][] }> {
+  const counts = await page.$$eval('#confusion tbody tr', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td.count'), (td) => Number((td as HTMLElement).dataset['count']))));
+  return { rows: counts.length, cols: counts[0]?.length ?? 0, total: counts.flat().reduce((a, b) => a + b, 0), rowSums: counts.map((r) => r.reduce((a, b) => a + b, 0)), counts };
+}
+
+/** A tiny 12-class run: flowers12, 2 + 2 images per class, one epoch of recipe 1 at 32×32. */
+const FLOWERS_RUN = { ...RUN, demoSet: 'flowers12', recipe: 'features' as const, epochs: 1, trainPerClass: 2, valPerClass: 2 };
+const FLOWERS_PROBE = join(flowersDir, 'test', 'sunflower', 'image_0723.jpg');
+
+/** The same flowers12 run in this process (Dawn), in a session of its own; its report and the probe's top 3. */
+async function nodeFlowersRun(e: Engine) {
+  const picked = demoImages(await fetchDemoListing('flowers12'), { trainPerClass: FLOWERS_RUN.trainPerClass, valPerClass: FLOWERS_RUN.valPerClass });
+  const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+  const session = new TabSession(e, { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
+  session.setWeights('squeezenet1_1', { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` });
+  const c = FLOWERS_RUN;
+  const result = await session.train({ fs: picked.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR }, { recipe: c.recipe, backbone: 'squeezenet1_1', inputSize: c.inputSize, epochs: c.epochs, batch: c.batch, lr: c.lr, seed: c.seed });
+  try {
+    const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(FLOWERS_PROBE)), FLOWERS_PROBE, [c.inputSize, c.inputSize], 'nearest');
+    const probs = await result.classifier.classProbabilities(pixels, 1);
+    expect(probs.classes).toBe(12);
+    await expect(result.classifier.probabilities(pixels, 1)).rejects.toThrow(/12 classes/);
+    return { history: result.history, report: result.report, top: topClasses(probs, result.classifier.classNames, 3) };
+  } finally {
+    result.classifier.dispose();
+  }
 }
 
 describe('training in the tab', () => {
@@ -258,6 +305,11 @@ describe('training in the tab', () => {
       await page.waitForFunction((n) => window.__predictions().length === n, before + 1);
       const pred = (await page.evaluate(() => window.__predictions()))[before]!;
       expect(pred.error).toBeNull();
+      // Two classes: both listed, P(dog) as the sigmoid gives it.
+      expect(pred.top.map((t) => t.className).sort()).toEqual(['cats', 'dogs']);
+      expect(pred.top.find((t) => t.className === 'dogs')!.probability).toBeCloseTo(pred.probability!, 6);
+      // Per-class results of the run: a 2×2 confusion matrix over the validation images (2 per class).
+      expect(await confusionShown(page)).toMatchObject({ rows: 2, total: 2 * RUN.valPerClass, rowSums: [RUN.valPerClass, RUN.valPerClass] });
       expect(Math.abs(pred.probability! - node.probe), `P(dog): browser ${pred.probability}, node ${node.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(node.probe, 1e-3));
       // The Grad-CAM overlay beside the probability: the same heatmap as the Node engine's, hidden by the toggle.
       expect(pred.heatmap, console.join('\n')).toMatchObject({ layer: node.cam.layer, height: node.cam.height, width: node.cam.width, finite: true });
@@ -346,6 +398,45 @@ describe('training in the tab', () => {
     }
   }, 600_000);
 
+  it('flowers12 (12 classes): losses equal the Node engine\'s, the confusion matrix covers the validation images, predictions list the top 3', async () => {
+    tab ??= await openPage();
+    const { page, console } = tab;
+    const before = (await page.evaluate(() => window.__predictions())).length;
+    const errorsBefore = (await page.evaluate(() => window.__errors())).length;
+    const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), FLOWERS_RUN);
+    expect(await page.textContent('#data-summary')).toMatch(/^demo data from this machine \(flowers12\)\n0 = bluebell: 2 train, 2 validation\n/);
+    const node = await nodeFlowersRun(await testEngine());
+    expectSameHistory(browserH, node.history, 'flowers12', FLOWERS_RUN.epochs);
+
+    // The shown matrix: 12 × 12, every validation image once, each row its class's images; one accuracy per class.
+    const shown = await confusionShown(page);
+    expect(shown).toMatchObject({ rows: 12, cols: 12, total: 12 * FLOWERS_RUN.valPerClass, rowSums: Array(12).fill(FLOWERS_RUN.valPerClass) });
+    expect(shown.counts).toEqual(node.report!.confusion);
+    expect(await page.locator('#per-class tbody tr').count()).toBe(12);
+    expect(await page.textContent('#class-results-summary')).toMatch(/validation images: \d+ of 24 right/);
+
+    await page.setInputFiles('#predict-input', FLOWERS_PROBE);
+    await page.waitForFunction((n) => window.__predictions().length === n, before + 1);
+    const pred = (await page.evaluate(() => window.__predictions()))[before]!;
+    expect(pred.error, console.join('\n')).toBeNull();
+    expect(pred.top.length).toBe(3);
+    const ps = pred.top.map((t) => t.probability);
+    expect(ps[0]! >= ps[1]! && ps[1]! >= ps[2]!, `not sorted: ${ps}`).toBe(true);
+    expect(ps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
+    expect(ps.every((p) => p > 0)).toBe(true);
+    expect(pred.className).toBe(pred.top[0]!.className);
+    // The same three classes and probabilities as the Node session's softmax; the card lists them.
+    expect(pred.top.map((t) => t.className)).toEqual(node.top.map((t) => t.className));
+    pred.top.forEach((t, i) => expect(Math.abs(t.probability - node.top[i]!.probability), t.className).toBeLessThanOrEqual(1e-3 * Math.max(node.top[i]!.probability, 1e-3)));
+    const card = page.locator('#predictions .prediction').first();
+    expect(await card.locator('ol.top-classes li').count()).toBe(3);
+    // Grad-CAM of the predicted class.
+    expect(pred.heatmap).toMatchObject({ classIndex: pred.top[0]!.index, finite: true });
+    expect(await card.locator('canvas.heatmap').isVisible()).toBe(true);
+    expect((await page.evaluate(() => window.__errors())).slice(errorsBefore)).toEqual([]);
+    await page.screenshot({ path: join(artifacts, 'browser-flowers12.png'), fullPage: true });
+  }, 600_000);
+
   it('trains on a folder the user picks; an undecodable file in it is skipped and reported', async () => {
     tab ??= await openPage();
     const { page } = tab;
@@ -356,6 +447,11 @@ describe('training in the tab', () => {
         for (let i = 0; i < 4; i++) await copyFile(join(demoDir, 'train', cls, `${prefix}.${i}.jpg`), join(dir, 'pets', cls, `${prefix}.${i}.jpg`));
       }
       await writeFile(join(dir, 'pets', 'cats', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70]));
+      // The limits of RUN (an earlier run may have left others in the form).
+      await page.evaluate((r) => {
+        (document.getElementById('per-class') as HTMLInputElement).value = String(r.trainPerClass);
+        (document.getElementById('val-per-class') as HTMLInputElement).value = String(r.valPerClass);
+      }, RUN);
       await page.check('input[name="source"][value="folder"]');
       await page.setInputFiles('#folder-input', join(dir, 'pets'));
       // cats: broken.jpg, cat.0, cat.1 train and cat.2, cat.3 validation; dogs: two and two.

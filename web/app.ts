@@ -13,9 +13,10 @@ import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
 import { PredictPanel } from './predict.js';
+import { ResultsPanel } from './results.js';
 import { RECIPE_DEFAULTS } from '../src/train/recipes.js';
 import { TabSession, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
-import { demoImages, fetchDemoListing, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
+import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
 import { fetchWeights, listServerWeights } from './weights.js';
 
 interface AppState {
@@ -37,6 +38,7 @@ const decoder = new BrowserImageDecoder();
 const pixelCache = new MemoryPixelCache();
 let charts: TrainingCharts;
 let predict: PredictPanel;
+let results: ResultsPanel;
 
 class StopRequested extends Error {
   constructor() {
@@ -104,13 +106,30 @@ async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
 
 let lastFolder: FileList | null = null;
 
+/** The demo sets the server offers, in the chooser; the default set first selected. */
+async function fillDemoSets(): Promise<void> {
+  const select = el<HTMLSelectElement>('demo-set');
+  const sets = await fetchDemoSets();
+  select.replaceChildren();
+  for (const s of sets) {
+    const o = document.createElement('option');
+    o.value = s.name;
+    o.textContent = s.available ? `${s.name} (${s.classes} classes)` : `${s.name} (missing on this machine)`;
+    o.disabled = !s.available;
+    select.append(o);
+  }
+  const preferred = sets.find((s) => s.name === DEFAULT_DEMO_SET && s.available) ?? sets.find((s) => s.available);
+  if (preferred) select.value = preferred.name;
+}
+
 async function refreshImages(): Promise<void> {
   const summary = el('data-summary');
   const source = (document.querySelector('input[name="source"]:checked') as HTMLInputElement).value;
   el('folder-label').hidden = source !== 'folder';
+  el('demo-set-label').hidden = source !== 'demo';
   try {
     const limits = { trainPerClass: numberInput('per-class', 1, 1000), valPerClass: numberInput('val-per-class', 1, 500) };
-    if (source === 'demo') state.images = demoImages(await fetchDemoListing(), limits);
+    if (source === 'demo') state.images = demoImages(await fetchDemoListing(el<HTMLSelectElement>('demo-set').value || undefined), limits);
     else if (lastFolder && lastFolder.length > 0) state.images = folderImages(lastFolder, limits);
     else state.images = null;
     summary.textContent = state.images ? summarize(state.images) : 'Choose a folder.';
@@ -186,7 +205,8 @@ async function train(): Promise<History> {
     const weights = await loadWeights();
     const session = state.session!;
     const cfg = readConfig(backboneOf(weights.name));
-    charts.reset();
+    charts.reset(images.classes.length);
+    results.clear();
     state.classifier?.dispose();
     state.classifier = null;
     predict.setClassifier(null);
@@ -206,6 +226,7 @@ async function train(): Promise<History> {
     if (bad.length) showError(new Error(`left out ${bad.length} file${bad.length === 1 ? '' : 's'} that could not be decoded:\n${formatBadImages(bad)}`), 'Bad image');
     state.classifier = result.classifier;
     predict.setClassifier(result.classifier);
+    if (result.report) results.show(result.report, result.run);
     const m = result.metrics;
     status.textContent =
       `Done in ${((performance.now() - t0) / 1000).toFixed(1)} s: val_acc ${Number(m.val_acc).toFixed(3)}, ` +
@@ -295,6 +316,8 @@ async function loadModel(files: File[]): Promise<void> {
 interface TestRunConfig {
   /** 'demo' (default) or 'folder': the folder already chosen in the folder input. */
   source?: 'demo' | 'folder';
+  /** The demo set (cats_and_dogs_small, flowers12) when the source is 'demo'. */
+  demoSet?: string;
   weights?: string;
   recipe?: TabRecipe;
   inputSize?: number;
@@ -323,6 +346,7 @@ async function runFromTest(c: TestRunConfig): Promise<History> {
   el<HTMLInputElement>('steps').value = c.steps === undefined ? '' : String(c.steps);
   set('per-class', c.trainPerClass);
   set('val-per-class', c.valPerClass);
+  set('demo-set', c.demoSet);
   (document.querySelector(`input[name="source"][value="${c.source ?? 'demo'}"]`) as HTMLInputElement).checked = true;
   await refreshImages();
   return train();
@@ -332,8 +356,10 @@ async function main(): Promise<void> {
   catchUncaught();
   charts = new TrainingCharts(el<HTMLCanvasElement>('loss-chart'), el<HTMLCanvasElement>('acc-chart'));
   predict = new PredictPanel(decoder);
+  results = new ResultsPanel();
+  results.clear();
   document.querySelectorAll<HTMLInputElement>('input[name="source"]').forEach((r) => r.addEventListener('change', () => void refreshImages()));
-  for (const id of ['per-class', 'val-per-class']) el(id).addEventListener('change', () => void refreshImages());
+  for (const id of ['per-class', 'val-per-class', 'demo-set']) el(id).addEventListener('change', () => void refreshImages());
   el<HTMLInputElement>('folder-input').addEventListener('change', (ev) => {
     lastFolder = (ev.target as HTMLInputElement).files;
     void refreshImages();
@@ -371,7 +397,10 @@ async function main(): Promise<void> {
     });
   }
   if (state.engine) void state.engine.device.lost.then(updateButtons);
-  await Promise.all([fillWeightsList().catch((e) => showError(e, 'Weights list')), refreshImages()]);
+  const images = fillDemoSets()
+    .catch((e) => showError(e, 'Demo sets'))
+    .then(refreshImages);
+  await Promise.all([fillWeightsList().catch((e) => showError(e, 'Weights list')), images]);
 }
 
 const ready = main().catch((e) => showError(e, 'The page failed to start'));

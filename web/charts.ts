@@ -43,7 +43,10 @@ export class TrainingCharts {
     this.acc = lineChart(accCanvas, 'Accuracy', 'accuracy', { min: 0, max: 1 });
   }
 
-  reset(): void {
+  /** Empties both charts; `classes` names the loss (binary cross-entropy for 2, softmax cross-entropy above). */
+  reset(classes = 2): void {
+    const title = this.loss.options.plugins?.title;
+    if (title) title.text = classes > 2 ? 'Loss (softmax cross-entropy)' : 'Loss (binary cross-entropy)';
     for (const c of [this.loss, this.acc]) {
       c.data.labels = [];
       for (const d of c.data.datasets) d.data = [];

@@ -2,7 +2,17 @@ import type { ImageDecoder } from '../src/data/types.js';
 import { heatmapOverlay } from '../src/train/heatmap.js';
 import { el } from './dom.js';
 import { showError } from './errors.js';
-import type { Classifier } from './session.js';
+import { topClasses, type Classifier } from './session.js';
+
+/** Classes listed per image for a model of more than two classes. */
+export const TOP_K = 3;
+
+/** One of the most probable classes of an image, as the panel shows it. */
+export interface PanelClass {
+  index: number;
+  className: string;
+  probability: number;
+}
 
 /** What the browser test reads about an image's Grad-CAM heatmap. */
 export interface PanelHeatmap {
@@ -20,7 +30,16 @@ export class PredictPanel {
   private classifier: Classifier | null = null;
   private readonly list = el('predictions');
   /** Results of the images classified so far (the browser test reads them). */
-  readonly results: { name: string; probability: number | null; className: string | null; error: string | null; heatmap: PanelHeatmap | null }[] = [];
+  readonly results: {
+    name: string;
+    /** Two classes: P(class 1) (the sigmoid output); more: the predicted class's probability. */
+    probability: number | null;
+    className: string | null;
+    /** The most probable classes, most probable first: both for two classes, the top 3 (softmax) for more. */
+    top: PanelClass[];
+    error: string | null;
+    heatmap: PanelHeatmap | null;
+  }[] = [];
 
   constructor(private readonly decoder: ImageDecoder) {
     const zone = el('drop-zone');
@@ -86,28 +105,64 @@ export class PredictPanel {
       const size = c?.inputSize ?? 32;
       const pixels = await this.decoder.decode(bytes, file.name, [size, size], 'nearest');
       if (!c) throw new Error('train a model first (step 3), or load one; then drop the image again');
-      const p = (await c.probabilities(pixels, 1))[0]!;
-      const cls = p > 0.5 ? c.classNames[1]! : c.classNames[0]!;
-      const confidence = p > 0.5 ? p : 1 - p;
-      text.textContent = `${file.name}: ${cls} (${(confidence * 100).toFixed(1)}%) · P(${c.classNames[1]}) = ${p.toFixed(3)}`;
-      fill.style.width = `${(p * 100).toFixed(1)}%`;
+      const probs = await c.classProbabilities(pixels, 1);
+      let p: number;
+      let cls: string;
+      let classIndex: number;
+      let top: PanelClass[];
+      if (probs.classes === 2) {
+        // Binary: P(class 1), as the sigmoid head gives it.
+        p = Math.fround(probs.probs[1]!);
+        classIndex = p > 0.5 ? 1 : 0;
+        cls = c.classNames[classIndex]!;
+        const confidence = p > 0.5 ? p : 1 - p;
+        text.textContent = `${file.name}: ${cls} (${(confidence * 100).toFixed(1)}%) · P(${c.classNames[1]}) = ${p.toFixed(3)}`;
+        fill.style.width = `${(p * 100).toFixed(1)}%`;
+        top = topClasses(probs, c.classNames, 2);
+      } else {
+        // Softmax over N classes: the three most probable, each with its probability.
+        top = topClasses(probs, c.classNames, TOP_K);
+        classIndex = top[0]!.index;
+        cls = top[0]!.className;
+        p = top[0]!.probability;
+        text.textContent = `${file.name}: ${cls} (${(p * 100).toFixed(1)}%)`;
+        bar.remove();
+        const list = document.createElement('ol');
+        list.className = 'top-classes';
+        for (const t of top) {
+          const li = document.createElement('li');
+          const label = document.createElement('span');
+          label.className = 'label';
+          label.textContent = `${t.className} ${(t.probability * 100).toFixed(1)}%`;
+          const b = document.createElement('div');
+          b.className = 'bar';
+          const f = document.createElement('div');
+          f.style.width = `${(t.probability * 100).toFixed(1)}%`;
+          b.append(f);
+          li.dataset['class'] = t.className;
+          li.dataset['probability'] = String(t.probability);
+          li.append(label, b);
+          list.append(li);
+        }
+        text.after(list);
+      }
       // The heatmap is extra: if it fails, the prediction stays and the error is shown on its own.
-      const heatmap = await this.showHeatmap(c, pixels, bytes, file.name, views).catch((err: unknown) => {
+      const heatmap = await this.showHeatmap(c, pixels, bytes, file.name, views, classIndex).catch((err: unknown) => {
         showError(err, 'Heatmap failed');
         return null;
       });
-      this.results.push({ name: file.name, probability: p, className: cls, error: null, heatmap });
+      this.results.push({ name: file.name, probability: p, className: cls, top, error: null, heatmap });
     } catch (e) {
       const d = showError(e, e instanceof Error && e.name === 'BadImageError' ? 'Bad image' : 'Prediction failed');
       text.textContent = d.message.startsWith(file.name) ? d.message : `${file.name}: ${d.message}`;
       bar.remove();
-      this.results.push({ name: file.name, probability: null, className: null, error: d.message, heatmap: null });
+      this.results.push({ name: file.name, probability: null, className: null, top: [], error: d.message, heatmap: null });
     }
   }
 
   /** Grad-CAM of the predicted class, blended over the image at its own size, on a canvas beside it. */
-  private async showHeatmap(c: Classifier, pixels: Uint8Array, bytes: Uint8Array, name: string, views: HTMLElement): Promise<PanelHeatmap> {
-    const h = await c.explain(pixels);
+  private async showHeatmap(c: Classifier, pixels: Uint8Array, bytes: Uint8Array, name: string, views: HTMLElement, classIndex: number): Promise<PanelHeatmap> {
+    const h = await c.explain(pixels, classIndex);
     const image = await this.decoder.decodeRaw(bytes, name);
     const rgb = heatmapOverlay(image, h.heatmap, h.height, h.width, { alpha: 0.4 });
     const rgba = new Uint8ClampedArray(image.width * image.height * 4);

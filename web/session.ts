@@ -14,7 +14,7 @@ import type { BackboneName, ModelLogger } from '../src/models/types.js';
 import { CHECKPOINT_FILE, parseCheckpoint } from '../src/train/checkpoint.js';
 import { parseRunConfig, type RunConfig } from '../src/train/config.js';
 import type { EventSink } from '../src/train/events.js';
-import { predictProbabilities } from '../src/train/fit.js';
+import { predictClassProbabilities } from '../src/train/fit.js';
 import type { History } from '../src/train/history.js';
 import { prepareImages, uploadImageBatch } from '../src/train/image-input.js';
 import { gradCam } from '../src/nn/gradcam.js';
@@ -22,6 +22,7 @@ import { INFERENCE } from '../src/nn/layer.js';
 import { MemoryJobEnv } from '../src/train/job-env-memory.js';
 import { buildRunModel, extractJob, featureHeadJob, finetuneJob, imageTrainJob, readRunConfig, restoreRunWeights, type TrainJobResult } from '../src/train/jobs.js';
 import { imageForward, RECIPE_DEFAULTS } from '../src/train/recipes.js';
+import type { ClassReport } from '../src/train/report.js';
 import { CONFIG_FILE } from '../src/train/run.js';
 import { ScheduledBatches } from '../src/train/schedule.js';
 
@@ -54,17 +55,33 @@ export interface TabWeights {
   source: string;
 }
 
-/** A trained model for the predict panel: RGB bytes at the input size → probability of class 1. */
+/** A trained model for the predict panel: RGB bytes at the input size → class probabilities. */
 export interface Classifier {
   /** The session's run it was built from. */
   readonly run: string;
   readonly config: RunConfig;
   readonly inputSize: number;
   readonly classNames: string[];
+  /** Two-class models: the probability of class 1 per image (sigmoid head). Throws for more than two classes. */
   probabilities(pixels: Uint8Array, count: number): Promise<Float32Array>;
-  /** Grad-CAM of one image (RGB bytes at the input size) for its predicted class, at the base's last convolutional block. */
-  explain(pixels: Uint8Array): Promise<TabHeatmap>;
+  /**
+   * Every class's probability per image, images × `classes` row-major: [1 − σ(z), σ(z)] for a sigmoid head, the
+   * softmax of the logits for a softmax head.
+   */
+  classProbabilities(pixels: Uint8Array, count: number): Promise<{ probs: Float64Array; classes: number }>;
+  /**
+   * Grad-CAM of one image (RGB bytes at the input size) for class `classIndex` (default: its predicted class), at
+   * the base's last convolutional block.
+   */
+  explain(pixels: Uint8Array, classIndex?: number): Promise<TabHeatmap>;
   dispose(): void;
+}
+
+/** The `k` most probable classes of image `image` (ties: the lower class index first), most probable first. */
+export function topClasses(p: { probs: Float64Array; classes: number }, names: readonly string[], k: number, image = 0): { index: number; className: string; probability: number }[] {
+  const row = Array.from(p.probs.subarray(image * p.classes, (image + 1) * p.classes), (probability, index) => ({ index, className: names[index] ?? `class ${index}`, probability }));
+  row.sort((a, b) => b.probability - a.probability || a.index - b.index);
+  return row.slice(0, Math.min(k, row.length));
 }
 
 /** A Grad-CAM heatmap (layer's spatial size, unnormalised) and what it explains. */
@@ -81,6 +98,8 @@ export interface TabTrainingResult {
   run: string;
   history: History;
   metrics: Record<string, number | string>;
+  /** Per-class results and the confusion matrix, counted on the validation images after the last epoch. */
+  report?: ClassReport;
   classifier: Classifier;
   /** Files the data module could not decode and left out (the page lists them). */
   skipped: BadImage[];
@@ -174,7 +193,7 @@ export class TabSession {
       }
       const run = (await env.runs.find(result.dir)).name;
       const classifier = await this.classifier(run);
-      return { run, history: result.history, metrics: result.metrics, classifier, skipped: [...env.skipped] };
+      return { run, history: result.history, metrics: result.metrics, ...(result.report ? { report: result.report } : {}), classifier, skipped: [...env.skipped] };
     } finally {
       this.sink = () => {};
     }
@@ -194,20 +213,26 @@ export class TabSession {
     }
     const forward = imageForward(e, model, config.preprocess, null);
     const size = config.input_size;
+    const classProbs = (pixels: Uint8Array, count: number) => {
+      const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: size, width: size };
+      const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
+      return predictClassProbabilities(e, forward, stream);
+    };
     return {
       run: run.name,
       config,
       inputSize: size,
       classNames: [...config.classes],
-      probabilities: (pixels, count) => {
-        const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: size, width: size };
-        const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
-        return predictProbabilities(e, forward, stream);
+      probabilities: async (pixels, count) => {
+        const p = await classProbs(pixels, count);
+        if (p.classes !== 2) throw new Error(`run ${run.name} has ${p.classes} classes: use classProbabilities`);
+        return Float32Array.from({ length: count }, (_, i) => p.probs[2 * i + 1]!);
       },
-      explain: async (pixels) => {
+      classProbabilities: classProbs,
+      explain: async (pixels, classIndex) => {
         const x = e.keep(e.tidy(() => prepareImages(e, e.upload(pixels, [1, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
         try {
-          const r = await gradCam(model, x);
+          const r = await gradCam(model, x, classIndex === undefined ? {} : { classIndex });
           return { layer: r.layer, heatmap: r.heatmaps[0]!, height: r.height, width: r.width, classIndex: r.classIndex[0]! };
         } finally {
           x.dispose();

@@ -38,10 +38,21 @@ export const VALIDATION_DIR = 'validation';
 
 const IMAGE_NAME = /\.(jpe?g|png|bmp|gif|webp|tiff?)$/i;
 
-interface DemoListing {
+export interface DemoListing {
+  /** The demo set's name on the server (absent from an older server: its default set). */
+  set?: string;
   available: boolean;
   splits: Record<string, Record<string, string[]>>;
 }
+
+export interface DemoSet {
+  name: string;
+  available: boolean;
+  classes: number;
+}
+
+/** The demo set the page starts with. */
+export const DEFAULT_DEMO_SET = 'cats_and_dogs_small';
 
 /** Base URL of the server's endpoints: the page's own location in the browser; the server's URL in the Node test. */
 let apiBase: string | undefined;
@@ -55,8 +66,14 @@ async function fetchOk(url: string): Promise<Response> {
   return res;
 }
 
-export async function fetchDemoListing(): Promise<DemoListing> {
-  return (await (await fetchOk('api/data')).json()) as DemoListing;
+/** The demo sets the server offers (cats_and_dogs_small, flowers12, …). */
+export async function fetchDemoSets(): Promise<DemoSet[]> {
+  return (await (await fetchOk('api/datasets')).json()) as DemoSet[];
+}
+
+/** The images of demo set `set` (default: the server's first) by split and class. */
+export async function fetchDemoListing(set?: string): Promise<DemoListing> {
+  return (await (await fetchOk(set ? `api/data/${encodeURIComponent(set)}` : 'api/data')).json()) as DemoListing;
 }
 
 function build(chosen: Chosen[], origin: string): PickedImages {
@@ -80,17 +97,19 @@ function build(chosen: Chosen[], origin: string): PickedImages {
 
 /** The first images of each class of the demo splits (names sort naturally: cat.0, cat.1, …). */
 export function demoImages(listing: DemoListing, limits: Limits): PickedImages {
-  if (!listing.available) throw new Error('this server has no demo data (../shared/data/cats_and_dogs_small is missing)');
+  const name = listing.set ?? DEFAULT_DEMO_SET;
+  if (!listing.available) throw new Error(`this server has no demo data ${name} (../shared/data/${name} is missing or holds no class folders)`);
+  const prefix = listing.set ? `api/data/${encodeURIComponent(listing.set)}` : 'api/data';
   const chosen: Chosen[] = [];
   for (const [split, perClass] of [[TRAIN_DIR, limits.trainPerClass], [VALIDATION_DIR, limits.valPerClass]] as const) {
     for (const [cls, files] of Object.entries(listing.splits[split] ?? {})) {
-      for (const name of files.slice(0, perClass)) {
-        const url = `api/data/${[split, cls, name].map(encodeURIComponent).join('/')}`;
-        chosen.push({ path: `${split}/${cls}/${name}`, file: { name, arrayBuffer: async () => (await fetchOk(url)).arrayBuffer() } });
+      for (const file of files.slice(0, perClass)) {
+        const url = `${prefix}/${[split, cls, file].map(encodeURIComponent).join('/')}`;
+        chosen.push({ path: `${split}/${cls}/${file}`, file: { name: file, arrayBuffer: async () => (await fetchOk(url)).arrayBuffer() } });
       }
     }
   }
-  return build(chosen, 'demo data from this machine (cats_and_dogs_small)');
+  return build(chosen, `demo data from this machine (${name})`);
 }
 
 /**

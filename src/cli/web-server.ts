@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 
 /**
  * The local server behind the browser app: static files from web/ plus read-only endpoints for the demo images
@@ -9,8 +9,13 @@ import { extname, join, resolve, sep } from 'node:path';
 export interface WebServerOptions {
   /** Folder served as the site (index.html, dist/app.js, styles). */
   webDir: string;
-  /** Image folder tree `<split>/<class>/<image>` (cats_and_dogs_small). Missing → the listing says so. */
+  /** Image folder tree `<split>/<class>/<image>` (cats_and_dogs_small), served as the set named by its folder. */
   dataDir?: string;
+  /**
+   * Demo sets by name (e.g. cats_and_dogs_small, flowers12), each an image folder tree like `dataDir`; the first is
+   * the default (`/api/data`). Given, it replaces `dataDir`. A missing folder is listed as not available.
+   */
+  dataSets?: readonly DataSetEntry[];
   /** Folder of ready `.safetensors` files (the repository's weights/). */
   weightsDir?: string;
   /** Folder of NumPy weight folders `<model>/weights/*.npy` (../shared/weights), converted on request. */
@@ -36,7 +41,15 @@ export interface WeightsEntry {
   bytes: number | null;
 }
 
+export interface DataSetEntry {
+  /** Name in the URLs (`/api/data/<name>`): a safe path segment. */
+  name: string;
+  dir: string;
+}
+
 export interface DataListing {
+  /** The set's name (`/api/data/<set>/<split>/<class>/<image>` serves its images). */
+  set?: string;
   available: boolean;
   /** split → class (sorted, as flow_from_directory numbers them) → sorted file names. */
   splits: Record<string, Record<string, string[]>>;
@@ -115,8 +128,25 @@ async function subdirs(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && SAFE_SEGMENT.test(e.name)).map((e) => e.name).sort();
 }
 
-export async function listData(dataDir: string | undefined): Promise<DataListing> {
-  if (!dataDir) return { available: false, splits: {} };
+/** The demo sets a server offers: `dataSets`, or `dataDir` as one set named by its folder. */
+export function dataSetsOf(opts: Pick<WebServerOptions, 'dataDir' | 'dataSets'>): DataSetEntry[] {
+  const sets = opts.dataSets ? [...opts.dataSets] : opts.dataDir ? [{ name: basename(opts.dataDir), dir: opts.dataDir }] : [];
+  for (const s of sets) if (!SAFE_SEGMENT.test(s.name)) throw new Error(`web: demo set name '${s.name}' is not a safe URL segment`);
+  return sets;
+}
+
+/** Which demo sets there are and whether their folders hold images (`/api/datasets`). */
+export async function listDataSets(opts: Pick<WebServerOptions, 'dataDir' | 'dataSets'>): Promise<{ name: string; available: boolean; classes: number }[]> {
+  return Promise.all(
+    dataSetsOf(opts).map(async (s) => {
+      const train = await subdirs(join(s.dir, 'train'));
+      return { name: s.name, available: train.length > 0, classes: train.length };
+    }),
+  );
+}
+
+export async function listData(dataDir: string | undefined, set?: string): Promise<DataListing> {
+  if (!dataDir) return { ...(set ? { set } : {}), available: false, splits: {} };
   const splits: DataListing['splits'] = {};
   for (const split of await subdirs(dataDir)) {
     const classes: Record<string, string[]> = {};
@@ -129,7 +159,7 @@ export async function listData(dataDir: string | undefined): Promise<DataListing
     }
     if (Object.keys(classes).length > 0) splits[split] = classes;
   }
-  return { available: Object.keys(splits).length > 0, splits };
+  return { ...(set ? { set } : {}), available: Object.keys(splits).length > 0, splits };
 }
 
 /** cat.2.jpg before cat.10.jpg, so "the first N images" is the order a person expects. */
@@ -163,6 +193,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     throw new Error(`web: refusing to listen on ${host}; this server is for this machine only (use 127.0.0.1, ::1 or localhost)`);
   }
   const converted = new Map<string, Promise<Uint8Array>>();
+  const sets = dataSetsOf(opts);
+  const setNamed = (name: string): DataSetEntry => {
+    const s = sets.find((x) => x.name === name);
+    if (!s) throw new HttpError(404, `no demo set named ${name} (this server has ${sets.map((x) => x.name).join(', ') || 'none'})`);
+    return s;
+  };
+  const sendImage = async (req: IncomingMessage, res: ServerResponse, dir: string, rel: string[]): Promise<void> => {
+    if (!IMAGE_EXT.has(extname(rel[rel.length - 1]!).toLowerCase())) throw new HttpError(404, 'not an image');
+    const file = await fileInside(dir, rel);
+    return sendBytes(req, res, await readFile(file), MIME[extname(file).toLowerCase()]!, 'max-age=3600');
+  };
 
   const weightsBytes = async (name: string): Promise<Uint8Array> => {
     const entry = (await listWeights(opts)).find((w) => w.name === name);
@@ -182,13 +223,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     const seg = safeSegments(url.pathname);
     if (seg[0] === 'api') {
-      if (seg.length === 2 && seg[1] === 'data') return sendJson(req, res, await listData(opts.dataDir));
-      if (seg.length === 2 && seg[1] === 'weights') return sendJson(req, res, await listWeights(opts));
-      if (seg.length === 5 && seg[1] === 'data' && opts.dataDir) {
-        if (!IMAGE_EXT.has(extname(seg[4]!).toLowerCase())) throw new HttpError(404, 'not an image');
-        const file = await fileInside(opts.dataDir, seg.slice(2));
-        return sendBytes(req, res, await readFile(file), MIME[extname(file).toLowerCase()]!, 'max-age=3600');
+      // /api/data and /api/data/<split>/<class>/<image>: the default (first) set; /api/data/<set>[/<split>/<class>/<image>]: a named one.
+      if (seg.length === 2 && seg[1] === 'datasets') return sendJson(req, res, await listDataSets(opts));
+      if (seg.length === 2 && seg[1] === 'data') return sendJson(req, res, await listData(sets[0]?.dir, sets[0]?.name));
+      if (seg.length === 3 && seg[1] === 'data') {
+        const s = setNamed(seg[2]!);
+        return sendJson(req, res, await listData(s.dir, s.name));
       }
+      if (seg.length === 2 && seg[1] === 'weights') return sendJson(req, res, await listWeights(opts));
+      if (seg.length === 5 && seg[1] === 'data' && sets[0]) return sendImage(req, res, sets[0].dir, seg.slice(2));
+      if (seg.length === 6 && seg[1] === 'data') return sendImage(req, res, setNamed(seg[2]!).dir, seg.slice(3));
       if (seg.length === 3 && seg[1] === 'weights' && seg[2]!.endsWith('.safetensors')) {
         const bytes = await weightsBytes(seg[2]!.slice(0, -'.safetensors'.length));
         return sendBytes(req, res, bytes, MIME['.safetensors']!, 'no-cache');

@@ -16,13 +16,16 @@ export function repoRoot(): string {
   }
 }
 
+/** The demo sets the tab offers (folders of ../shared/data), the first being the default. */
+export const DEMO_SETS = ['cats_and_dogs_small', 'flowers12'] as const;
+
 /** The server for a checkout: web/ as the site, ../shared for the demo images and NumPy weights, weights/ for files. */
 export async function startRepoWebServer(opts: { port?: number; host?: string; root?: string } = {}) {
   const root = opts.root ?? repoRoot();
   const shared = resolve(root, '../shared');
   return startWebServer({
     webDir: join(root, 'web'),
-    dataDir: join(shared, 'data', 'cats_and_dogs_small'),
+    dataSets: DEMO_SETS.map((name) => ({ name, dir: join(shared, 'data', name) })),
     weightsDir: join(root, 'weights'),
     npyWeightsDir: join(shared, 'weights'),
     npyToSafetensors: npyFolderToSafetensors,
