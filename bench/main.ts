@@ -6,7 +6,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Engine } from '../src/engine/index.js';
 import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../src/kernels/tuner-node.js';
-import { loadGemmTuning } from '../src/kernels/tuner.js';
+import { startGemmProbes, stopGemmProbes, type GemmProbe } from '../src/kernels/gemm-variant.js';
+import { loadGemmTuning, tuneGemms } from '../src/kernels/tuner.js';
 import { allCases, filterCases } from './cases/index.js';
 import { buildReport, formatMarkdown, formatProfile, formatTable } from './report.js';
 import { runCase, type CaseResult } from './runner.js';
@@ -26,6 +27,7 @@ interface Options {
   sequential?: boolean;
   cacheDir: string;
   tuning: boolean;
+  tune?: number;
 }
 
 const program = new Command()
@@ -42,7 +44,12 @@ const program = new Command()
   .option('--markdown', 'also print the table as Markdown')
   .option('--sequential', 'time ours and TF.js one after the other (less memory) instead of alternating their samples')
   .option('--cache-dir <dir>', "cache root whose tuning/<adapter>.json (`webgpu-transfer tune`) chooses our GEMM kernels", DEFAULT_CACHE_DIR)
-  .option('--no-tuning', "ignore the tuning cache: the heuristic chooses our GEMM kernels");
+  .option('--no-tuning', "ignore the tuning cache: the heuristic chooses our GEMM kernels")
+  .option('--tune <seconds>', "first tune our GEMM kernels for the selected cases' shapes within this budget and save the winners to the cache (the GPU run)", (v) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`--tune must be a positive number of seconds, got '${v}'`);
+    return n;
+  });
 
 const opts = program.parse(process.argv).opts<Options>();
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
@@ -56,9 +63,37 @@ if (opts.list) {
 }
 log(`adapter: ${engine.info.vendor} ${engine.info.architecture} — ${engine.info.description}`);
 const tuneStore = NodeTuneStore.forAdapter(opts.cacheDir, engine.info);
-const tuning = opts.tuning
+let tuning = opts.tuning
   ? await loadGemmTuning(engine, tuneStore, { warn: log, info: log })
   : { state: 'off' as const, location: tuneStore.location, entries: new Map() };
+if (opts.tune !== undefined) {
+  // Record the GEMMs of each case's first run (ours only), then time the candidates per shape class.
+  const t0 = performance.now();
+  const probes: GemmProbe[] = [];
+  for (const def of cases) {
+    if (def.skip) continue;
+    startGemmProbes(engine);
+    let side: ReturnType<typeof def.ours> | null = null;
+    try {
+      side = def.ours({ engine, tfjs: null as never, quick: Boolean(opts.quick) });
+      side.enqueue();
+      await side.finish();
+    } catch (err) {
+      log(`tune: ${def.name} could not run (${(err as Error).message})`);
+    } finally {
+      probes.push(...stopGemmProbes(engine));
+      side?.dispose();
+    }
+  }
+  const rows = await tuneGemms(engine, probes, {
+    store: tuneStore,
+    logger: { warn: log, info: log },
+    budgetMs: Math.max(1000, opts.tune * 1000 - (performance.now() - t0)),
+    onRow: (r, i, n) => log(`tune ${i + 1}/${n} ${r.shapeClass}: ${r.winner}${r.cached ? ' (cached)' : ` ${r.candidates.map((c) => `${c.variant} ${c.ms !== null && Number.isFinite(c.ms) ? c.ms.toFixed(3) : 'x'}`).join(', ')}`}`),
+  });
+  tuning = await loadGemmTuning(engine, tuneStore, { warn: log, info: log });
+  log(`tuned ${rows.length} shape classes in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
 log(`GEMM tuning: ${tuning.state === 'ok' ? `${tuning.entries.size} shape classes from ${tuning.location}` : tuning.state === 'off' ? 'off (--no-tuning): heuristic' : `none usable at ${tuning.location} (${tuning.state}): heuristic`}`);
 const tfjs = await setupTfjs(engine, {
   noWasm: !opts.wasm,

@@ -1,7 +1,8 @@
 // Bundles the benchmark, TensorFlow.js included, into .gpu/bench.mjs for the lent GPU machine (no network, no
 // node_modules there; see ../shared/gpu/README.md). `webgpu` stays external and resolves to .gpu/node_modules/webgpu,
 // which ../shared/gpu/pack.sh puts there. tfjs-backend-wasm's .wasm files are copied to .gpu/tfjs-wasm/.
-// Usage: `npm run bench:gpu-pack`, then on the GPU machine:
+// Usage: `npm run bench:gpu-pack`, then on the GPU machine `bash bench/gpu-run.sh` (tunes, then the full-size VGG16 and
+// fine-tuning cases; see its header), or by hand:
 //   bash .gpu/run.sh .gpu/bench.mjs --wasm-dir .gpu/tfjs-wasm --json $OUT/bench.json
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';

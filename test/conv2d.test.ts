@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../src/kernels/conv2d.js';
-import { reluMaskColumnSums } from '../src/kernels/matmul.js';
+import { forceNoSubgroups, reluMaskColumnSums } from '../src/kernels/matmul.js';
 import { forceGemmVariant, GEMM_VARIANTS } from '../src/kernels/gemm-variant.js';
 import { conv2d } from '../src/nn/functional/conv2d.js';
 import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
@@ -169,6 +169,20 @@ describe('conv2d: every GEMM variant, the direct kernels (Winograd off)', () => 
       }
     });
   }
+
+  it('lanes without subgroups (the path of adapters without a fixed subgroup size): forward and both gradients', async () => {
+    const e = await testEngine();
+    e.winograd = false;
+    forceGemmVariant(e, 'lanes');
+    forceNoSubgroups(e, true);
+    try {
+      for (const [i, c] of [cases[1]!, cases[5]!].entries()) await checkKernels(e, c, 400 + i, true);
+    } finally {
+      forceNoSubgroups(e, false);
+      forceGemmVariant(e, null);
+      e.winograd = true;
+    }
+  });
 
   it('block5_conv2 (9×9×512 → 512) with the direct kernels: forward and both gradients', async () => {
     const e = await testEngine();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchedMatmul, matmulForward } from '../src/kernels/matmul.js';
+import { batchedMatmul, forceNoSubgroups, matmulForward } from '../src/kernels/matmul.js';
 import { chooseGemmVariant, forceGemmVariant, GEMM_VARIANTS, gemmCandidates, heuristicVariant, shapeClass } from '../src/kernels/gemm-variant.js';
 import { refMatmul } from '../src/reference/matmul.js';
 import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
@@ -57,6 +57,29 @@ describe('GEMM variants against the float64 reference', () => {
       }
     });
   }
+
+  it('lanes without subgroups (A loaded per lane, 8-lane workgroups): matmul and batched matmul', async () => {
+    const e = await testEngine();
+    forceGemmVariant(e, 'lanes');
+    forceNoSubgroups(e, true);
+    try {
+      for (const [i, [M, N, K]] of shapes.entries()) {
+        const [transA, transB] = [i % 2 === 1, i % 4 >= 2];
+        const a = randomArray(M * K, 40 + i);
+        const b = randomArray(K * N, 50 + i);
+        const ta = e.upload(a, transA ? [K, M] : [M, K]);
+        const tb = e.upload(b, transB ? [N, K] : [K, N]);
+        const out = matmulForward(e, ta, tb, { transA, transB, out: poisoned(e, [M, N]) });
+        expectClose(await out.readF32(), refMatmul(a, b, M, N, K, transA, transB), FWD_TOL, `no subgroups ${M}×${N}×${K}`);
+        for (const t of [ta, tb, out]) t.dispose();
+      }
+      const codes = [...e.pipelines.entries()].filter((k) => k.key.startsWith('matmul:')).map((k) => k.code);
+      expect(codes.some((c) => !c.includes('subgroupBroadcast'))).toBe(true);
+    } finally {
+      forceNoSubgroups(e, false);
+      forceGemmVariant(e, null);
+    }
+  });
 
   it('chooses by forced variant, then heuristic; shape classes bucket by powers of two', async () => {
     const e = await testEngine();

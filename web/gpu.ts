@@ -1,4 +1,5 @@
 import { Engine } from '../src/engine/index.js';
+import { loadGemmTuning, LocalStorageTuneStore } from '../src/kernels/tuner.js';
 import { showError } from './errors.js';
 
 /** Creates the engine on this tab's WebGPU adapter and keeps the adapter badge and the error banner up to date. */
@@ -22,6 +23,8 @@ export async function startEngine(): Promise<Engine | null> {
     showError(e, 'No WebGPU adapter');
     return null;
   }
+  // Kernel choices tuned on this adapter earlier (tuner.ts); none yet: the heuristic chooses.
+  await loadGemmTuning(engine, new LocalStorageTuneStore(engine.info), { warn: (m) => showError(new Error(m), 'Kernel tuning cache') }).catch(() => undefined);
   const i = engine.info;
   const name = i.description || [i.vendor, i.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
   badge.className = 'adapter ok';

@@ -68,6 +68,15 @@ interface AdapterLanes {
 
 const lanesCache = new WeakMap<Engine, AdapterLanes>();
 
+/**
+ * Makes the lavapipe GEMMs of this engine load A rows per lane instead of sharing them with subgroupBroadcast, as
+ * on an adapter without the `subgroups` feature or a fixed subgroup size (tests; `false` restores the adapter's).
+ */
+export function forceNoSubgroups(e: Engine, on: boolean): void {
+  if (on) lanesCache.set(e, { bcast: false, L: 8 });
+  else lanesCache.delete(e);
+}
+
 /** Subgroup broadcast needs the feature and one fixed subgroup size (the workgroup is exactly one subgroup). */
 export function adapterLanes(e: Engine): AdapterLanes {
   let v = lanesCache.get(e);
