@@ -5,7 +5,7 @@ import { gradCam, gradCamDefaultLayer, gradCamLayers } from '../nn/gradcam.js';
 import type { RunConfig } from './config.js';
 import { prepareImages } from './image-input.js';
 import type { JobEnv } from './job-env.js';
-import { buildRunModel, readRunConfig, restoreRunWeights } from './jobs.js';
+import { restoreRunWeights, runModelForImages } from './jobs.js';
 import { checkBatchFits } from './preflight.js';
 
 export interface ExplainJobOptions {
@@ -75,12 +75,8 @@ export function explainLayers(model: Parameters<typeof gradCamLayers>[0]): { lay
  */
 export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<ExplainJobResult> {
   const e = env.engine;
-  if (o.images.length === 0) throw new Error('give at least one IMAGE file');
-  const run = await env.runs.find(o.from);
-  const config = await readRunConfig(run);
+  const { run, config, pixels, model } = await runModelForImages(env, o);
   const size = config.input_size;
-  const pixels = await env.data.decodeImages(o.images, size);
-  const { model } = await buildRunModel(env, config);
   try {
     const { layers, defaultLayer } = explainLayers(model);
     const layer = o.layer ?? defaultLayer;

@@ -479,15 +479,23 @@ export interface Prediction {
   top: { label: number; class: string; probability: number }[];
 }
 
-export async function predictJob(env: JobEnv, o: { from: string; images: string[]; batch?: number }): Promise<{ predictions: Prediction[]; run: string; config: RunConfig }> {
-  const e = env.engine;
+/**
+ * A run's model (untrained: restore its weights) and the given image files decoded at its input size. Everything is
+ * read before anything is computed, so a bad file or run fails before any output.
+ */
+export async function runModelForImages(env: JobEnv, o: { from: string; images: readonly string[] }): Promise<{ run: RunHandle; config: RunConfig; pixels: Uint8Array[]; model: Sequential }> {
   if (o.images.length === 0) throw new Error('give at least one IMAGE file');
   const run = await env.runs.find(o.from);
   const config = await readRunConfig(run);
-  const size = config.input_size;
-  // Decode everything first: a bad file fails before any output.
-  const pixels = await env.data.decodeImages(o.images, size);
+  const pixels = await env.data.decodeImages(o.images, config.input_size);
   const { model } = await buildRunModel(env, config);
+  return { run, config, pixels, model };
+}
+
+export async function predictJob(env: JobEnv, o: { from: string; images: string[]; batch?: number }): Promise<{ predictions: Prediction[]; run: string; config: RunConfig }> {
+  const e = env.engine;
+  const { run, config, pixels, model } = await runModelForImages(env, o);
+  const size = config.input_size;
   try {
     await restoreRunWeights(e, model, run);
     // Every batch has the run's batch size (the last one padded with blank images): the kernels compiled for
