@@ -12,6 +12,9 @@ const shapes: [number, number, number][] = [
   [65, 33, 17],
   [513, 3, 40],
   [7, 513, 129],
+  // Multiples of 4: the tiles are staged with vec4 loads (A along m, B along n; then both along k).
+  [64, 36, 20],
+  [36, 64, 24],
 ];
 
 describe('GEMM variants against the float64 reference', () => {

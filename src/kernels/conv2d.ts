@@ -162,11 +162,11 @@ ${entry}
 
 // ------------------------------------------------------------------ the workgroup-memory variant (gemm-tiled.ts)
 
-/** WGSL: the input pixel (n, iy, ix) of output pixel `p` through tap (ky, kx), and whether it lies in the image. */
-function tapPixel(g: Conv2dGeometry, p: string, ky: string, kx: string): string {
+/** WGSL: the input pixel (n, iy, ix) of output pixel `p` through tap (ky, kx); returns `zero` outside the image. */
+function tapPixel(g: Conv2dGeometry, p: string, ky: string, kx: string, zero: string): string {
   return `let ox = ${p} % ${g.OW}u; let t = ${p} / ${g.OW}u; let oy = t % ${g.OH}u; let n = t / ${g.OH}u;
   let iy = i32(oy * ${g.stride}u + ${ky}) - ${g.padTop}; let ix = i32(ox * ${g.stride}u + ${kx}) - ${g.padLeft};
-  if (u32(iy) >= ${g.H}u || u32(ix) >= ${g.W}u) { return 0.0; }`;
+  if (u32(iy) >= ${g.H}u || u32(ix) >= ${g.W}u) { return ${zero}; }`;
 }
 
 type ConvFamily = 'conv2d_fwd' | 'conv2d_grad_input' | 'conv2d_grad_filter';
@@ -178,49 +178,71 @@ function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
   return { family, M: g.KH * g.KW * g.Cin, N: g.Cout, K: g.N * g.OH * g.OW, batch: 1 };
 }
 
+/**
+ * A load function of the tiled GEMM in its scalar form (`load<X>`) and, when `vec`, also its vec4 form (`load<X>4`,
+ * four consecutive channels; the buffer is then bound as `<buf>4: array<vec4f>`). `body(zero)` computes `idx` (the
+ * flat index of the element, or of the first of the four) and may return `zero` early.
+ */
+function convLoad(X: 'A' | 'B', params: string, buf: string, vec: boolean, body: (zero: string) => string): string {
+  const scalar = `fn load${X}(b: u32, ${params}) -> f32 {
+  ${body('0.0')}
+  return ${vec ? `${buf}4[idx / 4u][idx % 4u]` : `${buf}[idx]`};
+}`;
+  if (!vec) return scalar;
+  return `${scalar}
+fn load${X}4(b: u32, ${params}) -> vec4f {
+  ${body('vec4f(0.0)')}
+  return ${buf}4[idx / 4u];
+}`;
+}
+
 function tiledConvCall(family: ConvFamily, v: TiledVariant, g: Conv2dGeometry, bindings: Tensor[], fwd?: { bias: boolean; relu: boolean; slice?: ChannelSlice }): KernelCall {
   const cfg = TILED_CONFIGS[v];
   const s = convGemmShape(family, g);
-  const f32 = (name: string, rw = false) => [name, rw ? 'read_write' : 'read', 'f32'] as [string, 'read' | 'read_write', string];
+  const buf = (name: string, vec: boolean, rw = false) => [vec ? `${name}4` : name, rw ? 'read_write' : 'read', vec ? 'vec4f' : 'f32'] as [string, 'read' | 'read_write', string];
+  // Four consecutive K (or, for the filter gradient's A, M) indices are four consecutive channels of one pixel or tap.
+  const ci4 = g.Cin % 4 === 0;
+  const co4 = g.Cout % 4 === 0;
+  const AB = 'm: u32, k: u32';
+  const BB = 'k: u32, n: u32';
   let decls: [string, 'read' | 'read_write', string][];
   let functions: string;
+  let aVec: boolean;
+  let bVec: boolean;
   let extra = '';
   if (family === 'conv2d_fwd') {
     const o = fwd!;
     const stride = o.slice?.stride ?? g.Cout;
     const offset = o.slice?.offset ?? 0;
-    decls = [f32('X'), f32('Wt'), ...(o.bias ? [f32('bias')] : []), f32('out', true)];
+    [aVec, bVec] = [ci4, co4];
+    decls = [buf('X', aVec), buf('Wt', bVec), ...(o.bias ? [buf('bias', false)] : []), buf('out', false, true)];
     let v2 = o.bias ? 'v + bias[n]' : 'v';
     if (o.relu) v2 = `max(${v2}, 0.0)`;
-    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
-  let ci = k % ${g.Cin}u; let tap = k / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
-  ${tapPixel(g, 'm', 'ky', 'kx')}
-  return X[((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci];
-}
-fn loadB(b: u32, k: u32, n: u32) -> f32 { return Wt[k * ${g.Cout}u + n]; }
+    functions = `${convLoad('A', AB, 'X', aVec, (zero) => `let ci = k % ${g.Cin}u; let tap = k / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+  ${tapPixel(g, 'm', 'ky', 'kx', zero)}
+  let idx = ((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci;`)}
+${convLoad('B', BB, 'Wt', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${stride}u + ${offset}u + n] = ${v2}; }`;
     extra = `${o.bias ? 1 : 0}${o.relu ? 1 : 0},${o.slice ? `${o.slice.stride}+${o.slice.offset}` : '-'}`;
   } else if (family === 'conv2d_grad_input') {
-    decls = [f32('GY'), f32('Wt'), f32('out', true)];
+    [aVec, bVec] = [co4, co4];
+    decls = [buf('GY', aVec), buf('Wt', bVec), buf('out', false, true)];
     const s2 = g.stride === 2;
-    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
-  let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+    functions = `${convLoad('A', AB, 'GY', aVec, (zero) => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
   let ix = m % ${g.W}u; let t = m / ${g.W}u; let iy = t % ${g.H}u; let n = t / ${g.H}u;
   let oyn = i32(iy) + ${g.padTop} - i32(ky); let oxn = i32(ix) + ${g.padLeft} - i32(kx);
-  ${s2 ? 'if (oyn < 0 || oxn < 0 || ((oyn | oxn) & 1) != 0) { return 0.0; } let oy = u32(oyn) / 2u; let ox = u32(oxn) / 2u;' : 'let oy = u32(oyn); let ox = u32(oxn);'}
-  if (oy >= ${g.OH}u || ox >= ${g.OW}u) { return 0.0; }
-  return GY[((n * ${g.OH}u + oy) * ${g.OW}u + ox) * ${g.Cout}u + co];
-}
-fn loadB(b: u32, k: u32, n: u32) -> f32 { let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; return Wt[(tap * ${g.Cin}u + n) * ${g.Cout}u + co]; }
+  ${s2 ? `if (oyn < 0 || oxn < 0 || ((oyn | oxn) & 1) != 0) { return ${zero}; } let oy = u32(oyn) / 2u; let ox = u32(oxn) / 2u;` : 'let oy = u32(oyn); let ox = u32(oxn);'}
+  if (oy >= ${g.OH}u || ox >= ${g.OW}u) { return ${zero}; }
+  let idx = ((n * ${g.OH}u + oy) * ${g.OW}u + ox) * ${g.Cout}u + co;`)}
+${convLoad('B', BB, 'Wt', bVec, () => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let idx = (tap * ${g.Cin}u + n) * ${g.Cout}u + co;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cin}u + n] = v; }`;
   } else {
-    decls = [f32('X'), f32('GY'), f32('out', true)];
-    functions = `fn loadA(b: u32, m: u32, k: u32) -> f32 {
-  let ci = m % ${g.Cin}u; let tap = m / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
-  ${tapPixel(g, 'k', 'ky', 'kx')}
-  return X[((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci];
-}
-fn loadB(b: u32, k: u32, n: u32) -> f32 { return GY[k * ${g.Cout}u + n]; }
+    [aVec, bVec] = [ci4, co4];
+    decls = [buf('X', aVec), buf('GY', bVec), buf('out', false, true)];
+    functions = `${convLoad('A', AB, 'X', aVec, (zero) => `let ci = m % ${g.Cin}u; let tap = m / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+  ${tapPixel(g, 'k', 'ky', 'kx', zero)}
+  let idx = ((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci;`)}
+${convLoad('B', BB, 'GY', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cout}u + n] = v; }`;
   }
   return {
@@ -228,7 +250,16 @@ fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cout}u + n] = v; }`;
     key: `${family}_${v}:${geomKey(g)},${extra}`,
     // Contiguous in memory: the input's channels (A along k; along m for the filter gradient, whose rows are
     // (tap, ci)), and B's output channels, except the input gradient's filters, read along co (k).
-    code: () => tiledGemmCode(cfg, { ...s, bindings: bindingDecls(decls), functions, aAlongK: family !== 'conv2d_grad_filter', bAlongN: family !== 'conv2d_grad_input' }),
+    code: () =>
+      tiledGemmCode(cfg, {
+        ...s,
+        bindings: bindingDecls(decls),
+        functions,
+        aAlongK: family !== 'conv2d_grad_filter',
+        bAlongN: family !== 'conv2d_grad_input',
+        aVec4: aVec,
+        bVec4: bVec,
+      }),
     bindings,
     workgroups: tiledWorkgroups(cfg, s),
   };

@@ -40,6 +40,64 @@ export interface TiledGemmSpec {
    */
   aAlongK?: boolean;
   bAlongN?: boolean;
+  /**
+   * The functions also include `fn loadA4(b: u32, m: u32, k: u32) -> vec4f` (resp. `loadB4(b, k, n)`): four
+   * consecutive elements along the operand's contiguous index from (m, k), whose extent is a multiple of 4 — so a
+   * tile is staged with vec4 loads (used when the tile's share per invocation divides evenly, else scalar loads).
+   */
+  aVec4?: boolean;
+  bVec4?: boolean;
+}
+
+const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
+
+/** WGSL staging one operand's BK-deep slice into workgroup memory (`As[k·BM + m]` / `Bs[k·BN + n]`). */
+function stageCode(o: {
+  arr: 'As' | 'Bs';
+  fn: 'loadA' | 'loadB';
+  /** Rows of the tile along the non-K index (BM or BN) and that index's extent and name. */
+  span: number;
+  extent: number;
+  K: number;
+  BK: number;
+  threads: number;
+  alongK: boolean;
+  vec: boolean;
+  /** Argument order of the load function: A takes (m, k), B takes (k, n). */
+  kFirst: boolean;
+  origin: string;
+}): string {
+  const { arr, span, extent, K, BK, threads } = o;
+  const args = (x: string, k: string) => (o.kFirst ? `${k}, ${x}` : `${x}, ${k}`);
+  const total = span * BK;
+  const vec = o.vec && (total / 4) % threads === 0;
+  if (!vec) {
+    const loads = total / threads;
+    const split = o.alongK ? `let kk = e % ${BK}u; let xx = e / ${BK}u;` : `let xx = e % ${span}u; let kk = e / ${span}u;`;
+    return `for (var i = 0u; i < ${loads}u; i++) {
+      let e = tid + i * ${threads}u;
+      ${split}
+      let x = ${o.origin} + xx; let k = k0 + kk;
+      ${arr}[kk * ${span}u + xx] = select(0.0, ${o.fn}(b, ${args(`min(x, ${extent - 1}u)`, `min(k, ${K - 1}u)`)}), x < ${extent}u && k < ${K}u);
+    }`;
+  }
+  const loads = total / 4 / threads;
+  if (o.alongK) {
+    return `for (var i = 0u; i < ${loads}u; i++) {
+      let e = tid + i * ${threads}u;
+      let kq = e % ${BK / 4}u; let xx = e / ${BK / 4}u;
+      let x = ${o.origin} + xx; let k = k0 + 4u * kq;
+      let v = select(vec4f(0.0), ${o.fn}4(b, ${args(`min(x, ${extent - 1}u)`, `min(k, ${K - 4}u)`)}), x < ${extent}u && k < ${K}u);
+      ${COMPONENTS.map((c, q) => `${arr}[(4u * kq + ${q}u) * ${span}u + xx] = v.${c};`).join(' ')}
+    }`;
+  }
+  return `for (var i = 0u; i < ${loads}u; i++) {
+      let e = tid + i * ${threads}u;
+      let xq = e % ${span / 4}u; let kk = e / ${span / 4}u;
+      let x = ${o.origin} + 4u * xq; let k = k0 + kk;
+      let v = select(vec4f(0.0), ${o.fn}4(b, ${args(`min(x, ${extent - 4}u)`, `min(k, ${K - 1}u)`)}), x < ${extent}u && k < ${K}u);
+      ${COMPONENTS.map((c, q) => `${arr}[kk * ${span}u + 4u * xq + ${q}u] = v.${c};`).join(' ')}
+    }`;
 }
 
 export function tiledGemmCode(c: TiledConfig, s: TiledGemmSpec): string {
@@ -65,20 +123,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let tid = lid.y * ${TX}u + lid.x;
   var acc: array<f32, ${c.RM * c.RN}>;
   for (var k0 = 0u; k0 < ${s.K}u; k0 += ${c.BK}u) {
-    for (var i = 0u; i < ${aLoads}u; i++) {
-      let e = tid + i * ${threads}u;
-      ${s.aAlongK ?? true ? `let kk = e % ${c.BK}u; let mm = e / ${c.BK}u;` : `let mm = e % ${c.BM}u; let kk = e / ${c.BM}u;`}
-      let m = row0 + mm;
-      let k = k0 + kk;
-      As[kk * ${c.BM}u + mm] = select(0.0, loadA(b, min(m, ${s.M - 1}u), min(k, ${s.K - 1}u)), m < ${s.M}u && k < ${s.K}u);
-    }
-    for (var i = 0u; i < ${bLoads}u; i++) {
-      let e = tid + i * ${threads}u;
-      ${s.bAlongN ?? true ? `let nn = e % ${c.BN}u; let kk = e / ${c.BN}u;` : `let kk = e % ${c.BK}u; let nn = e / ${c.BK}u;`}
-      let n = col0 + nn;
-      let k = k0 + kk;
-      Bs[kk * ${c.BN}u + nn] = select(0.0, loadB(b, min(k, ${s.K - 1}u), min(n, ${s.N - 1}u)), n < ${s.N}u && k < ${s.K}u);
-    }
+    ${stageCode({ arr: 'As', fn: 'loadA', span: c.BM, extent: s.M, K: s.K, BK: c.BK, threads, alongK: s.aAlongK ?? true, vec: s.aVec4 ?? false, kFirst: false, origin: 'row0' })}
+    ${stageCode({ arr: 'Bs', fn: 'loadB', span: c.BN, extent: s.N, K: s.K, BK: c.BK, threads, alongK: !(s.bAlongN ?? true), vec: s.bVec4 ?? false, kFirst: true, origin: 'col0' })}
     workgroupBarrier();
     for (var kk = 0u; kk < ${c.BK}u; kk++) {
       ${rows.map((r) => `let a${r} = As[kk * ${c.BM}u + lid.y + ${r * TY}u];`).join(' ')}

@@ -406,24 +406,47 @@ export function tileGrid(t: GemmTile, rows: number, cols: number): [number, numb
 
 const MATMUL_NAMES = ['matmul', 'matmul_tA', 'matmul_tB', 'matmul_tA_tB'] as const;
 
-/** The workgroup-memory kernel (gemm-tiled.ts) for a plain or batched matmul. */
+/**
+ * `load<X>(b, …) -> f32` from the flat index `idx`, and with `vec` also `load<X>4` (4 consecutive elements; the
+ * buffer is then bound as `<X>4: array<vec4f>`).
+ */
+export function vecLoads(X: string, params: string, idx: string, vec: boolean): string {
+  if (!vec) return `fn load${X}(b: u32, ${params}) -> f32 { return ${X}[${idx}]; }`;
+  return `fn load${X}(b: u32, ${params}) -> f32 { let i = ${idx}; return ${X}4[i / 4u][i % 4u]; }
+fn load${X}4(b: u32, ${params}) -> vec4f { return ${X}4[(${idx}) / 4u]; }`;
+}
+
+/** The workgroup-memory kernel (gemm-tiled.ts) for a plain or batched matmul; vec4 staging where rows allow it. */
 function tiledMatmulCall(name: string, v: TiledVariant, d: MatmulDims, transA: boolean, transB: boolean, hasBias: boolean, relu: boolean, bindings: Tensor[]): KernelCall {
   const { M, N, K } = d;
   const batch = d.batch ?? 1;
   const cfg = TILED_CONFIGS[v];
-  const code = (): string =>
-    tiledGemmCode(cfg, {
+  // The contiguous index of each operand, and whether its extent allows vec4 loads.
+  const aVec = (transA ? M : K) % 4 === 0;
+  const bVec = (transB ? K : N) % 4 === 0;
+  const aIdx = `b * ${M * K}u + ${transA ? `k * ${M}u + m` : `m * ${K}u + k`}`;
+  const bIdx = `b * ${K * N}u + ${transB ? `n * ${K}u + k` : `k * ${N}u + n`}`;
+  const code = (): string => {
+    const decls: [string, 'read' | 'read_write', string][] = [aVec ? ['A4', 'read', 'vec4f'] : ['A', 'read', 'f32'], bVec ? ['B4', 'read', 'vec4f'] : ['B', 'read', 'f32']];
+    if (hasBias) decls.push(['bias', 'read', 'f32']);
+    decls.push(['out', 'read_write', 'f32']);
+    let v2 = hasBias ? 'v + bias[n]' : 'v';
+    if (relu) v2 = `max(${v2}, 0.0)`;
+    return tiledGemmCode(cfg, {
       M,
       N,
       K,
       batch,
       aAlongK: !transA,
       bAlongN: !transB,
-      bindings: bindingDecls([['A', 'read', 'f32'], ['B', 'read', 'f32'], ...(hasBias ? [['bias', 'read', 'f32'] as [string, 'read', string]] : []), ['out', 'read_write', 'f32']]),
-      functions: `fn loadA(b: u32, m: u32, k: u32) -> f32 { return A[b * ${M * K}u + ${transA ? `k * ${M}u + m` : `m * ${K}u + k`}]; }
-fn loadB(b: u32, k: u32, n: u32) -> f32 { return B[b * ${K * N}u + ${transB ? `n * ${K}u + k` : `k * ${N}u + n`}]; }
-fn storeC(b: u32, m: u32, n: u32, v: f32) { out[b * ${M * N}u + m * ${N}u + n] = ${relu ? `max(${hasBias ? 'v + bias[n]' : 'v'}, 0.0)` : hasBias ? 'v + bias[n]' : 'v'}; }`,
+      aVec4: aVec,
+      bVec4: bVec,
+      bindings: bindingDecls(decls),
+      functions: `${vecLoads('A', 'm: u32, k: u32', aIdx, aVec)}
+${vecLoads('B', 'k: u32, n: u32', bIdx, bVec)}
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[b * ${M * N}u + m * ${N}u + n] = ${v2}; }`,
     });
+  };
   return { name, key: `matmul_${v}:${M},${N},${K},${batch},${transA ? 1 : 0}${transB ? 1 : 0}${hasBias ? 1 : 0}${relu ? 1 : 0}`, code, bindings, workgroups: tiledWorkgroups(cfg, { M, N, batch }) };
 }
 
