@@ -25,7 +25,19 @@ const body = (xi: typeof x, yi: typeof y): void => {
 };
 e.tidy(() => body(x, y));
 const step = e.capture([x, y], body);
-const t = { flush: 0, submit: 0, total: 0, hooks: 0 };
+const t = { flush: 0, submit: 0, finish: 0, total: 0, hooks: 0 };
+const createEncoder = e.device.createCommandEncoder.bind(e.device);
+e.device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+  const enc = createEncoder(d);
+  const finish = enc.finish.bind(enc);
+  enc.finish = (fd?: GPUCommandBufferDescriptor) => {
+    const t0 = performance.now();
+    const cb = finish(fd);
+    t.finish += performance.now() - t0;
+    return cb;
+  };
+  return enc;
+};
 const flush = e.flush.bind(e);
 e.flush = () => {
   const t0 = performance.now();
