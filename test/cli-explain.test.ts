@@ -85,6 +85,16 @@ describe('explain (spawned CLI, SqueezeNet 1.1 run at 64×64)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'explanation', layer: 'fire5', heatmap_shape: [7, 7] });
     expect(existsSync(join(dir, 'runs', 's', 'explain', 'cat.1500.gradcam.png'))).toBe(true);
+    // --class explains a given class (by name) instead of the predicted one; an unknown one lists the classes.
+    for (const [cls, index] of [['cats', 0], ['dogs', 1]] as const) {
+      const c = await run(['explain', '--from', 's', IMAGES[0]!, '--class', cls, '--out', `class-${cls}`, '--json']);
+      expect(c.code, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout.trimEnd())).toMatchObject({ explained: index });
+    }
+    const unknown = await run(['explain', '--from', 's', IMAGES[0]!, '--class', 'birds', '--out', 'class-bad']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/--class birds: .*cats \(0\), dogs \(1\)/);
+    expect(existsSync(join(dir, 'class-bad'))).toBe(false);
   });
 
   it('a bad image, an unknown layer or a run without a model: non-zero exit, the file or layer named, nothing written', async () => {

@@ -15,6 +15,8 @@ export interface ExplainJobOptions {
   layer?: string;
   /** The class to explain for every image (default: each image's predicted class). */
   classIndex?: number;
+  /** The same by the run's class name (or index as text), checked against the run's classes. */
+  className?: string;
   /** Images per Grad-CAM pass (default: the run's batch, at most 8). */
   batch?: number;
 }
@@ -78,6 +80,7 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
   const { run, config, pixels, model } = await runModelForImages(env, o);
   const size = config.input_size;
   try {
+    const classIndex = o.className !== undefined ? resolveClass(o.className, config.classes) : o.classIndex;
     const { layers, defaultLayer } = explainLayers(model);
     const layer = o.layer ?? defaultLayer;
     if (!layers.includes(layer)) throw new Error(`--layer ${layer}: no such layer with a spatial output in the ${config.model} base; choose one of ${layers.join(', ')}`);
@@ -94,7 +97,7 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
       const x = e.keep(e.tidy(() => prepareImages(e, e.upload(bytes, [chunk.length, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
       let r;
       try {
-        r = await gradCam(model, x, { layer, ...(o.classIndex !== undefined ? { classIndex: o.classIndex } : {}) });
+        r = await gradCam(model, x, { layer, ...(classIndex !== undefined ? { classIndex } : {}) });
       } finally {
         x.dispose();
       }
@@ -122,4 +125,14 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
   } finally {
     model.dispose();
   }
+}
+
+/** A class of the run by name, or by index given as text; the error lists the run's classes. */
+function resolveClass(name: string, classes: readonly string[]): number {
+  const byName = classes.indexOf(name);
+  if (byName >= 0) return byName;
+  const n = Number(name);
+  const count = Math.max(classes.length, 2);
+  if (name.trim() !== '' && Number.isInteger(n) && n >= 0 && n < count) return n;
+  throw new Error(`--class ${name}: not a class of this run; choose one of ${classes.map((c, i) => `${c} (${i})`).join(', ')}`);
 }

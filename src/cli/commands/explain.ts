@@ -14,6 +14,7 @@ import { intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 interface ExplainCliOptions {
   from: string;
   layer?: string;
+  class?: string;
   out?: string;
   alpha: number;
   batch?: number;
@@ -56,6 +57,7 @@ export function registerExplain(program: Command): void {
     .requiredOption('--from <run>', 'the run whose model to use (a name under --runs-dir, or a path)')
     .argument('<images...>', 'image files')
     .option('--layer <name>', 'the layer of the base to explain (default: its last convolutional block, e.g. block5_conv3, fire9)')
+    .option('--class <name>', "explain this class for every image: a class name of the run, or its index (default: each image's predicted class)")
     .option('--out <dir>', "where to write <image>.gradcam.png and <image>.gradcam.npy (default: the run's explain/ folder)")
     .option('--alpha <a>', 'opacity of the heatmap over the image, 0 to 1', alphaOption, 0.4)
     .option('--batch <n>', "images per Grad-CAM pass (default: the run's batch, at most 8)", intOption('--batch', 1, 65536))
@@ -64,7 +66,7 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print one JSON line per image')
     .action(async (images: string[], opts: ExplainCliOptions) => {
       await withEngine(opts, async (ctx, io) => {
-        const r = await explainJob(ctx, { from: opts.from, images, ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.batch ? { batch: opts.batch } : {}) });
+        const r = await explainJob(ctx, { from: opts.from, images, ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.class !== undefined ? { className: opts.class } : {}), ...(opts.batch ? { batch: opts.batch } : {}) });
         // Everything is rendered in memory first: a failure here also leaves nothing written.
         const rendered = await Promise.all(r.explanations.map((x) => renderOutputs(x, opts.alpha)));
         const out = opts.out ?? join(r.run, 'explain');
