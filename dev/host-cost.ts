@@ -1,33 +1,12 @@
 // Host time of one VGG16 fine-tuning step (blocks 1–4 frozen, block5 + head trained, RMSprop), eager and replayed:
 // JS time from the step's start until its commands are submitted, measured with the GPU idle. Prints JSON.
 //   node dist/dev-host-cost.js [--input 32] [--batch 2] [--steps 10]
-import { Engine } from '../src/engine/index.js';
-import { buildVgg16 } from '../src/models/vgg16.js';
-import { bceWithLogits } from '../src/nn/functional/index.js';
-import { RMSprop } from '../src/nn/optim/index.js';
-import { buildTransferModel, forwardLogits } from '../src/train/model.js';
+import { arg, finetuneStep } from './finetune-step.js';
 
-const arg = (name: string, d: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
 const input = arg('input', 32);
 const batch = arg('batch', 2);
 const steps = arg('steps', 10);
-
-const e = await Engine.create();
-const model = buildTransferModel(e, buildVgg16(e, { inputSize: input }), input, 0, { dropout: true });
-model.trainOnly(['block5_conv1', 'block5_conv2', 'block5_conv3', 'dense_1', 'dense_2']);
-const opt = new RMSprop(model.trainableParams(), { lr: 1e-5 });
-const x = e.upload(new Float32Array(batch * input * input * 3).map((_, i) => (i % 251) / 251), [batch, input, input, 3]);
-const y = e.upload(new Float32Array(batch).map((_, i) => i % 2), [batch]);
-const ctx = { training: true, seed: 0, epoch: 0, step: 0 };
-const body = (xi: typeof x, yi: typeof y): void => {
-  const loss = bceWithLogits(forwardLogits(model, xi, ctx), yi);
-  e.tape.backward(loss);
-  opt.step();
-  opt.zeroGrad();
-};
+const { e, x, y, ctx, body } = await finetuneStep(input, batch);
 const median = (a: number[]): number => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
 const dispatchesOf = (): number => [...e.stats.dispatches.values()].reduce((a, b) => a + b, 0);
 

@@ -1,28 +1,7 @@
 // Where a replay's host time goes (hooks, encoding, submit): VGG16 fine-tuning step (`--input 32 --batch 2 --reps 50`).
-import { Engine } from '../src/engine/index.js';
-import { bceWithLogits } from '../src/nn/functional/index.js';
-import { RMSprop } from '../src/nn/optim/index.js';
-import { buildTransferModel, forwardLogits } from '../src/train/model.js';
-import { buildVgg16 } from '../src/models/vgg16.js';
+import { arg, finetuneStep } from './finetune-step.js';
 
-const arg = (name: string, d: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const S = arg('input', 32);
-const B = arg('batch', 2);
-const e = await Engine.create();
-const model = buildTransferModel(e, buildVgg16(e, { inputSize: S }), S, 0, { dropout: true });
-model.trainOnly(['block5_conv1', 'block5_conv2', 'block5_conv3', 'dense_1', 'dense_2']);
-const opt = new RMSprop(model.trainableParams(), { lr: 1e-5 });
-const x = e.upload(new Float32Array(B * S * S * 3).fill(0.5), [B, S, S, 3]);
-const y = e.upload(new Float32Array(B).map((_, i) => i % 2), [B]);
-const ctx = { training: true, seed: 0, epoch: 0, step: 0 };
-const body = (xi: typeof x, yi: typeof y): void => {
-  e.tape.backward(bceWithLogits(forwardLogits(model, xi, ctx), yi));
-  opt.step();
-  opt.zeroGrad();
-};
+const { e, x, y, body } = await finetuneStep(arg('input', 32), arg('batch', 2));
 e.tidy(() => body(x, y));
 const step = e.capture([x, y], body);
 const t = { flush: 0, submit: 0, finish: 0, total: 0, hooks: 0 };

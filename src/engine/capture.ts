@@ -19,6 +19,7 @@ export type RecordedCommand =
 interface ExternalUse {
   storage: Storage;
   name: string;
+  named: boolean;
 }
 
 /** A derived value (e.g. a Winograd filter transform) the step reads from a cache instead of computing it. */
@@ -107,8 +108,9 @@ export class CaptureRecorder {
     const buffer = t.storage.buffer;
     this.used.add(buffer);
     if (this.memory.owned.has(buffer)) return;
-    if (!this.external.has(t.storage)) this.external.set(t.storage, { storage: t.storage, name: tensorLabel(t) });
-    else if (t.name && !this.external.get(t.storage)!.name.includes('(')) this.external.set(t.storage, { storage: t.storage, name: tensorLabel(t) });
+    // Errors name the tensor: the first named one seen on this buffer (a parameter rather than a view of it).
+    const known = this.external.get(t.storage);
+    if (!known || (t.name && !known.named)) this.external.set(t.storage, { storage: t.storage, name: tensorLabel(t), named: !!t.name });
     if (written) this.externalWrites.set(t.storage, (this.externalWrites.get(t.storage) ?? 0) + 1);
   }
 

@@ -38,7 +38,7 @@ import {
 } from './matmul.js';
 import type { KernelCall } from '../engine/engine.js';
 import { range } from './common.js';
-import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
+import { tiledGemmCode, tiledLoad, tiledWorkgroups } from './gemm-tiled.js';
 import { runGemm, TILED_CONFIGS, type GemmShape, type GemmVariant, type TiledVariant } from './gemm-variant.js';
 import { winogradApplies, winogradConv2d, winogradGradInput } from './winograd.js';
 
@@ -178,24 +178,6 @@ function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
   return { family, M: g.KH * g.KW * g.Cin, N: g.Cout, K: g.N * g.OH * g.OW, batch: 1 };
 }
 
-/**
- * A load function of the tiled GEMM in its scalar form (`load<X>`) and, when `vec`, also its vec4 form (`load<X>4`,
- * four consecutive channels; the buffer is then bound as `<buf>4: array<vec4f>`). `body(zero)` computes `idx` (the
- * flat index of the element, or of the first of the four) and may return `zero` early.
- */
-function convLoad(X: 'A' | 'B', params: string, buf: string, vec: boolean, body: (zero: string) => string): string {
-  const scalar = `fn load${X}(b: u32, ${params}) -> f32 {
-  ${body('0.0')}
-  return ${vec ? `${buf}4[idx / 4u][idx % 4u]` : `${buf}[idx]`};
-}`;
-  if (!vec) return scalar;
-  return `${scalar}
-fn load${X}4(b: u32, ${params}) -> vec4f {
-  ${body('vec4f(0.0)')}
-  return ${buf}4[idx / 4u];
-}`;
-}
-
 function tiledConvCall(family: ConvFamily, v: TiledVariant, g: Conv2dGeometry, bindings: Tensor[], fwd?: { bias: boolean; relu: boolean; slice?: ChannelSlice }): KernelCall {
   const cfg = TILED_CONFIGS[v];
   const s = convGemmShape(family, g);
@@ -218,31 +200,31 @@ function tiledConvCall(family: ConvFamily, v: TiledVariant, g: Conv2dGeometry, b
     decls = [buf('X', aVec), buf('Wt', bVec), ...(o.bias ? [buf('bias', false)] : []), buf('out', false, true)];
     let v2 = o.bias ? 'v + bias[n]' : 'v';
     if (o.relu) v2 = `max(${v2}, 0.0)`;
-    functions = `${convLoad('A', AB, 'X', aVec, (zero) => `let ci = k % ${g.Cin}u; let tap = k / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+    functions = `${tiledLoad('A', AB, 'X', aVec, (zero) => `let ci = k % ${g.Cin}u; let tap = k / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
   ${tapPixel(g, 'm', 'ky', 'kx', zero)}
   let idx = ((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci;`)}
-${convLoad('B', BB, 'Wt', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
+${tiledLoad('B', BB, 'Wt', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${stride}u + ${offset}u + n] = ${v2}; }`;
     extra = `${o.bias ? 1 : 0}${o.relu ? 1 : 0},${o.slice ? `${o.slice.stride}+${o.slice.offset}` : '-'}`;
   } else if (family === 'conv2d_grad_input') {
     [aVec, bVec] = [co4, co4];
     decls = [buf('GY', aVec), buf('Wt', bVec), buf('out', false, true)];
     const s2 = g.stride === 2;
-    functions = `${convLoad('A', AB, 'GY', aVec, (zero) => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+    functions = `${tiledLoad('A', AB, 'GY', aVec, (zero) => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
   let ix = m % ${g.W}u; let t = m / ${g.W}u; let iy = t % ${g.H}u; let n = t / ${g.H}u;
   let oyn = i32(iy) + ${g.padTop} - i32(ky); let oxn = i32(ix) + ${g.padLeft} - i32(kx);
   ${s2 ? `if (oyn < 0 || oxn < 0 || ((oyn | oxn) & 1) != 0) { return ${zero}; } let oy = u32(oyn) / 2u; let ox = u32(oxn) / 2u;` : 'let oy = u32(oyn); let ox = u32(oxn);'}
   if (oy >= ${g.OH}u || ox >= ${g.OW}u) { return ${zero}; }
   let idx = ((n * ${g.OH}u + oy) * ${g.OW}u + ox) * ${g.Cout}u + co;`)}
-${convLoad('B', BB, 'Wt', bVec, () => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let idx = (tap * ${g.Cin}u + n) * ${g.Cout}u + co;`)}
+${tiledLoad('B', BB, 'Wt', bVec, () => `let co = k % ${g.Cout}u; let tap = k / ${g.Cout}u; let idx = (tap * ${g.Cin}u + n) * ${g.Cout}u + co;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cin}u + n] = v; }`;
   } else {
     [aVec, bVec] = [ci4, co4];
     decls = [buf('X', aVec), buf('GY', bVec), buf('out', false, true)];
-    functions = `${convLoad('A', AB, 'X', aVec, (zero) => `let ci = m % ${g.Cin}u; let tap = m / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+    functions = `${tiledLoad('A', AB, 'X', aVec, (zero) => `let ci = m % ${g.Cin}u; let tap = m / ${g.Cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
   ${tapPixel(g, 'k', 'ky', 'kx', zero)}
   let idx = ((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.Cin}u + ci;`)}
-${convLoad('B', BB, 'GY', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
+${tiledLoad('B', BB, 'GY', bVec, () => `let idx = k * ${g.Cout}u + n;`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[m * ${g.Cout}u + n] = v; }`;
   }
   return {

@@ -144,6 +144,24 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`;
 }
 
+/**
+ * A load function for `functions`: its scalar form (`load<X>`) and, when `vec`, also its vec4 form (`load<X>4`,
+ * four consecutive elements; the buffer is then bound as `<buf>4: array<vec4f>`). `body(zero)` computes `idx` (the
+ * flat index of the element, or of the first of the four) and may return `zero` early (e.g. outside the image).
+ */
+export function tiledLoad(X: 'A' | 'B', params: string, buf: string, vec: boolean, body: (zero: string) => string): string {
+  const scalar = `fn load${X}(b: u32, ${params}) -> f32 {
+  ${body('0.0')}
+  return ${vec ? `${buf}4[idx / 4u][idx % 4u]` : `${buf}[idx]`};
+}`;
+  if (!vec) return scalar;
+  return `${scalar}
+fn load${X}4(b: u32, ${params}) -> vec4f {
+  ${body('vec4f(0.0)')}
+  return ${buf}4[idx / 4u];
+}`;
+}
+
 export function tiledWorkgroups(c: TiledConfig, s: { M: number; N: number; batch: number }): [number, number, number] {
   return [Math.ceil(s.N / c.BN), Math.ceil(s.M / c.BM), s.batch];
 }

@@ -19,7 +19,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { KernelCall } from '../engine/engine.js';
 import { grid, range } from './common.js';
-import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
+import { tiledGemmCode, tiledLoad, tiledWorkgroups } from './gemm-tiled.js';
 import { runGemm, TILED_CONFIGS, type GemmVariant, type TiledVariant } from './gemm-variant.js';
 
 /** How one workgroup covers its tile of the output. */
@@ -406,16 +406,6 @@ export function tileGrid(t: GemmTile, rows: number, cols: number): [number, numb
 
 const MATMUL_NAMES = ['matmul', 'matmul_tA', 'matmul_tB', 'matmul_tA_tB'] as const;
 
-/**
- * `load<X>(b, …) -> f32` from the flat index `idx`, and with `vec` also `load<X>4` (4 consecutive elements; the
- * buffer is then bound as `<X>4: array<vec4f>`).
- */
-export function vecLoads(X: string, params: string, idx: string, vec: boolean): string {
-  if (!vec) return `fn load${X}(b: u32, ${params}) -> f32 { return ${X}[${idx}]; }`;
-  return `fn load${X}(b: u32, ${params}) -> f32 { let i = ${idx}; return ${X}4[i / 4u][i % 4u]; }
-fn load${X}4(b: u32, ${params}) -> vec4f { return ${X}4[(${idx}) / 4u]; }`;
-}
-
 /** The workgroup-memory kernel (gemm-tiled.ts) for a plain or batched matmul; vec4 staging where rows allow it. */
 function tiledMatmulCall(name: string, v: TiledVariant, d: MatmulDims, transA: boolean, transB: boolean, hasBias: boolean, relu: boolean, bindings: Tensor[]): KernelCall {
   const { M, N, K } = d;
@@ -442,8 +432,8 @@ function tiledMatmulCall(name: string, v: TiledVariant, d: MatmulDims, transA: b
       aVec4: aVec,
       bVec4: bVec,
       bindings: bindingDecls(decls),
-      functions: `${vecLoads('A', 'm: u32, k: u32', aIdx, aVec)}
-${vecLoads('B', 'k: u32, n: u32', bIdx, bVec)}
+      functions: `${tiledLoad('A', 'm: u32, k: u32', 'A', aVec, () => `let idx = ${aIdx};`)}
+${tiledLoad('B', 'k: u32, n: u32', 'B', bVec, () => `let idx = ${bIdx};`)}
 fn storeC(b: u32, m: u32, n: u32, v: f32) { out[b * ${M * N}u + m * ${N}u + n] = ${v2}; }`,
     });
   };

@@ -12,16 +12,32 @@ import { LOG1P_WGSL, REDUCE_WG, workgroupSumWgsl } from './loss.js';
  * Labels outside [0, C) are clamped to C − 1 here; the data layer never produces them.
  */
 
-/** WGSL: `row_stats(base)` over `z[base .. base + C)` → max, its first index and u (see above); needs `z` bound. */
-function rowStatsWgsl(c: number): string {
-  return `struct RowStats { m: f32, k: u32, u: f32 }
-fn row_stats(base: u32) -> RowStats {
+/**
+ * WGSL: `argmax_row(base)`, the first index of the largest of `z[base .. base + C)`, and `label_of(v)`, a label
+ * clamped to [0, C); needs `z` bound.
+ */
+function argmaxWgsl(c: number): string {
+  return `fn argmax_row(base: u32) -> u32 {
   var m = z[base];
   var k = 0u;
   for (var j = 1u; j < ${c}u; j = j + 1u) {
     let v = z[base + j];
     if (v > m) { m = v; k = j; }
   }
+  return k;
+}
+fn label_of(v: f32) -> u32 {
+  return min(u32(max(v, 0.0)), ${c - 1}u);
+}`;
+}
+
+/** WGSL: `row_stats(base)` over `z[base .. base + C)` → max, its first index and u (see above); needs `z` bound. */
+function rowStatsWgsl(c: number): string {
+  return `${argmaxWgsl(c)}
+struct RowStats { m: f32, k: u32, u: f32 }
+fn row_stats(base: u32) -> RowStats {
+  let k = argmax_row(base);
+  let m = z[base + k];
   var u = 0.0;
   for (var j = 0u; j < ${c}u; j = j + 1u) {
     if (j != k) { u = u + exp(z[base + j] - m); }
@@ -32,9 +48,6 @@ ${LOG1P_WGSL}
 fn log1p_pos(u: f32) -> f32 {
   if (u <= 1.0) { return log1p_unit(u); }
   return log(1.0 + u);
-}
-fn label_of(v: f32) -> u32 {
-  return min(u32(max(v, 0.0)), ${c - 1}u);
 }`;
 }
 
@@ -217,19 +230,11 @@ function confusionCode(n: number, c: number, binary: boolean): string {
   return `@group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> conf: array<atomic<u32>>;
-fn argmax_row(base: u32) -> u32 {
-  var m = z[base];
-  var k = 0u;
-  for (var j = 1u; j < ${c}u; j = j + 1u) {
-    let v = z[base + j];
-    if (v > m) { m = v; k = j; }
-  }
-  return k;
-}
+${argmaxWgsl(c)}
 @compute @workgroup_size(${REDUCE_WG})
 fn main(@builtin(local_invocation_index) t: u32) {
   for (var i = t; i < ${n}u; i = i + ${REDUCE_WG}u) {
-    let yi = min(u32(max(y[i], 0.0)), ${c - 1}u);
+    let yi = label_of(y[i]);
     let p = ${pred};
     atomicAdd(&conf[yi * ${c}u + p], 1u);
   }

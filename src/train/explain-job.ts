@@ -3,6 +3,7 @@
 import { INFERENCE } from '../nn/layer.js';
 import { gradCam, gradCamDefaultLayer, gradCamLayers } from '../nn/gradcam.js';
 import type { RunConfig } from './config.js';
+import { classProbabilities } from './fit.js';
 import { prepareImages } from './image-input.js';
 import type { JobEnv } from './job-env.js';
 import { restoreRunWeights, runModelForImages } from './jobs.js';
@@ -53,18 +54,6 @@ export interface ExplainJobResult {
   config: RunConfig;
 }
 
-function probabilities(z: readonly number[]): number[] {
-  if (z.length === 1) {
-    const v = z[0]!;
-    const p = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-    return [1 - p, p];
-  }
-  const m = Math.max(...z);
-  const ex = z.map((v) => Math.exp(v - m));
-  const s = ex.reduce((a, b) => a + b, 0);
-  return ex.map((v) => v / s);
-}
-
 /** Layers of a run's model that `explain` accepts, with the default first (builds the model; weights not needed). */
 export function explainLayers(model: Parameters<typeof gradCamLayers>[0]): { layers: string[]; defaultLayer: string } {
   return { layers: gradCamLayers(model).map((l) => l.name), defaultLayer: gradCamDefaultLayer(model) };
@@ -102,8 +91,9 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
         x.dispose();
       }
       chunk.forEach((_, k) => {
-        const z = Array.from(r.logits.subarray(k * r.outputs, (k + 1) * r.outputs));
-        const probs = probabilities(z);
+        const row = r.logits.subarray(k * r.outputs, (k + 1) * r.outputs);
+        const z = Array.from(row);
+        const probs = Array.from(classProbabilities(row, 1).probs);
         const label = probs.reduce((b, v, j) => (v > probs[b]! ? j : b), 0);
         explanations.push({
           file: o.images[s + k]!,

@@ -527,7 +527,7 @@ export async function predictJob(env: JobEnv, o: { from: string; images: string[
         .slice(0, 3);
       if (units === 1) {
         const z = logits[i]!;
-        const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+        const p = row[1]!; // σ(z)
         const label = p > 0.5 ? 1 : 0;
         return { file, probability: p, logit: z, label, class: classes[label]!, top };
       }
