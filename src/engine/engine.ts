@@ -8,6 +8,7 @@ import { Profiler } from './profiler.js';
 import { ScopeStack } from './scope.js';
 import { gentleAwait } from './wait.js';
 import { Tape } from './autograd.js';
+import { EngineStates, type StateSlot } from './kernel-state.js';
 import { grid } from './builtins.js';
 import { byteLength, shapeSize, Storage, Tensor, type DType, type HostArray } from './tensor.js';
 
@@ -76,6 +77,7 @@ export class Engine {
   readonly tape: Tape;
   readonly profiler: Profiler;
   readonly stats: EngineStats = { dispatches: new Map(), submits: 0 };
+  private readonly states = new EngineStates();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly touched = new Set<GPUBuffer>();
@@ -113,6 +115,11 @@ export class Engine {
     void device.lost.then((info) => {
       this.lostError ??= new GpuError(`GPU device lost (${info.reason}): ${info.message || 'no details'}`, 'device-lost');
     });
+  }
+
+  /** This engine's value of a kernel family's state slot (created on first use). */
+  state<T>(slot: StateSlot<T>): T {
+    return this.states.get(slot, this);
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {

@@ -10,3 +10,4 @@ export { GpuError } from './errors.js';
 export { acquireDevice, NO_ADAPTER_HELP, type AdapterSummary } from './device.js';
 export { getGpu } from './gpu.js';
 export { grid, addTensors, addInto } from './builtins.js';
+export { stateSlot, type StateSlot } from './kernel-state.js';
