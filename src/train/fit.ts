@@ -301,11 +301,6 @@ export async function fit(o: FitOptions): Promise<History> {
   }
 }
 
-/** Sigmoid probabilities (of class 1) [N] for every image of `source`, in order (binary heads). */
-export async function predictProbabilities(e: Engine, forward: ForwardFn, source: BatchStream): Promise<Float32Array> {
-  return (await predictLogits(e, forward, source)).map(sigmoid);
-}
-
 const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /**

@@ -1,5 +1,5 @@
 // The training API, platform-neutral (the Node-only parts are in ./node.ts).
-export { fit, evaluate, predictLogits, predictProbabilities, predictClassProbabilities, classProbabilities, outputUnits, StepPacer, DivergenceError, type FitOptions } from './fit.js';
+export { fit, evaluate, predictLogits, predictClassProbabilities, classProbabilities, outputUnits, StepPacer, DivergenceError, type FitOptions } from './fit.js';
 export { runTraining, TrainingStoppedError, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, ACCURACY_PLOT, LOSS_PLOT, type RunIO, type TrainingPlan, type RunHooks, type RunOutcome } from './run.js';
 export { featureHeadPlan, imagePlan, imageBatches, imageForward, RECIPE_DEFAULTS, type RecipeName, type FeatureHeadOptions, type ImageRecipeOptions } from './recipes.js';
 export { buildFeatureHead, buildTransferModel, headLayers, layerContext, forwardLogits, HEAD_UNITS, HEAD_DROPOUT } from './model.js';

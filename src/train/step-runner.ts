@@ -11,8 +11,6 @@ export class StepRunner<O> {
   /** A captured step that cannot be replayed: its outputs are handed out once, then it is disposed. */
   private retired: CapturedStep<O> | null = null;
   private firstShapes: (readonly number[])[] | null = null;
-  eagerRuns = 0;
-  replays = 0;
 
   constructor(
     private readonly e: Engine,
@@ -27,7 +25,6 @@ export class StepRunner<O> {
     if (!this.opts.enabled) return this.eager(inputs);
     if (this.step) {
       if (!sameShapes(this.step.inputs.map((t) => t.shape), inputs)) return this.eager(inputs);
-      this.replays++;
       return this.step.replay(inputs);
     }
     if (!this.firstShapes) {
@@ -47,11 +44,6 @@ export class StepRunner<O> {
     t.dispose();
   }
 
-  /** The captured step, once there is one. */
-  get captured(): CapturedStep<O> | null {
-    return this.step;
-  }
-
   dispose(): void {
     this.retired?.dispose();
     this.step?.dispose();
@@ -59,7 +51,6 @@ export class StepRunner<O> {
   }
 
   private eager(inputs: Tensor[]): O {
-    this.eagerRuns++;
     return this.e.tidy(() => this.body(...inputs));
   }
 }
