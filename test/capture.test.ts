@@ -155,9 +155,14 @@ describe('step capture and replay', () => {
       model.dispose();
       return { state, history };
     };
+    const replays = vi.spyOn(CapturedStep.prototype, 'replay');
     const eager = await run(false);
+    expect(replays.mock.calls.length).toBe(0);
     const replayed = await run(true);
     e.replay = true;
+    // Training: 5 full batches of 2 per epoch → first eager, second captured, 3 + 5 replays over the two epochs (a
+    // capture that went stale, or every step eager, would replay none); validation: 2 batches per pass, none replayed.
+    expect(replays.mock.calls.length).toBe(8);
     expectBitIdentical(eager.state, replayed.state);
     expect(results(replayed.history)).toEqual(results(eager.history));
   });
@@ -173,10 +178,12 @@ describe('step capture and replay', () => {
     const train = synthetic(23);
     const val = synthetic(11);
     const o = { train, validation: val, batch: 5, lr: 1e-3, seed: 11, model: 'synthetic', config: {} };
+    const replays = vi.spyOn(CapturedStep.prototype, 'replay');
     e.replay = false;
     const full = featureHeadPlan(e, { ...o, epochs: 4 });
     const a = await runTraining(e, full.plan, { store: new MemoryRunStore() });
     full.model.dispose();
+    expect(replays.mock.calls.length).toBe(0);
     e.replay = true;
     const store = new MemoryRunStore();
     const first = featureHeadPlan(e, { ...o, epochs: 2 });
@@ -185,6 +192,9 @@ describe('step capture and replay', () => {
     const second = featureHeadPlan(e, { ...o, epochs: 4 });
     const b = await runTraining(e, second.plan, { store }, { resume: true });
     second.model.dispose();
+    // 4 full batches of 5 and one of 3 per epoch: each run replays 2 batches in its first epoch and 4 in the next
+    // (validation: 2 full batches per pass, none replayed).
+    expect(replays.mock.calls.length).toBe(12);
     expect(results(b.history)).toEqual(results(a.history));
   });
 

@@ -4,6 +4,7 @@ import { chooseGemmVariant, forceGemmVariant, GEMM_VARIANTS, gemmCandidates, heu
 import { refMatmul } from '../src/reference/matmul.js';
 import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
+import { Engine } from '../src/engine/index.js';
 
 // Awkward sizes: 1, odd, not a multiple of any tile (513 > 8 tiles of 64), K shorter and longer than one staged slice.
 const shapes: [number, number, number][] = [
@@ -89,13 +90,34 @@ describe('GEMM variants against the float64 reference', () => {
     const s = { family: 'matmul' as const, M: 100, N: 70, K: 9, batch: 1 };
     expect(shapeClass(s)).toBe('matmul:128x128x16');
     expect(shapeClass({ ...s, M: 65 })).toBe(shapeClass(s));
-    // This machine's adapter is a software fallback: the lavapipe kernels.
-    expect(e.info.isFallbackAdapter).toBe(true);
-    expect(heuristicVariant(e, s)).toBe('lanes');
-    forceGemmVariant(e, 't32x64');
-    expect(chooseGemmVariant(e, s)).toBe('t32x64');
-    forceGemmVariant(e, null);
-    expect(chooseGemmVariant(e, s)).toBe('lanes');
-    expect(gemmCandidates(e, 8)).toEqual([...GEMM_VARIANTS]);
+    // The heuristic's two branches, on the same device described once as a software fallback and once as a GPU
+    // (this machine's adapter takes one of them: the same one as its description).
+    const as = (fallback: boolean): Engine => Engine.fromDevice(e.device, e.adapter, { ...e.info, isFallbackAdapter: fallback, description: `${e.info.description} (${fallback ? 'fallback' : 'GPU'})` });
+    const cpu = as(true);
+    const gpu = as(false);
+    const thin = { ...s, N: 63 };
+    const small = { ...s, M: 1, N: 1, K: 1 };
+    for (const shape of [s, thin, small]) expect(heuristicVariant(cpu, shape)).toBe('lanes');
+    expect(heuristicVariant(gpu, s)).toBe('t64x64');
+    expect(heuristicVariant(gpu, { ...s, M: 64, N: 64 })).toBe('t64x64');
+    expect(heuristicVariant(gpu, thin)).toBe('t32x32');
+    expect(heuristicVariant(gpu, { ...s, M: 63 })).toBe('t32x32');
+    expect(heuristicVariant(gpu, small)).toBe('t32x32');
+    for (const shape of [s, thin, small]) expect(heuristicVariant(e, shape)).toBe(heuristicVariant(e.info.isFallbackAdapter ? cpu : gpu, shape));
+    // Candidates: every variant on a fallback adapter; on a GPU 'lanes' only where its subgroup has ≥ 32 lanes.
+    expect(gemmCandidates(cpu, 8)).toEqual([...GEMM_VARIANTS]);
+    expect(gemmCandidates(gpu, 8)).toEqual(GEMM_VARIANTS.filter((v) => v !== 'lanes'));
+    expect(gemmCandidates(gpu, 32)).toEqual([...GEMM_VARIANTS]);
+    // A forced variant wins over the heuristic, on either adapter; null restores the heuristic.
+    const heuristic = heuristicVariant(e, s);
+    const other = heuristic === 't32x64' ? 't128x64' : 't32x64';
+    for (const engine of [e, cpu, gpu]) {
+      forceGemmVariant(engine, other);
+      expect(chooseGemmVariant(engine, s)).toBe(other);
+      forceGemmVariant(engine, null);
+      expect(chooseGemmVariant(engine, s)).toBe(heuristicVariant(engine, s));
+    }
+    expect(chooseGemmVariant(cpu, s)).toBe('lanes');
+    expect(chooseGemmVariant(gpu, s)).toBe('t64x64');
   });
 });
