@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatChannelsForward, sliceChannels } from '../src/kernels/concat.js';
 import { refConcatChannels, refConcatChannelsBackward } from '../src/reference/concat.js';
-import { concatChannels } from '../src/nn/functional/concat.js';
+import { concatChannels } from '../src/nn/functional/index.js';
 import { testEngine } from './helpers/engine.js';
 import { expectClose, FWD_TOL, GRAD_TOL, poisoned, randomArray, size } from './helpers/small-ops.js';
 

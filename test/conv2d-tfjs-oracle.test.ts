@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import type { Tensor } from '../src/engine/index.js';
-import { conv2d } from '../src/nn/functional/conv2d.js';
+import { conv2d } from '../src/nn/functional/index.js';
 import { expectClose, randomArray } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
 

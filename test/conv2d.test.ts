@@ -3,7 +3,7 @@ import type { Engine, Tensor } from '../src/engine/index.js';
 import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../src/kernels/conv2d.js';
 import { forceNoSubgroups, reluMaskColumnSums } from '../src/kernels/matmul.js';
 import { forceGemmVariant, GEMM_VARIANTS } from '../src/kernels/gemm-variant.js';
-import { conv2d } from '../src/nn/functional/conv2d.js';
+import { conv2d } from '../src/nn/functional/index.js';
 import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
 import type { ConvCase } from './helpers/conv-case.js';

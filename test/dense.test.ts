@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { matmulForward, reluMaskColumnSums } from '../src/kernels/matmul.js';
-import { dense, matmul } from '../src/nn/functional/dense.js';
+import { dense, matmul } from '../src/nn/functional/index.js';
 import { refDense, refDenseBackward, refMatmul } from '../src/reference/matmul.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { depthwiseForward, depthwiseGradFilter, depthwiseGradInput, depthwiseShape, type DepthwiseActivation } from '../src/kernels/depthwise.js';
 import { relu6Backward, relu6Forward } from '../src/kernels/elementwise.js';
-import { relu6 } from '../src/nn/functional/activations.js';
-import { depthwiseConv2d } from '../src/nn/functional/depthwise.js';
+import { relu6 } from '../src/nn/functional/index.js';
+import { depthwiseConv2d } from '../src/nn/functional/index.js';
 import { depthwiseBackward, depthwiseForward as refForward } from '../src/reference/depthwise.js';
 import { relu6GradRef, relu6Ref } from '../src/reference/relu6.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';

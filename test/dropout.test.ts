@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dropoutBackward, dropoutForward, dropoutSeeds } from '../src/kernels/dropout.js';
 import { refDropout, refDropoutMask } from '../src/reference/dropout.js';
-import { dropout } from '../src/nn/functional/dropout.js';
+import { dropout } from '../src/nn/functional/index.js';
 import { testEngine } from './helpers/engine.js';
 import { expectClose, FWD_TOL, GRAD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bceWithLogitsBackward, bceWithLogitsForward } from '../src/kernels/loss.js';
 import { refBceTerm, refBceWithLogits, refBceWithLogitsBackward } from '../src/reference/loss.js';
-import { bceWithLogits } from '../src/nn/functional/loss.js';
+import { bceWithLogits } from '../src/nn/functional/index.js';
 import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
 import { expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray } from './helpers/small-ops.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryMetrics } from '../src/nn/metrics.js';
-import { bceWithLogits } from '../src/nn/functional/loss.js';
+import { bceWithLogits } from '../src/nn/functional/index.js';
 import { refBceWithLogits, refBinaryCorrect } from '../src/reference/loss.js';
 import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { globalAvgPoolBackward, globalAvgPoolForward, maxPoolBackward, maxPoolForward, maxPoolForwardArgmax, poolOutputSize, type PoolOptions } from '../src/kernels/pool.js';
 import { refGlobalAvgPool, refGlobalAvgPoolBackward, refMaxPool, refMaxPoolBackward, refPoolShape } from '../src/reference/pool.js';
-import { globalAvgPool, maxPool2d } from '../src/nn/functional/pool.js';
+import { globalAvgPool, maxPool2d } from '../src/nn/functional/index.js';
 import { testEngine } from './helpers/engine.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, size } from './helpers/small-ops.js';
 

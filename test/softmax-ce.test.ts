@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accumulateCategoricalMetrics, accumulateConfusion, CATEGORICAL_STATE_SIZE, softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../src/kernels/softmax-ce.js';
 import { CategoricalMetrics, ConfusionMatrix } from '../src/nn/metrics.js';
-import { softmaxCrossEntropy } from '../src/nn/functional/loss.js';
+import { softmaxCrossEntropy } from '../src/nn/functional/index.js';
 import {
   refCategoricalCorrect,
   refConfusion,

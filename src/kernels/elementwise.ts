@@ -1,5 +1,5 @@
 import type { Engine, Tensor } from '../engine/index.js';
-import { entry1d, flatIndex, grid } from './common.js';
+import { entry1d, f32, flatIndex, grid } from './common.js';
 
 /** Elementwise kernels: one invocation per element, the size baked in. */
 
@@ -95,4 +95,41 @@ export function copyTensor(e: Engine, x: Tensor, shape: readonly number[] = x.sh
   const out = e.empty(shape, x.dtype, 'copy');
   e.copy(x, out);
   return out;
+}
+
+const HARD_SWISH_FWD: MapKernel = { name: 'hard_swish_fwd', names: ['x'], expr: 'x_i * clamp(x_i + 3.0, 0.0, 6.0) / 6.0' };
+/** d/dx [x · relu6(x + 3) / 6]: 0 below −3, (2x + 3) / 6 inside, 1 above 3 (ONNX HardSwish, PyTorch's Hardswish). */
+const HARD_SWISH_BWD: MapKernel = {
+  name: 'hard_swish_bwd',
+  names: ['x', 'gy'],
+  expr: 'select(select(gy_i * (2.0 * x_i + 3.0) / 6.0, gy_i, x_i >= 3.0), 0.0, x_i <= -3.0)',
+};
+
+/** Hard swish: x · min(max(x + 3, 0), 6) / 6 (MobileNetV3). */
+export function hardSwishForward(e: Engine, x: Tensor, out?: Tensor): Tensor {
+  return map(e, HARD_SWISH_FWD, [x], out);
+}
+
+/** The hard-swish gradient from the forward input x. */
+export function hardSwishBackward(e: Engine, x: Tensor, gy: Tensor, out?: Tensor): Tensor {
+  return map(e, HARD_SWISH_BWD, [x, gy], out);
+}
+
+/** The slope is baked into the WGSL, so it is part of the kernel's name (and so of its key). */
+function leakyKernels(alpha: number): [MapKernel, MapKernel] {
+  const a = f32(alpha);
+  return [
+    { name: `leaky_relu_fwd_${a}`, names: ['x'], expr: `select(${a} * x_i, x_i, x_i >= 0.0)` },
+    { name: `leaky_relu_bwd_${a}`, names: ['x', 'gy'], expr: `select(${a} * gy_i, gy_i, x_i >= 0.0)` },
+  ];
+}
+
+/** Leaky ReLU: x where x ≥ 0, else alpha · x. */
+export function leakyReluForward(e: Engine, x: Tensor, alpha: number, out?: Tensor): Tensor {
+  return map(e, leakyKernels(alpha)[0], [x], out);
+}
+
+/** Its gradient from the forward input x (slope 1 at 0, as ONNX's LeakyRelu is x there). */
+export function leakyReluBackward(e: Engine, x: Tensor, gy: Tensor, alpha: number, out?: Tensor): Tensor {
+  return map(e, leakyKernels(alpha)[1], [x, gy], out);
 }

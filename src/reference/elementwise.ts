@@ -27,3 +27,19 @@ export function refSigmoidBackward(x: ArrayLike<number>, gy: ArrayLike<number>):
 export function refAdd(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   return Float64Array.from(a, (v, i) => v + b[i]!);
 }
+
+export function refHardSwish(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6);
+}
+
+export function refHardSwishBackward(x: ArrayLike<number>, gy: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v, i) => gy[i]! * (v <= -3 ? 0 : v >= 3 ? 1 : (2 * v + 3) / 6));
+}
+
+export function refLeakyRelu(x: ArrayLike<number>, alpha: number): Float64Array {
+  return Float64Array.from(x, (v) => (v >= 0 ? v : alpha * v));
+}
+
+export function refLeakyReluBackward(x: ArrayLike<number>, gy: ArrayLike<number>, alpha: number): Float64Array {
+  return Float64Array.from(x, (v, i) => (v >= 0 ? gy[i]! : alpha * gy[i]!));
+}

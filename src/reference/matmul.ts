@@ -1,6 +1,6 @@
 /**
  * Float64 references of the matrix product and of a dense layer (y = x·W + b, optional ReLU) with its backward:
- * the oracle for src/kernels/matmul.ts and src/nn/functional/dense.ts.
+ * the oracle for src/kernels/matmul.ts and src/nn/ops/dense.ts.
  */
 
 type Numbers = ArrayLike<number>;

@@ -1,7 +1,7 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { GpuError } from '../engine/index.js';
 import { gentleAwait } from '../engine/wait.js';
-import { classificationLoss } from '../nn/functional/loss.js';
+import { classificationLoss } from '../nn/functional/index.js';
 import { classificationMetrics, ConfusionMatrix, type ClassificationMetrics, type MetricsReading } from '../nn/metrics.js';
 import type { RMSprop } from '../nn/optim/index.js';
 import type { BatchStream, ForwardContext, ForwardFn } from './batches.js';

@@ -1,9 +1,24 @@
-export { maxPool2d, globalAvgPool } from './pool.js';
-export { relu, relu6, sigmoid, add } from './activations.js';
-export { concatChannels } from './concat.js';
-export { dropout } from './dropout.js';
-export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
-export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
-export { conv2d, type Conv2dOptions } from './conv2d.js';
-export { dense, matmul } from './dense.js';
-export { zeroPad2d } from './pad.js';
+// The functional face of the op table (src/nn/ops): one function per differentiable op, what layers call.
+export {
+  relu,
+  sigmoid,
+  relu6,
+  hardSwish,
+  leakyRelu,
+  add,
+  conv2d,
+  depthwiseConv2d,
+  dense,
+  matmul,
+  maxPool2d,
+  globalAvgPool,
+  concatChannels,
+  zeroPad2d,
+  dropout,
+  bceWithLogits,
+  softmaxCrossEntropy,
+  classificationLoss,
+  type Conv2dOptions,
+  type DepthwiseActivation,
+  type DropoutDraw,
+} from '../ops/index.js';

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { concatChannels } from '../functional/concat.js';
+import { concatChannels } from '../ops/index.js';
 import { shapeText } from '../layer.js';
 
 /** Joins branches on the channel (last) axis. Takes several inputs, so it is a part of composite layers, not a `Layer`. */

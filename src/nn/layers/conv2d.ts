@@ -1,6 +1,6 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { conv2d } from '../functional/conv2d.js';
-import { relu6 } from '../functional/activations.js';
+import { conv2d } from '../ops/index.js';
+import { relu6 } from '../ops/index.js';
 import { glorotUniform, zeros } from '../init.js';
 import { Layer, shapeText, type BuildContext, type ForwardContext } from '../layer.js';
 

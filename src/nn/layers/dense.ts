@@ -1,6 +1,6 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { sigmoid } from '../functional/activations.js';
-import { dense } from '../functional/dense.js';
+import { sigmoid } from '../ops/index.js';
+import { dense } from '../ops/index.js';
 import { glorotUniform, zeros } from '../init.js';
 import { Layer, shapeText, type BuildContext, type ForwardContext } from '../layer.js';
 

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { depthwiseConv2d, type DepthwiseActivation } from '../functional/depthwise.js';
+import { depthwiseConv2d, type DepthwiseActivation } from '../ops/index.js';
 import { glorotUniform, zeros } from '../init.js';
 import { Layer, shapeText, type BuildContext, type ForwardContext } from '../layer.js';
 

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { dropout } from '../functional/dropout.js';
+import { dropout } from '../ops/index.js';
 import { Layer, type ForwardContext } from '../layer.js';
 
 /** 32-bit FNV-1a of a layer name, so two dropout layers fed the same seed draw different masks. */

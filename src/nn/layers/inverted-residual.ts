@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { add } from '../functional/activations.js';
+import { add } from '../ops/index.js';
 import { Layer, type BuildContext, type ForwardContext } from '../layer.js';
 import { Conv2D } from './conv2d.js';
 import { DepthwiseConv2D } from './depthwise-conv2d.js';

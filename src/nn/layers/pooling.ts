@@ -1,6 +1,6 @@
 import type { Tensor } from '../../engine/tensor.js';
 import { poolOutputSize } from '../../kernels/pool.js';
-import { globalAvgPool, maxPool2d } from '../functional/pool.js';
+import { globalAvgPool, maxPool2d } from '../ops/index.js';
 import { Layer, shapeText, type ForwardContext } from '../layer.js';
 
 /** Max pooling without padding; `ceilMode` rounds the output size up (Caffe / Gluon / torchvision ceil_mode). */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import { zeroPad2d } from '../functional/pad.js';
+import { zeroPad2d } from '../ops/index.js';
 import { Layer, type ForwardContext } from '../layer.js';
 
 /** Keras ZeroPadding2D: [top, bottom, left, right] rows / columns of zeros around each image. */

@@ -1,0 +1,42 @@
+// The op table: every differentiable op, one entry each (src/nn/ops/op.ts says what an entry holds). test/ops.test.ts
+// checks every entry listed here against its float64 reference and finite differences.
+import { CONV2D } from './conv2d.js';
+import { DENSE, MATMUL } from './dense.js';
+import { DEPTHWISE_CONV2D } from './depthwise.js';
+import { DROPOUT } from './dropout.js';
+import { ADD, HARD_SWISH, LEAKY_RELU, RELU, RELU6, SIGMOID } from './elementwise.js';
+import { BCE_WITH_LOGITS, SOFTMAX_CROSS_ENTROPY } from './loss.js';
+import type { OpDef } from './op.js';
+import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
+import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- entries differ in their attributes
+export const OPS: readonly OpDef<any>[] = [
+  RELU,
+  SIGMOID,
+  RELU6,
+  HARD_SWISH,
+  LEAKY_RELU,
+  ADD,
+  CONV2D,
+  DEPTHWISE_CONV2D,
+  DENSE,
+  MATMUL,
+  MAX_POOL_2D,
+  GLOBAL_AVG_POOL,
+  CONCAT_CHANNELS,
+  ZERO_PAD_2D,
+  DROPOUT,
+  BCE_WITH_LOGITS,
+  SOFTMAX_CROSS_ENTROPY,
+];
+
+export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
+export { relu, sigmoid, relu6, hardSwish, leakyRelu, add } from './elementwise.js';
+export { conv2d, type Conv2dOptions } from './conv2d.js';
+export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
+export { dense, matmul } from './dense.js';
+export { maxPool2d, globalAvgPool } from './pool.js';
+export { concatChannels, zeroPad2d } from './shape.js';
+export { dropout, type DropoutDraw } from './dropout.js';
+export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
