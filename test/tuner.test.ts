@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import {
   chooseGemmVariant,
@@ -29,6 +29,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   setGemmTuning(await testEngine(), new Map());
 });
 
@@ -258,6 +259,69 @@ describe('GEMM tuner', () => {
     expect(store.saves).toBe(0);
   });
 
+  it('a class once started is finished; the classes after the budget is spent keep the heuristic, uncached', async () => {
+    const e = await testEngine();
+    const probes = await recordProbes(e);
+    const store = memoryStore();
+    // Each injected timing takes 20 ms of wall clock: the first class (5 candidates, ≥ 100 ms) runs past the 30 ms budget.
+    const t = fakeTimer((_c, v) => (v === 't128x64' ? 1 : 2));
+    const timer = async (p: GemmProbe, v: GemmVariant): Promise<number> => {
+      await new Promise((r) => setTimeout(r, 20));
+      return t.timer(p, v);
+    };
+    const rows = await tuneGemms(e, probes, { timer, candidates: CANDIDATES, store, budgetMs: 30 });
+    expect(rows).toHaveLength(3);
+    const [first, ...rest] = rows;
+    expect(first!.skipped).toBeUndefined();
+    expect(first!.winner).toBe('t128x64');
+    expect(first!.candidates.map((c) => c.variant)).toEqual(CANDIDATES);
+    expect(t.calls).toEqual(CANDIDATES.map((v) => `${first!.shapeClass}/${v}`));
+    for (const r of rest) expect(r).toMatchObject({ skipped: 'budget spent', winner: heuristicVariant(e, r.shape), ms: null, candidates: [] });
+    expect(gemmTuning(e)).toEqual(new Map([[first!.shapeClass, 't128x64']]));
+    expect([...parseTuneCache(store.text, e.info).entries.keys()]).toEqual([first!.shapeClass]);
+  });
+
+  it('shares the budget: each candidate gets its part of what is left over the classes still to time', async () => {
+    const e = await testEngine();
+    const probes = await recordProbes(e);
+    // Every dispatch of a probe costs at least 10 ms of host time, and the calls are counted per class and variant.
+    const DELAY = 10;
+    const calls = new Map<string, number>();
+    const slow = probes.map(
+      (p): GemmProbe => ({
+        ...p,
+        call: (v, b) => {
+          const k = `${p.shapeClass}/${v}`;
+          calls.set(k, (calls.get(k) ?? 0) + 1);
+          const until = performance.now() + DELAY;
+          while (performance.now() < until);
+          return p.call(v, b);
+        },
+      }),
+    );
+    const candidates: GemmVariant[] = ['lanes', 't32x32'];
+    // Control (and compilation of every kernel): a budget that limits nothing gives the heuristic's variant, timed
+    // first, one untimed and 4 timed dispatches in every class.
+    const free = await tuneGemms(e, slow, { candidates, maxReps: 4, candidateMs: 60_000 });
+    for (const r of free) {
+      expect(r.skipped).toBeUndefined();
+      expect(calls.get(`${r.shapeClass}/${heuristicVariant(e, r.shape)}`), r.shapeClass).toBe(5);
+    }
+    setGemmTuning(e, new Map());
+    calls.clear();
+    // 150 ms for 3 classes × 2 candidates: 25 ms per candidate in the first class, under the 30 ms that a third
+    // dispatch would need (each takes ≥ 10 ms), so every candidate runs its untimed and one timed dispatch. The
+    // second class, if the budget reaches it, gets ≤ (150 − 40) / 2 / 2 ms (the same); the third ≤ 35 ms (≤ 3).
+    const rows = await tuneGemms(e, slow, { candidates, maxReps: 4, candidateMs: 60_000, budgetMs: 150 });
+    expect(rows[0]!.skipped).toBeUndefined();
+    for (const [i, r] of rows.entries()) {
+      const n = candidates.map((v) => calls.get(`${r.shapeClass}/${v}`) ?? 0);
+      if (r.skipped) expect(n, r.shapeClass).toEqual([0, 0]);
+      else if (i < 2) expect(n, r.shapeClass).toEqual([2, 2]);
+      else for (const k of n) expect(k).toBeLessThanOrEqual(3);
+    }
+  });
+
   it('quick pruning: a candidate that won nothing and lost N classes badly is not timed any more', async () => {
     const e = await testEngine();
     const probes = await recordProbes(e);
@@ -294,7 +358,24 @@ describe('GEMM tuner', () => {
     }
     expect(r.ms).toBe(Math.min(...r.candidates.map((c) => c.ms!)));
     expect(r.candidates.find((c) => c.variant === r.winner)!.ms).toBe(r.ms);
-    expect(r.method).toBe(e.profiler.supported ? 'timestamp' : 'wall');
+    // Timestamps where the adapter has them, but a timestamp that reads 0 (quantised away) falls back to the wall clock.
+    expect(e.profiler.supported ? ['timestamp', 'wall'] : ['wall']).toContain(r.method);
     expect(chooseGemmVariant(e, r.shape)).toBe(r.winner);
+  });
+
+  it('a timestamp that reads 0 is timed by the wall clock instead, never kept as 0 ms', async () => {
+    const e = await testEngine();
+    const probes = (await recordProbes(e)).slice(2, 3);
+    if (e.profiler.supported) {
+      const stop = e.profiler.stop.bind(e.profiler);
+      vi.spyOn(e.profiler, 'stop').mockImplementation(async () => (await stop()).map((k) => ({ ...k, totalMs: 0 })));
+    }
+    const rows = await tuneGemms(e, probes, { candidates: ['lanes', 't32x32'], maxReps: 2 });
+    expect(rows[0]!.method).toBe('wall');
+    for (const c of rows[0]!.candidates) {
+      expect(c.error).toBeUndefined();
+      expect(c.ms).toBeGreaterThan(0);
+      expect(Number.isFinite(c.ms)).toBe(true);
+    }
   });
 });
