@@ -7,6 +7,7 @@ export * as formats from './formats/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
-// Per-adapter GEMM tuning: record a step's GEMMs, time the kernel variants, cache the winners (src/kernels/tuner.ts).
+// Per-adapter GEMM tuning: record a step's GEMMs, time the kernel variants, cache the winners (src/kernels/tuner.ts;
+// loading, timing and reporting it come with the training API, src/train/tuning.ts).
 export { startGemmProbes, stopGemmProbes, chooseGemmVariant, forceGemmVariant, setGemmTuning, gemmTuning, heuristicVariant, shapeClass, GEMM_VARIANTS, type GemmVariant, type GemmShape, type GemmProbe } from './kernels/gemm-variant.js';
-export { tuneGemms, loadGemmTuning, readTuneCache, LocalStorageTuneStore, adapterKey, type TuneStore, type TuneRow, type TuneOptions, type TuneCacheState } from './kernels/tuner.js';
+export { readTuneCache, adapterKey } from './kernels/tuner.js';

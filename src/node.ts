@@ -3,4 +3,3 @@ export * from './data/node.js';
 export { readBackboneWeights } from './models/weights-node.js';
 export { readVgg16Weights } from './models/vgg16-weights-node.js';
 export * from './train/node.js';
-export { NodeTuneStore, tuneCachePath } from './kernels/tuner-node.js';

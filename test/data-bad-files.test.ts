@@ -58,7 +58,7 @@ describe('bad image files', () => {
       expect(bad[i]!.reason).toMatch(reason);
       expect((err as Error).message).toContain(`${path}: ${bad[i]!.reason}`);
     }
-    expect((err as Error).message).toMatch(/^3 bad image files in /);
+    expect((err as Error).message).toMatch(/^3 bad image files in .* \(fix or remove them, or pass onBadImage: 'skip'\)/);
   });
 
   it("onBadImage 'skip' drops exactly the bad files and reports them", async () => {
@@ -111,7 +111,10 @@ describe('data scan (CLI)', () => {
     const cacheDir = await tempDir('wt-scan-cache-');
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: () => undefined };
-    await expect(dataScan(root, { size: 8, cacheDir }, io)).rejects.toThrow(/3 bad image files/);
+    // The command names its flag (--skip-bad), not the library's option (onBadImage).
+    const err = await dataScan(root, { size: 8, cacheDir }, io).catch((e: unknown) => e as Error);
+    expect(err?.message).toMatch(/^3 bad image files in .* \(fix or remove them, or pass --skip-bad\):\n/);
+    expect(err?.message).not.toMatch(/onBadImage/);
     await dataScan(root, { size: 8, cacheDir, skipBad: true }, io);
     expect(out[0]).toBe('Found 3 images belonging to 2 classes.');
     expect(out[1]).toContain(join(root, 'dogs', 'zero.jpg'));

@@ -6,16 +6,14 @@ import { parameterCount } from '../src/formats/tensor.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import { BACKBONE_NAMES } from '../src/models/registry.js';
 import type { BackboneName } from '../src/models/types.js';
-import type { TrainEvent } from '../src/train/events.js';
-import type { History } from '../src/train/history.js';
+import { RECIPE_DEFAULTS, type History, type TrainEvent } from '../src/train/index.js';
 import { TrainingCharts } from './charts.js';
 import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
 import { PredictPanel } from './predict.js';
 import { ResultsPanel } from './results.js';
-import { RECIPE_DEFAULTS } from '../src/train/recipes.js';
-import { TabSession, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
+import { TabSession, validateConfig, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
 import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
 import { fetchWeights, listServerWeights } from './weights.js';
 
@@ -141,23 +139,23 @@ async function refreshImages(): Promise<void> {
   updateButtons();
 }
 
+/** The form's settings as they are; `validateConfig` (web/session.ts) is the one check of them. */
 function readConfig(backbone: BackboneName): TabTrainingConfig {
-  const lrText = el<HTMLInputElement>('lr').value.trim();
-  const lr = Number(lrText);
-  if (!(lr > 0 && lr < 1)) throw new Error(`Learning rate: enter a number between 0 and 1, e.g. 2e-5 (got "${lrText}")`);
-  const stepsText = el<HTMLInputElement>('steps').value.trim();
+  const num = (id: string): number => {
+    const text = el<HTMLInputElement>(id).value.trim();
+    return text === '' ? NaN : Number(text);
+  };
   const recipe = el<HTMLSelectElement>('recipe').value as TabRecipe;
-  if (recipe === 'finetune' && !state.classifier) throw new Error('Fine-tuning continues the model trained (or loaded) in this tab: train one with recipe 1 or 2 first');
   return {
     recipe,
-    ...(recipe === 'finetune' ? { from: state.classifier!.run } : {}),
-    ...(stepsText ? { steps: numberInput('steps', 1, 100000) } : {}),
+    ...(recipe === 'finetune' && state.classifier ? { from: state.classifier.run } : {}),
+    ...(el<HTMLInputElement>('steps').value.trim() ? { steps: num('steps') } : {}),
     backbone,
-    inputSize: numberInput('image-size', 32, 512),
-    epochs: numberInput('epochs', 1, 1000),
-    batch: numberInput('batch', 1, 1024),
-    lr,
-    seed: numberInput('seed', -2147483648, 4294967295),
+    inputSize: num('image-size'),
+    epochs: num('epochs'),
+    batch: num('batch'),
+    lr: num('lr'),
+    seed: num('seed'),
   };
 }
 
@@ -202,9 +200,11 @@ async function train(): Promise<History> {
   updateButtons();
   const status = el('train-status');
   try {
-    const weights = await loadWeights();
+    // Checked before anything is downloaded; the session checks with the same function.
+    const cfg = readConfig(backboneOf(el<HTMLSelectElement>('weights-select').value));
+    validateConfig(cfg);
+    await loadWeights();
     const session = state.session!;
-    const cfg = readConfig(backboneOf(weights.name));
     charts.reset(images.classes.length);
     results.clear();
     state.classifier?.dispose();

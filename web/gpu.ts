@@ -1,5 +1,5 @@
 import { Engine } from '../src/engine/index.js';
-import { loadGemmTuning, LocalStorageTuneStore } from '../src/kernels/tuner.js';
+import { loadGemmTuning, LocalStorageTuneStore } from '../src/train/index.js';
 import { showError } from './errors.js';
 
 /** Creates the engine on this tab's WebGPU adapter and keeps the adapter badge and the error banner up to date. */

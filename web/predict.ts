@@ -1,5 +1,5 @@
 import type { ImageDecoder } from '../src/data/types.js';
-import { heatmapOverlay } from '../src/train/heatmap.js';
+import { heatmapOverlay } from '../src/train/index.js';
 import { el } from './dom.js';
 import { showError } from './errors.js';
 import { topClasses, type Classifier } from './session.js';

@@ -1,4 +1,4 @@
-import type { ClassReport } from '../src/train/report.js';
+import type { ClassReport } from '../src/train/index.js';
 import { el } from './dom.js';
 
 /**

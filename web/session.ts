@@ -11,20 +11,24 @@ import type { Engine } from '../src/engine/index.js';
 import { parseSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import type { BackboneName, ModelLogger } from '../src/models/types.js';
-import { CHECKPOINT_FILE, parseCheckpoint } from '../src/train/checkpoint.js';
-import { parseRunConfig, type RunConfig } from '../src/train/config.js';
-import type { EventSink } from '../src/train/events.js';
-import { predictClassProbabilities } from '../src/train/fit.js';
-import type { History } from '../src/train/history.js';
-import { prepareImages, uploadImageBatch } from '../src/train/image-input.js';
-import { gradCam } from '../src/nn/gradcam.js';
-import { INFERENCE } from '../src/nn/layer.js';
-import { MemoryJobEnv } from '../src/train/job-env-memory.js';
-import { buildRunModel, extractJob, featureHeadJob, finetuneJob, imageTrainJob, readRunConfig, restoreRunWeights, type TrainJobResult } from '../src/train/jobs.js';
-import { imageForward, RECIPE_DEFAULTS } from '../src/train/recipes.js';
-import type { ClassReport } from '../src/train/report.js';
-import { CONFIG_FILE } from '../src/train/run.js';
-import { ScheduledBatches } from '../src/train/schedule.js';
+import {
+  CHECKPOINT_FILE,
+  CONFIG_FILE,
+  extractJob,
+  featureHeadJob,
+  finetuneJob,
+  imageTrainJob,
+  MemoryJobEnv,
+  openClassifier,
+  parseCheckpoint,
+  parseRunConfig,
+  RECIPE_DEFAULTS,
+  type ClassReport,
+  type EventSink,
+  type History,
+  type RunConfig,
+  type TrainJobResult,
+} from '../src/train/index.js';
 
 export type TabRecipe = 'features' | 'augment' | 'finetune';
 
@@ -127,17 +131,19 @@ export const DATA_ROOT = 'images';
 /** The safetensors metadata key a downloaded model keeps its config.json in. */
 export const CONFIG_METADATA_KEY = 'config';
 
+/** The one check of a tab run's settings (the form's values, or a test's), in the form's words; throws the first problem. */
 export function validateConfig(c: TabTrainingConfig): void {
+  const got = (v: number): string => (Number.isNaN(v) ? 'not a number' : String(v));
   const int = (v: number, lo: number, hi: number, what: string) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what} must be an integer from ${lo} to ${hi}, got ${v}`);
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what}: enter an integer from ${lo} to ${hi} (got ${got(v)})`);
   };
-  int(c.inputSize, 32, 512, 'input size');
-  int(c.epochs, 1, 1000, 'epochs');
-  int(c.batch, 1, 1024, 'batch size');
-  if (c.steps !== undefined) int(c.steps, 1, 100000, 'steps per epoch');
-  if (!(c.lr > 0 && c.lr < 1)) throw new Error(`learning rate must be in (0, 1), got ${c.lr}`);
-  if (!Number.isFinite(c.seed)) throw new Error(`seed must be a number, got ${c.seed}`);
-  if (c.recipe === 'finetune' && !c.from) throw new Error('fine-tuning continues a model trained in this tab: train one with recipe 1 or 2 (or load one) first');
+  int(c.inputSize, 32, 512, 'Input size');
+  int(c.epochs, 1, 1000, 'Epochs');
+  int(c.batch, 1, 1024, 'Batch');
+  if (c.steps !== undefined) int(c.steps, 1, 100000, 'Steps per epoch');
+  if (!(c.lr > 0 && c.lr < 1)) throw new Error(`Learning rate: enter a number between 0 and 1, e.g. 2e-5 (got ${got(c.lr)})`);
+  if (!(c.seed >= -2147483648 && c.seed <= 4294967295)) throw new Error(`Seed: enter a number from -2147483648 to 4294967295 (got ${got(c.seed)})`);
+  if (c.recipe === 'finetune' && !c.from) throw new Error('Fine-tuning continues the model trained (or loaded) in this tab: train one with recipe 1 or 2 first');
 }
 
 export interface TabSessionOptions {
@@ -201,44 +207,24 @@ export class TabSession {
 
   /** The run's model (base with the weights it was made with + its trained tensors), ready to predict. */
   async classifier(runRef: string): Promise<Classifier> {
-    const e = this.engine;
-    const run = await this.env.runs.find(runRef);
-    const config = await readRunConfig(run);
-    const { model } = await buildRunModel(this.env, config);
-    try {
-      await restoreRunWeights(e, model, run);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    const forward = imageForward(e, model, config.preprocess, null);
-    const size = config.input_size;
-    const classProbs = (pixels: Uint8Array, count: number) => {
-      const host = { images: pixels, labels: new Float32Array(count), indices: Int32Array.from({ length: count }, (_, i) => i), size: count, height: size, width: size };
-      const stream = new ScheduledBatches([[0]], async () => host, (h) => uploadImageBatch(e, h));
-      return predictClassProbabilities(e, forward, stream);
-    };
+    const c = await openClassifier(this.env, runRef);
+    const name = c.run.name;
     return {
-      run: run.name,
-      config,
-      inputSize: size,
-      classNames: [...config.classes],
+      run: name,
+      config: c.config,
+      inputSize: c.config.input_size,
+      classNames: [...c.config.classes],
       probabilities: async (pixels, count) => {
-        const p = await classProbs(pixels, count);
-        if (p.classes !== 2) throw new Error(`run ${run.name} has ${p.classes} classes: use classProbabilities`);
+        const p = await c.classProbabilities(pixels, count);
+        if (p.classes !== 2) throw new Error(`run ${name} has ${p.classes} classes: use classProbabilities`);
         return Float32Array.from({ length: count }, (_, i) => p.probs[2 * i + 1]!);
       },
-      classProbabilities: classProbs,
+      classProbabilities: (pixels, count) => c.classProbabilities(pixels, count),
       explain: async (pixels, classIndex) => {
-        const x = e.keep(e.tidy(() => prepareImages(e, e.upload(pixels, [1, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
-        try {
-          const r = await gradCam(model, x, classIndex === undefined ? {} : { classIndex });
-          return { layer: r.layer, heatmap: r.heatmaps[0]!, height: r.height, width: r.width, classIndex: r.classIndex[0]! };
-        } finally {
-          x.dispose();
-        }
+        const r = await c.gradCam(pixels, 1, classIndex === undefined ? {} : { classIndex });
+        return { layer: r.layer, heatmap: r.heatmaps[0]!, height: r.height, width: r.width, classIndex: r.classIndex[0]! };
       },
-      dispose: () => model.dispose(),
+      dispose: () => c.dispose(),
     };
   }
 

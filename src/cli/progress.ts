@@ -1,5 +1,4 @@
-import type { EventSink, TrainEvent } from '../train/events.js';
-import type { EpochLogs } from '../train/history.js';
+import type { EpochLogs, EventSink, TrainEvent } from '../train/index.js';
 
 export interface Output {
   write(s: string): unknown;

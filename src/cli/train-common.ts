@@ -1,15 +1,13 @@
 // Options and plumbing shared by the training commands (extract, train-head, train, finetune, evaluate, predict, start).
+import { BadImagesError } from '../data/errors.js';
 import type { OnBadImage } from '../data/image-folder.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { Engine } from '../engine/index.js';
-import { NodeTuneStore } from '../kernels/tuner-node.js';
-import { loadGemmTuning } from '../kernels/tuner.js';
 import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
 import type { BackboneName, ModelLogger } from '../models/types.js';
-import type { JobContext } from '../train/jobs-node.js';
-import { CLASS_MODES, type ClassMode } from '../train/config.js';
-import { jsonSafe } from '../train/run.js';
+import { CLASS_MODES, jsonSafe, loadGemmTuning, type ClassMode } from '../train/index.js';
+import { NodeTuneStore, type JobContext } from '../train/node.js';
 import type { PreprocessMode } from '../util/preprocess.js';
 import { createReporter, type Reporter } from './progress.js';
 
@@ -141,10 +139,21 @@ export async function withEngine<T>(
     // The GEMM tuning cache (`tune`) sits beside the pixel cache: .cache/pixels → .cache/tuning/<adapter>.json.
     await loadGemmTuning(engine, NodeTuneStore.forAdapter(tuningRoot(opts.cacheDir), engine.info), logger);
     return await fn({ engine, sink: reporter.sink, logger, runsDir: opts.runsDir ?? 'runs', pixelCacheDir: opts.cacheDir ?? '.cache/pixels' }, { reporter, logger });
+  } catch (err) {
+    throw inCliTerms(err);
   } finally {
     reporter.close();
     if (!engine.lost) engine.destroy();
   }
+}
+
+/**
+ * A library error in the command line's terms: where the library names its option (`onBadImage: 'skip'`), the
+ * command names its flag (`--on-bad-image skip` by default; `data scan` says `--skip-bad`).
+ */
+export function inCliTerms(err: unknown, flags: { onBadImage?: string } = {}): unknown {
+  if (err instanceof BadImagesError) err.message = err.message.replace("pass onBadImage: 'skip'", `pass ${flags.onBadImage ?? '--on-bad-image skip'}`);
+  return err;
 }
 
 export const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : 'n/a');

@@ -1,7 +1,10 @@
 // `explain`: Grad-CAM heatmaps of a run's model for image files, platform-neutral like the other jobs (jobs.ts).
 // The job computes; the shells (the CLI, the tab) draw the overlays and write or show them.
 import { INFERENCE } from '../nn/layer.js';
-import { gradCam, gradCamDefaultLayer, gradCamLayers } from '../nn/gradcam.js';
+import type { Engine } from '../engine/index.js';
+import { gradCam, gradCamDefaultLayer, gradCamLayers, type GradCamOptions, type GradCamResult } from '../nn/gradcam.js';
+import type { Sequential } from '../nn/sequential.js';
+import type { PreprocessMode } from '../util/preprocess.js';
 import type { RunConfig } from './config.js';
 import { classProbabilities } from './fit.js';
 import { prepareImages } from './image-input.js';
@@ -59,6 +62,16 @@ export function explainLayers(model: Parameters<typeof gradCamLayers>[0]): { lay
   return { layers: gradCamLayers(model).map((l) => l.name), defaultLayer: gradCamDefaultLayer(model) };
 }
 
+/** Grad-CAM of `count` images given as RGB bytes at `size` × `size`, normalised the way `preprocess` says (no augmentation). */
+export async function gradCamOfPixels(e: Engine, model: Sequential, preprocess: PreprocessMode, pixels: Uint8Array, count: number, size: number, o: GradCamOptions = {}): Promise<GradCamResult> {
+  const x = e.keep(e.tidy(() => prepareImages(e, e.upload(pixels, [count, size, size, 3], 'u8'), preprocess, { ...INFERENCE, epoch: 0 }, null)));
+  try {
+    return await gradCam(model, x, o);
+  } finally {
+    x.dispose();
+  }
+}
+
 /**
  * Grad-CAM of a run's model on image files. Everything that can fail — reading and decoding every image, the run's
  * model and checkpoint, the layer name — fails before any result exists, so a shell that writes only the results
@@ -83,13 +96,7 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
       const chunk = pixels.slice(s, s + batch);
       const bytes = new Uint8Array(chunk.length * per);
       chunk.forEach((p, k) => bytes.set(p, k * per));
-      const x = e.keep(e.tidy(() => prepareImages(e, e.upload(bytes, [chunk.length, size, size, 3], 'u8'), config.preprocess, { ...INFERENCE, epoch: 0 }, null)));
-      let r;
-      try {
-        r = await gradCam(model, x, { layer, ...(classIndex !== undefined ? { classIndex } : {}) });
-      } finally {
-        x.dispose();
-      }
+      const r = await gradCamOfPixels(e, model, config.preprocess, bytes, chunk.length, size, { layer, ...(classIndex !== undefined ? { classIndex } : {}) });
       chunk.forEach((_, k) => {
         const row = r.logits.subarray(k * r.outputs, (k + 1) * r.outputs);
         const z = Array.from(row);

@@ -7,7 +7,6 @@ import { INFERENCE } from '../nn/layer.js';
 import { silentSink, type EventSink } from './events.js';
 import { featureBytes, featureFile, labelFile, readFeatureSet, type FeatureSet, type SplitName } from './features.js';
 import { uploadImageBatch } from './image-input.js';
-import { checkBatchFits } from './preflight.js';
 import { epochBatchIndices, ScheduledBatches } from './schedule.js';
 import { StepRunner } from './step-runner.js';
 import { readJson, writeJson, type RunStore } from './store.js';
@@ -36,7 +35,10 @@ export async function folderFingerprint(folder: ImageFolder): Promise<string> {
   return sha256Hex(new TextEncoder().encode(`${folder.classNames.join(',')}\n${text}`));
 }
 
-/** Runs the frozen base over every image of `folder`, in order, without gradients; one tidy scope per batch. */
+/**
+ * Runs the frozen base over every image of `folder`, in order, without gradients; one tidy scope per batch. The batch
+ * is not checked here: `extractJob` checks it (`checkBatchFits`) before reading any image.
+ */
 export async function extractFeatures(
   e: Engine,
   backbone: Backbone,
@@ -46,7 +48,6 @@ export async function extractFeatures(
   const sink = opts.sink ?? silentSink;
   const [h, w] = folder.targetSize;
   if (h !== backbone.inputSize || w !== backbone.inputSize) throw new Error(`images are ${h}×${w} but the base was built for ${backbone.inputSize}×${backbone.inputSize}`);
-  checkBatchFits(e, backbone.model, [h, w, 3], opts.batchSize);
   const per = backbone.featureShape.reduce((a, d) => a * d, 1);
   const n = folder.size;
   const features = new Float32Array(n * per);

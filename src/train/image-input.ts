@@ -44,4 +44,20 @@ export function prepareImages(e: Engine, x: Tensor, mode: PreprocessMode, ctx: F
   return out;
 }
 
+/**
+ * `n` augmented copies of one image (RGB bytes, size × size), rescaled to [0, 1] and warped on the GPU by the
+ * augmentation kernel training uses, with matrices drawn from `Rng(seed)`: what `augment-preview` shows.
+ */
+export async function augmentedCopies(e: Engine, pixels: Uint8Array, size: number, o: { n: number; seed: number; config?: AugmentConfig }): Promise<Float32Array> {
+  const n = o.n;
+  const batch = new Uint8Array(n * pixels.length);
+  for (let i = 0; i < n; i++) batch.set(pixels, i * pixels.length);
+  const { matrices } = sampleAugmentBatch(new Rng(o.seed), o.config ?? BOOK_AUGMENTATION, n, size, size);
+  return e.tidyAsync(async () => {
+    const x = e.upload(batch, [n, size, size, 3], 'u8');
+    const y = augment(e, preprocess(e, x, 'rescale'), e.upload(matrices, [n, 6]));
+    return y.readF32();
+  });
+}
+
 export { BOOK_AUGMENTATION };

@@ -1,11 +1,13 @@
-// The training API, platform-neutral (the Node-only parts are in ./node.ts).
+// The training API, platform-neutral (the Node-only parts are in ./node.ts). It is the one door into src/train for
+// the shells: src/cli and web/ import train from here (or ./node.ts), never its modules, nor src/nn or src/kernels
+// (test/architecture.test.ts holds them to it).
 export { fit, evaluate, predictLogits, predictClassProbabilities, classProbabilities, outputUnits, StepPacer, DivergenceError, type FitOptions } from './fit.js';
-export { runTraining, TrainingStoppedError, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, ACCURACY_PLOT, LOSS_PLOT, type RunIO, type TrainingPlan, type RunHooks, type RunOutcome } from './run.js';
+export { runTraining, jsonSafe, TrainingStoppedError, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, ACCURACY_PLOT, LOSS_PLOT, type RunIO, type TrainingPlan, type RunHooks, type RunOutcome } from './run.js';
 export { featureHeadPlan, imagePlan, imageBatches, imageForward, RECIPE_DEFAULTS, type RecipeName, type FeatureHeadOptions, type ImageRecipeOptions } from './recipes.js';
 export { buildFeatureHead, buildTransferModel, headLayers, layerContext, forwardLogits, HEAD_UNITS, HEAD_DROPOUT } from './model.js';
 export { extractFeatures, extractSplits, folderFingerprint, MANIFEST_FILE, type FeatureManifest, type ExtractAllOptions, type ExtractAllResult } from './extract.js';
 export { featureBatches, readFeatureSet, featureBytes, featureFile, labelFile, SPLITS, type FeatureSet, type SplitName } from './features.js';
-export { uploadImageBatch, prepareImages, augmentMatrices } from './image-input.js';
+export { uploadImageBatch, prepareImages, augmentMatrices, augmentedCopies } from './image-input.js';
 export { epochBatchIndices, stepsPerPass, ScheduledBatches, type ScheduleOptions } from './schedule.js';
 export { epochOrder, STREAM } from './seeds.js';
 export type { Batch, BatchStream, ForwardFn } from './batches.js';
@@ -29,6 +31,8 @@ export {
   buildRunModel,
   restoreRunWeights,
   readRunConfig,
+  openRun,
+  type BackboneChoice,
   type ExtractJobOptions,
   type ExtractJobResult,
   type FeatureHeadJobOptions,
@@ -43,5 +47,7 @@ export {
 export type { JobEnv, RunHandle, RunRepository, DatasetSource, BackboneSource, BackboneOptions as BackboneLoadOptions, LoadedBackbone, FolderOptions } from './job-env.js';
 export { MemoryJobEnv, MemoryRunRepository, type MemoryDataset, type MemoryWeights, type MemoryJobEnvOptions } from './job-env-memory.js';
 export { StepRunner } from './step-runner.js';
-export { explainJob, explainLayers, type ExplainJobOptions, type ExplainJobResult, type Explanation } from './explain-job.js';
+export { openClassifier, type RunClassifier } from './classifier.js';
+export { gemmTuningReport, recordFinetuneStep, loadGemmTuning, tuneGemms, LocalStorageTuneStore, type GemmTuningReport, type TuneStore, type TuneRow, type TuneOptions, type TuneCacheState } from './tuning.js';
+export { explainJob, explainLayers, gradCamOfPixels, type ExplainJobOptions, type ExplainJobResult, type Explanation } from './explain-job.js';
 export { heatmapOverlay, normaliseHeatmap, resizeMap, viridis, type OverlayImage } from './heatmap.js';

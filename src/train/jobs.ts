@@ -53,11 +53,53 @@ export async function readRunConfig(run: RunHandle): Promise<RunConfig> {
   return parseRunConfig(raw, run.store.describe(CONFIG_FILE));
 }
 
+/** An existing run (by name or location) and its config.json. */
+export async function openRun(env: JobEnv, ref: string): Promise<{ run: RunHandle; config: RunConfig }> {
+  const run = await env.runs.find(ref);
+  return { run, config: await readRunConfig(run) };
+}
+
+/** What a new run's backbone is made of (an existing run's comes from its config). */
+export interface BackboneChoice {
+  model: BackboneName;
+  inputSize?: number;
+  weights?: string;
+  seed?: number;
+  allowRandom?: boolean;
+}
+
+/**
+ * The one place a job's backbone is loaded: the one an existing run was made with (its weights checked by checksum,
+ * or the same random initialisation), or a new run's choice.
+ */
+async function loadBackboneFor(env: JobEnv, from: RunConfig | BackboneChoice): Promise<LoadedBackbone> {
+  if (!('recipe' in from)) {
+    return env.backbones.load(from.model, {
+      ...(from.inputSize ? { inputSize: from.inputSize } : {}),
+      ...(from.weights ? { weights: from.weights } : {}),
+      seed: from.seed ?? 0,
+      allowRandom: from.allowRandom ?? false,
+    });
+  }
+  const random = from.weights.checksum.startsWith('random');
+  const loaded = await env.backbones.load(from.model, {
+    inputSize: from.input_size,
+    ...(from.weights.path ? { weights: from.weights.path } : {}),
+    seed: from.seed,
+    allowRandom: random,
+    ...(random ? {} : { expectedChecksum: from.weights.checksum }),
+  });
+  if (random && loaded.status.pretrained) {
+    loaded.backbone.model.dispose();
+    throw new Error(`the run used a random base, but weights were found at ${loaded.weightsPath}`);
+  }
+  return loaded;
+}
+
 /** A new run, or the stored one (its config, `--epochs` applied) when resuming. */
 async function runTarget(env: JobEnv, recipe: RecipeName, o: TrainJobCommon): Promise<{ run: RunHandle; stored: RunConfig | null }> {
   if (o.resume === undefined) return { run: await env.runs.create(recipe, o.name), stored: null };
-  const run = await env.runs.find(o.resume);
-  const stored = await readRunConfig(run);
+  const { run, config: stored } = await openRun(env, o.resume);
   if (stored.recipe !== recipe) throw new Error(`--resume ${o.resume}: that run is a '${stored.recipe}' run, not '${recipe}'`);
   if (o.epochs !== undefined) stored.epochs = o.epochs;
   if (!(await run.store.read(CHECKPOINT_FILE))) throw new Error(`--resume ${o.resume}: ${run.store.describe(CHECKPOINT_FILE)} does not exist (no epoch finished)`);
@@ -125,12 +167,7 @@ export interface ExtractJobResult extends ExtractAllResult {
 /** Runs the frozen base over train/validation/test and stores features + labels as .npy (reused when unchanged). */
 export async function extractJob(env: JobEnv, o: ExtractJobOptions): Promise<ExtractJobResult> {
   const e = env.engine;
-  const loaded = await env.backbones.load(o.model, {
-    ...(o.inputSize ? { inputSize: o.inputSize } : {}),
-    ...(o.weights ? { weights: o.weights } : {}),
-    seed: o.seed ?? 0,
-    allowRandom: o.allowRandom ?? false,
-  });
+  const loaded = await loadBackboneFor(env, o);
   try {
     const bb = loaded.backbone;
     const preprocess = o.preprocess ?? bb.defaultPreprocess;
@@ -231,15 +268,7 @@ export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extr
 
 /** Rebuilds a run's model (base with its pretrained weights, checked by checksum, plus the head), untrained. */
 export async function buildRunModel(env: JobEnv, config: RunConfig): Promise<{ loaded: LoadedBackbone; model: Sequential }> {
-  const random = config.weights.checksum.startsWith('random');
-  const loaded = await env.backbones.load(config.model, {
-    inputSize: config.input_size,
-    ...(config.weights.path ? { weights: config.weights.path } : {}),
-    seed: config.seed,
-    allowRandom: random,
-    ...(random ? {} : { expectedChecksum: config.weights.checksum }),
-  });
-  if (random && loaded.status.pretrained) throw new Error(`the run used a random base, but weights were found at ${loaded.weightsPath}`);
+  const loaded = await loadBackboneFor(env, config);
   const bb = loaded.backbone;
   const model = buildTransferModel(env.engine, bb.model, bb.inputSize, config.seed, { dropout: config.head.dropout > 0, outputs: headOutputs(config) });
   return { loaded, model };
@@ -310,22 +339,13 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
   const { run, stored } = await runTarget(env, 'augment', o);
   const d = RECIPE_DEFAULTS.augment;
   const seed = stored?.seed ?? o.seed ?? 0;
-  const storedRandom = stored?.weights.checksum.startsWith('random') ?? false;
-  const inputSize = stored?.input_size ?? o.inputSize;
-  const weights = stored?.weights.path || o.weights;
-  const loaded = await env.backbones.load(stored?.model ?? o.model, {
-    ...(inputSize ? { inputSize } : {}),
-    ...(weights ? { weights } : {}),
-    seed,
-    allowRandom: stored ? storedRandom : (o.allowRandom ?? false),
-    ...(stored && !storedRandom ? { expectedChecksum: stored.weights.checksum } : {}),
-  });
+  const loaded = await loadBackboneFor(env, stored ?? o);
   const bb = loaded.backbone;
   let model: Sequential | null = null;
   try {
     bb.model.freeze();
-    const batch = stored?.batch ?? o.batch ?? d.batch;
-    checkBatchFits(e, bb.model, [bb.inputSize, bb.inputSize, 3], batch);
+    // The batch is checked once, on the base, before any image is read (the head's activations are smaller).
+    checkBatchFits(e, bb.model, [bb.inputSize, bb.inputSize, 3], stored?.batch ?? o.batch ?? d.batch);
     // The classes decide the head: open (and check) the data before building it.
     const data = stored?.data ?? env.data.resolve(o.data);
     const folders = await imageFolders(env, { data, input_size: bb.inputSize, on_bad_image: stored?.on_bad_image ?? o.onBadImage ?? 'fail' });
@@ -333,7 +353,6 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
     if (stored) checkSameClasses(`--data ${data}`, classes, stored.classes);
     const classMode = stored ? (stored.class_mode ?? 'binary') : resolveClassMode(classes, o.classMode);
     model = buildTransferModel(e, bb.model, bb.inputSize, seed, { outputs: classMode === 'binary' ? 1 : classes.length });
-    checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], batch);
     const config: RunConfig =
       stored ??
       newRunConfig(env, {
@@ -385,8 +404,7 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
   const { run, stored } = await runTarget(env, 'finetune', o);
   const fromRef = stored?.from ?? o.from;
   if (!fromRef) throw new Error('--from RUN is required (a run of train-head, train or finetune)');
-  const fromRun = await env.runs.find(fromRef);
-  const source = await readRunConfig(fromRun);
+  const { run: fromRun, config: source } = await openRun(env, fromRef);
   const { loaded, model } = await buildRunModel(env, source);
   try {
     const restored = await restoreRunWeights(e, model, fromRun);
@@ -399,6 +417,7 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
     const unfreeze = stored?.unfreeze ?? o.unfreeze ?? bb.topLayerNames;
     bb.model.trainOnly(unfreeze);
     const d = RECIPE_DEFAULTS.finetune;
+    // The batch is checked once, before any image is read.
     checkBatchFits(e, model, [bb.inputSize, bb.inputSize, 3], stored?.batch ?? o.batch ?? d.batch);
     const config: RunConfig =
       stored ??
@@ -447,8 +466,7 @@ export async function evaluateJob(
   o: EvaluateJobOptions,
 ): Promise<{ loss: number; acc: number; count: number; top5_acc?: number; report: ClassReport; folder: string; run: string; config: RunConfig }> {
   const e = env.engine;
-  const run = await env.runs.find(o.from);
-  const config = await readRunConfig(run);
+  const { run, config } = await openRun(env, o.from);
   const root = o.data ? env.data.resolve(o.data) : config.data;
   if (!root) throw new Error('--data DIR is required (the run does not record an image folder)');
   const batch = o.batch ?? config.batch;
@@ -485,8 +503,7 @@ export interface Prediction {
  */
 export async function runModelForImages(env: JobEnv, o: { from: string; images: readonly string[] }): Promise<{ run: RunHandle; config: RunConfig; pixels: Uint8Array[]; model: Sequential }> {
   if (o.images.length === 0) throw new Error('give at least one IMAGE file');
-  const run = await env.runs.find(o.from);
-  const config = await readRunConfig(run);
+  const { run, config } = await openRun(env, o.from);
   const pixels = await env.data.decodeImages(o.images, config.input_size);
   const { model } = await buildRunModel(env, config);
   return { run, config, pixels, model };

@@ -107,9 +107,11 @@ export interface ImageRecipeOptions {
   config: Record<string, unknown>;
 }
 
-/** Recipes 2 and 3: images through the (partly) frozen base and the head, augmented on the GPU. */
+/**
+ * Recipes 2 and 3: images through the (partly) frozen base and the head, augmented on the GPU. The batch is not
+ * checked here: the jobs check it (`checkBatchFits`) before reading any image.
+ */
 export function imagePlan(e: Engine, o: ImageRecipeOptions): TrainingPlan {
-  checkBatchFits(e, o.model, [o.inputSize, o.inputSize, 3], o.batch);
   const params = o.model.trainableParams();
   if (params.length === 0) throw new Error('nothing to train: every layer of the model is frozen');
   const forward = imageForward(e, o.model, o.preprocess, o.augmentation);

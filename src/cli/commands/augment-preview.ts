@@ -2,13 +2,11 @@
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { BOOK_AUGMENTATION, sampleAugmentBatch, type AugmentConfig } from '../../data/augment-params.js';
+import { BOOK_AUGMENTATION, type AugmentConfig } from '../../data/augment-params.js';
 import { SharpImageDecoder } from '../../data/decoder-node.js';
 import type { Interpolation } from '../../data/types.js';
 import { Engine } from '../../engine/index.js';
-import { augment } from '../../kernels/augment.js';
-import { preprocess } from '../../kernels/preprocess.js';
-import { Rng } from '../../util/rng.js';
+import { augmentedCopies } from '../../train/index.js';
 
 export interface PreviewOptions {
   n?: number;
@@ -42,16 +40,9 @@ export async function augmentPreview(imagePath: string, opts: PreviewOptions = {
   const output = opts.output ?? 'augment-preview.png';
   const cols = opts.cols ?? Math.min(n, 4);
   const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(imagePath)), imagePath, [size, size], opts.interpolation ?? 'nearest');
-  const batch = new Uint8Array(n * pixels.length);
-  for (let i = 0; i < n; i++) batch.set(pixels, i * pixels.length);
   const e = engine ?? (await Engine.create());
   try {
-    const { matrices } = sampleAugmentBatch(new Rng(opts.seed ?? 0), opts.config ?? BOOK_AUGMENTATION, n, size, size);
-    const out = await e.tidyAsync(async () => {
-      const x = e.upload(batch, [n, size, size, 3], 'u8');
-      const y = augment(e, preprocess(e, x, 'rescale'), e.upload(matrices, [n, 6]));
-      return y.readF32();
-    });
+    const out = await augmentedCopies(e, pixels, size, { n, seed: opts.seed ?? 0, config: opts.config ?? BOOK_AUGMENTATION });
     const tiles = Array.from({ length: n }, (_, i) => Uint8Array.from(out.subarray(i * pixels.length, (i + 1) * pixels.length), (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
     const grid = composeGrid(tiles, size, size, cols, opts.gap ?? 4);
     const png = await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } }).png().toBuffer();

@@ -1,11 +1,11 @@
 // `webgpu-transfer data …`: build the book's small split from Kaggle's train/ folder; scan a dataset folder.
 import type { Command } from 'commander';
 import { DEFAULT_PIXEL_CACHE_DIR } from '../../data/cache-node.js';
-import { BadImagesError } from '../../data/errors.js';
 import { nodeDataFs } from '../../data/fs-node.js';
 import { openImageFolder } from '../../data/image-folder-node.js';
 import { kaggleSplit } from '../../data/kaggle-split.js';
 import type { Interpolation } from '../../data/types.js';
+import { inCliTerms } from '../train-common.js';
 
 export interface DataIo {
   out(line: string): void;
@@ -61,6 +61,8 @@ export async function dataScan(dir: string, opts: ScanCliOptions = {}, io: DataI
         io.err(`  scanned ${done}/${total}`);
       }
     },
+  }).catch((err: unknown) => {
+    throw inCliTerms(err, { onBadImage: '--skip-bad' });
   });
   folder.classNames.forEach((c, i) => io.out(`  ${i} ${c}: ${folder.counts[i]} images`));
 }
@@ -87,11 +89,6 @@ export function registerData(program: Command): void {
     .option('--skip-bad', 'drop bad files (listed) instead of failing')
     .action(async (dir: string, opts: ScanCliOptions) => {
       if (opts.interpolation !== 'nearest' && opts.interpolation !== 'bilinear') throw new Error(`--interpolation must be nearest or bilinear, got "${opts.interpolation}"`);
-      try {
-        await dataScan(dir, opts);
-      } catch (e) {
-        if (e instanceof BadImagesError) throw new Error(e.message);
-        throw e;
-      }
+      await dataScan(dir, opts);
     });
 }

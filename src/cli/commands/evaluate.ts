@@ -1,9 +1,8 @@
 // `webgpu-transfer evaluate --from RUN --data DIR`: loss and accuracy of a trained run on a folder of images.
 import { Option, type Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
-import { evaluateJob } from '../../train/jobs-node.js';
-import type { SplitName } from '../../train/features.js';
-import { formatClassReport, reportJson } from '../../train/report.js';
+import { evaluateJob, formatClassReport, reportJson, type SplitName } from '../../train/index.js';
+import { nodeJobEnv } from '../../train/node.js';
 import { f4, intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface EvaluateCliOptions {
@@ -32,7 +31,7 @@ export function registerEvaluate(program: Command): void {
     .option('--json', 'print machine-readable JSON lines only')
     .action(async (opts: EvaluateCliOptions) => {
       await withEngine(opts, async (ctx, io) => {
-        const r = await evaluateJob(ctx, {
+        const r = await evaluateJob(nodeJobEnv(ctx), {
           from: opts.from,
           ...(opts.data ? { data: opts.data } : {}),
           split: opts.split,

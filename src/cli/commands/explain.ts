@@ -6,9 +6,8 @@ import sharp from 'sharp';
 import { SharpImageDecoder } from '../../data/decoder-node.js';
 import { writeFileAtomic } from '../../formats/atomic-node.js';
 import { writeNpy } from '../../formats/npy.js';
-import type { Explanation } from '../../train/explain-job.js';
-import { heatmapOverlay } from '../../train/heatmap.js';
-import { explainJob } from '../../train/jobs-node.js';
+import { explainJob, heatmapOverlay, type Explanation } from '../../train/index.js';
+import { nodeJobEnv } from '../../train/node.js';
 import { intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface ExplainCliOptions {
@@ -66,7 +65,7 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print one JSON line per image')
     .action(async (images: string[], opts: ExplainCliOptions) => {
       await withEngine(opts, async (ctx, io) => {
-        const r = await explainJob(ctx, { from: opts.from, images, ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.class !== undefined ? { className: opts.class } : {}), ...(opts.batch ? { batch: opts.batch } : {}) });
+        const r = await explainJob(nodeJobEnv(ctx), { from: opts.from, images, ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.class !== undefined ? { className: opts.class } : {}), ...(opts.batch ? { batch: opts.batch } : {}) });
         // Everything is rendered in memory first: a failure here also leaves nothing written.
         const rendered = await Promise.all(r.explanations.map((x) => renderOutputs(x, opts.alpha)));
         const out = opts.out ?? join(r.run, 'explain');

@@ -1,9 +1,8 @@
 // `webgpu-transfer extract`: run the frozen base once over train/validation/test and save features + labels as .npy.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { extractJob } from '../../train/jobs-node.js';
-import { defaultModel, fromRoot } from '../../train/setup-node.js';
-import { DEFAULT_DATA } from '../../train/jobs-node.js';
+import { extractJob } from '../../train/index.js';
+import { DEFAULT_DATA, defaultModel, fromRoot, nodeJobEnv } from '../../train/node.js';
 import { addDataOptions, addModelOptions, intOption, withEngine, NO_REPLAY_HELP, type ModelFlags } from '../train-common.js';
 import type { OnBadImage } from '../../data/image-folder.js';
 
@@ -41,7 +40,7 @@ export function registerExtract(program: Command): void {
         const size = opts.inputSize ?? sizes[model];
         const preprocess = opts.preprocess ?? pre[model];
         const out = opts.out ?? resolve('.cache', 'features', `${model}-${size}-${preprocess}`);
-        const r = await extractJob(ctx, {
+        const r = await extractJob(nodeJobEnv(ctx), {
           model,
           ...(opts.weights ? { weights: opts.weights } : {}),
           data,

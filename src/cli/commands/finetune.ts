@@ -1,7 +1,7 @@
 // `webgpu-transfer finetune --from RUN`: recipe 3, unfreeze the top of the base and train on at a lower rate.
 import type { Command } from 'commander';
-import { finetuneJob } from '../../train/jobs-node.js';
-import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { finetuneJob, RECIPE_DEFAULTS } from '../../train/index.js';
+import { nodeJobEnv } from '../../train/node.js';
 import { addTrainingOptions, checkResumeConflicts, intOption, layerList, reportRun, withEngine, type ImageRunCliOptions, trainingOverrides } from '../train-common.js';
 import { Option } from 'commander';
 
@@ -27,7 +27,7 @@ export function registerFinetune(program: Command): void {
   cmd.action(async (opts: FinetuneCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
     await withEngine(opts, async (ctx, io) => {
-      const r = await finetuneJob(ctx, {
+      const r = await finetuneJob(nodeJobEnv(ctx), {
         ...(opts.from ? { from: opts.from } : {}),
         ...(opts.unfreeze ? { unfreeze: opts.unfreeze } : {}),
         ...(opts.data ? { data: opts.data } : {}),

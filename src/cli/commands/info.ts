@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { Engine } from '../../engine/index.js';
-import { gemmCandidates } from '../../kernels/gemm-variant.js';
-import { adapterLanes } from '../../kernels/matmul.js';
-import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../../kernels/tuner-node.js';
-import { readTuneCache } from '../../kernels/tuner.js';
+import { gemmTuningReport } from '../../train/index.js';
+import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../../train/node.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -14,15 +12,7 @@ export function registerInfo(program: Command): void {
     .action(async (opts: { json?: boolean; cacheDir: string }) => {
       const engine = await Engine.create();
       const i = engine.info;
-      const cache = await readTuneCache(i, NodeTuneStore.forAdapter(opts.cacheDir, i));
-      const tuning = {
-        file: cache.location,
-        state: cache.state,
-        entries: cache.entries.size,
-        ...('reason' in cache ? { reason: cache.reason } : {}),
-        variants: Object.fromEntries([...cache.entries].map(([k, v]) => [k, v.variant])),
-        candidates: gemmCandidates(engine, adapterLanes(engine).L),
-      };
+      const tuning = await gemmTuningReport(engine, NodeTuneStore.forAdapter(opts.cacheDir, i));
       if (opts.json) {
         console.log(JSON.stringify({ ...i, tuning }, null, 2));
       } else {

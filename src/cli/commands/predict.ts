@@ -1,6 +1,7 @@
 // `webgpu-transfer predict --from RUN IMAGE…`: class and probability for each image.
 import type { Command } from 'commander';
-import { predictJob } from '../../train/jobs-node.js';
+import { predictJob } from '../../train/index.js';
+import { nodeJobEnv } from '../../train/node.js';
 import { intOption, NO_REPLAY_HELP, withEngine } from '../train-common.js';
 
 interface PredictCliOptions {
@@ -22,7 +23,7 @@ export function registerPredict(program: Command): void {
     .option('--json', 'print one JSON line per image')
     .action(async (images: string[], opts: PredictCliOptions) => {
       await withEngine(opts, async (ctx, io) => {
-        const r = await predictJob(ctx, { from: opts.from, images, ...(opts.batch ? { batch: opts.batch } : {}) });
+        const r = await predictJob(nodeJobEnv(ctx), { from: opts.from, images, ...(opts.batch ? { batch: opts.batch } : {}) });
         const [c0, c1] = r.config.classes;
         const width = Math.max(...r.predictions.map((p) => p.file.length));
         if (r.config.classes.length > 2 || r.predictions[0]?.top.length !== 2 || (r.config.class_mode ?? 'binary') === 'categorical') {

@@ -1,10 +1,8 @@
 // `webgpu-transfer start` (npm start): feature extraction on the default model and data, then the book's head.
 import type { Command } from 'commander';
 import type { OnBadImage } from '../../data/image-folder.js';
-import { startJob } from '../../train/jobs-node.js';
-import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { jsonSafe } from '../../train/run.js';
-import { defaultModel } from '../../train/setup-node.js';
+import { jsonSafe, RECIPE_DEFAULTS } from '../../train/index.js';
+import { defaultModel, nodeStartJob } from '../../train/node.js';
 import { formatDuration } from '../progress.js';
 import { addDataOptions, addModelOptions, addTrainingOptions, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
 
@@ -30,7 +28,7 @@ export function registerStart(program: Command): void {
     await withEngine(opts, async (ctx, io) => {
       io.reporter.say(`Model: ${chosen.name} (${chosen.reason})`);
       io.reporter.json({ type: 'model', model: chosen.name, reason: chosen.reason });
-      const r = await startJob(ctx, {
+      const r = await nodeStartJob(ctx, {
         model: chosen.name,
         ...(opts.weights ? { weights: opts.weights } : {}),
         ...(opts.data ? { data: opts.data } : {}),

@@ -1,7 +1,7 @@
 // `webgpu-transfer train-head`: recipe 1, the book's classifier trained on extracted features.
 import type { Command } from 'commander';
-import { featureHeadJob } from '../../train/jobs-node.js';
-import { RECIPE_DEFAULTS } from '../../train/recipes.js';
+import { featureHeadJob, RECIPE_DEFAULTS } from '../../train/index.js';
+import { nodeJobEnv } from '../../train/node.js';
 import { addTrainingOptions, checkResumeConflicts, reportRun, withEngine, trainingOverrides, type TrainingFlags } from '../train-common.js';
 
 interface TrainHeadCliOptions extends TrainingFlags {
@@ -20,7 +20,7 @@ export function registerTrainHead(program: Command): void {
   cmd.action(async (opts: TrainHeadCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
     await withEngine(opts, async (ctx, io) => {
-      const r = await featureHeadJob(ctx, {
+      const r = await featureHeadJob(nodeJobEnv(ctx), {
         ...(opts.features ? { features: opts.features } : {}),
         ...trainingOverrides(opts),
       });

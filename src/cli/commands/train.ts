@@ -1,8 +1,7 @@
 // `webgpu-transfer train --augment`: recipe 2, frozen base + head trained end to end on augmented images.
 import type { Command } from 'commander';
-import { DEFAULT_DATA, imageTrainJob } from '../../train/jobs-node.js';
-import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { defaultModel, fromRoot } from '../../train/setup-node.js';
+import { imageTrainJob, RECIPE_DEFAULTS } from '../../train/index.js';
+import { DEFAULT_DATA, defaultModel, fromRoot, nodeJobEnv } from '../../train/node.js';
 import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, type ModelFlags, trainingOverrides } from '../train-common.js';
 
 type TrainCliOptions = ImageRunCliOptions & ModelFlags;
@@ -23,7 +22,7 @@ export function registerTrain(program: Command): void {
     checkResumeConflicts(command, []);
     const model = opts.model ?? defaultModel().name;
     await withEngine(opts, async (ctx, io) => {
-      const r = await imageTrainJob(ctx, {
+      const r = await imageTrainJob(nodeJobEnv(ctx), {
         model,
         ...(opts.weights ? { weights: opts.weights } : {}),
         data: opts.data ?? fromRoot(DEFAULT_DATA),

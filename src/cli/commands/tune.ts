@@ -2,15 +2,10 @@
 // and cache the winners per adapter (`<cache-dir>/tuning/<adapter>.json`), which every training command then loads.
 import type { Command } from 'commander';
 import { Engine } from '../../engine/index.js';
-import { startGemmProbes, stopGemmProbes, type GemmProbe } from '../../kernels/gemm-variant.js';
-import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../../kernels/tuner-node.js';
-import { tuneGemms, type TuneRow } from '../../kernels/tuner.js';
-import { backboneDefaults, createBackbone } from '../../models/registry.js';
+import { backboneDefaults } from '../../models/registry.js';
 import type { BackboneName } from '../../models/types.js';
-import { bceWithLogits } from '../../nn/functional/index.js';
-import { buildTransferModel, forwardLogits } from '../../train/model.js';
-import { RECIPE_DEFAULTS } from '../../train/recipes.js';
-import { defaultModel } from '../../train/setup-node.js';
+import { RECIPE_DEFAULTS, recordFinetuneStep, tuneGemms, type TuneRow } from '../../train/index.js';
+import { DEFAULT_CACHE_DIR, defaultModel, NodeTuneStore } from '../../train/node.js';
 import { intOption, modelOption, positiveFloat } from '../train-common.js';
 
 interface TuneCliOptions {
@@ -96,41 +91,6 @@ export function registerTune(program: Command): void {
         if (!engine.lost) engine.destroy();
       }
     });
-}
-
-/**
- * One fine-tuning-like step, the base's top layers and the head trained (forward of everything, backward of the
- * trained part), with every GEMM recorded as a probe.
- */
-export async function recordFinetuneStep(e: Engine, name: BackboneName, inputSize: number, batch: number): Promise<GemmProbe[]> {
-  const bb = createBackbone(name, e, { inputSize, seed: 0, logger: { warn: () => undefined } });
-  const model = buildTransferModel(e, bb.model, inputSize, 0);
-  let probes: GemmProbe[] = [];
-  try {
-    bb.model.trainOnly(bb.topLayerNames);
-    const x = e.keep(e.full([batch, inputSize, inputSize, 3], 0.5));
-    const y = e.keep(e.full([batch], 1));
-    startGemmProbes(e);
-    try {
-      e.tidy(() => {
-        const logits = forwardLogits(model, x, { training: true, seed: 0, epoch: 0, step: 0 });
-        e.tape.backward(bceWithLogits(logits, y));
-      });
-      await e.sync();
-    } finally {
-      probes = stopGemmProbes(e);
-      e.tape.clear();
-      for (const p of model.trainableParams()) {
-        p.grad?.dispose();
-        p.grad = null;
-      }
-      x.dispose();
-      y.dispose();
-    }
-  } finally {
-    model.dispose();
-  }
-  return probes;
 }
 
 const fmtMs = (ms: number | null): string => (ms === null ? 'failed' : ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
