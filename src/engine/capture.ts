@@ -1,145 +1,167 @@
-import { sizeClass, type BufferPool } from './pool.js';
-import type { HostArray, Storage, Tensor } from './tensor.js';
+import type { Engine } from './engine.js';
+import type { Memory } from './memory.js';
+import { CaptureRecorder, StepMemory, tensorLabel, type RecordedCommand } from './recorder.js';
+import type { Submission } from './submission.js';
+import { BYTES_PER_ELEMENT, byteLength, dtypeOf, Storage, Tensor, type DType, type HostArray } from './tensor.js';
 
 /**
  * Step capture and replay (think CUDA Graphs or `tf.function`): a step runs once for real while every command it
- * encodes is recorded; a replay re-encodes the recorded list — no tape, no WGSL, no bind groups, no allocation.
- *
- * The memory plan is the capture's own allocation order: buffers acquired while recording belong to the step, a
- * buffer released while recording is handed only to later allocations of the same step (so tensors whose lifetimes
- * do not overlap share it), and none of them goes back to the engine's pool while the step lives. Values that change
- * from step to step are written by host callbacks (`Engine.perStep`) that run again before every replay.
+ * encodes is recorded (recorder.ts); a replay re-encodes the recorded list — no tape, no WGSL, no bind groups, no
+ * allocation. Values that change from step to step are written by host callbacks (`Engine.perStep`) that run again
+ * before every replay.
  */
-
-export type RecordedCommand =
-  | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }
-  | { kind: 'copy'; src: GPUBuffer; dst: GPUBuffer; bytes: number };
-
-/** A tensor the step uses but does not own (parameters, optimizer state, metric accumulators, cached transforms). */
-interface ExternalUse {
-  storage: Storage;
-  name: string;
-  named: boolean;
-}
-
-/** A derived value (e.g. a Winograd filter transform) the step reads from a cache instead of computing it. */
-interface Guard {
-  storage: Storage;
-  version: number;
-  what: string;
-}
-
-export function tensorLabel(t: Tensor): string {
-  return `tensor #${t.id}${t.name ? ` (${t.name})` : ''} [${t.shape.join(', ')}]`;
-}
-
-/** The buffers of one captured step; outlives the recording, released by `CapturedStep.dispose`. */
-export class StepMemory {
-  /** Every buffer the step acquired. */
-  readonly owned = new Set<GPUBuffer>();
-  /** Owned buffers a live tensor still holds. */
-  readonly held = new Set<GPUBuffer>();
-  /** Released while recording, by size class: served to the step's later allocations (the memory plan). */
-  private readonly free = new Map<number, GPUBuffer[]>();
-  recording = true;
-  disposed = false;
-
-  constructor(private readonly pool: BufferPool) {}
-
-  /**
-   * `fresh`: never a buffer an earlier tensor of the step used — for inputs and for buffers that per-step callbacks
-   * write before the replay's first command (a later tensor may still reuse them once they are released).
-   */
-  acquire(bytes: number, label: string, fresh = false): GPUBuffer {
-    const list = fresh ? undefined : this.free.get(sizeClass(bytes));
-    const buffer = list?.pop() ?? this.pool.acquire(bytes, label);
-    this.owned.add(buffer);
-    this.held.add(buffer);
-    return buffer;
-  }
-
-  /** A tensor on an owned buffer was released. */
-  release(buffer: GPUBuffer): void {
-    this.held.delete(buffer);
-    if (this.disposed) {
-      this.owned.delete(buffer);
-      this.pool.release(buffer);
-    } else if (this.recording) {
-      let list = this.free.get(buffer.size);
-      if (!list) this.free.set(buffer.size, (list = []));
-      list.push(buffer);
-    }
-  }
-
-  /** Returns every buffer no live tensor holds; the held ones go back to the pool when their tensors are released. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.recording = false;
-    for (const b of this.owned) {
-      if (this.held.has(b)) continue;
-      this.owned.delete(b);
-      this.pool.release(b);
-    }
-    this.free.clear();
-  }
-}
-
-/** What the engine collects while a step is being captured. */
-export class CaptureRecorder {
-  readonly commands: RecordedCommand[] = [];
-  readonly hooks: (() => void)[] = [];
-  readonly constants: GPUBuffer[] = [];
-  /** Buffers bound or copied by a recorded command so far. */
-  readonly used = new Set<GPUBuffer>();
-  readonly external = new Map<Storage, ExternalUse>();
-  /** Version bumps of external storages per step (replayed so caches outside the step stay coherent). */
-  readonly externalWrites = new Map<Storage, number>();
-  readonly guards: Guard[] = [];
-  hookDepth = 0;
-
+export class Capture {
   constructor(
-    readonly label: string,
-    readonly memory: StepMemory,
+    private readonly engine: Engine,
+    private readonly submission: Submission,
+    private readonly memory: Memory,
   ) {}
 
-  /** Notes a tensor bound by a recorded command; `written` when the command writes it. */
-  use(t: Tensor, written: boolean): void {
-    const buffer = t.storage.buffer;
-    this.used.add(buffer);
-    if (this.memory.owned.has(buffer)) return;
-    // Errors name the tensor: the first named one seen on this buffer (a parameter rather than a view of it).
-    const known = this.external.get(t.storage);
-    if (!known || (t.name && !known.named)) this.external.set(t.storage, { storage: t.storage, name: tensorLabel(t), named: !!t.name });
-    if (written) this.externalWrites.set(t.storage, (this.externalWrites.get(t.storage) ?? 0) + 1);
+  get capturing(): boolean {
+    return this.submission.recorder !== null;
   }
 
-  /** A cache served `what`, derived from `storage`, without recording the commands that computed it. */
-  guard(storage: Storage, what: string): void {
-    if (this.memory.owned.has(storage.buffer)) return;
-    // Written earlier in this step: the cached value was computed after that write, i.e. inside the step.
-    if (this.externalWrites.has(storage)) return;
-    this.guards.push({ storage, version: storage.version, what });
+  capture<O>(inputs: readonly Tensor[], fn: (...inputs: Tensor[]) => O, opts: { label?: string } = {}): CapturedStep<O> {
+    const sub = this.submission;
+    sub.assertUsable();
+    const label = opts.label ?? 'step';
+    if (sub.recorder) throw new Error(`capture of '${label}': step '${sub.recorder.label}' is being captured (captures do not nest)`);
+    const memory = new StepMemory(this.memory.pool);
+    const fixed = inputs.map((t, i) => {
+      t.assertAlive();
+      const bytes = byteLength(t.dtype, t.size);
+      const buffer = this.memory.acquireFrom(memory, bytes, `${label}.input${i}`, true);
+      const f = new Tensor(this.engine, [...t.shape], t.dtype, new Storage(buffer, bytes));
+      f.name = `${label}.input${i}`;
+      this.engine.copy(t, f);
+      return f;
+    });
+    const rec = new CaptureRecorder(label, memory);
+    sub.recorder = rec;
+    let out: O;
+    try {
+      out = this.engine.tidy(() => fn(...fixed));
+    } catch (e) {
+      sub.recorder = null;
+      for (const f of fixed) f.dispose();
+      memory.dispose();
+      for (const c of rec.constants) sub.deferDestroy(c);
+      throw e;
+    } finally {
+      sub.recorder = null;
+      memory.recording = false;
+    }
+    const outputTensors: Tensor[] = [];
+    collectOutputs(out, outputTensors);
+    for (const t of outputTensors) this.engine.keep(t);
+    return new CapturedStep<O>({ owner: this, label, inputs: fixed, outputs: out, outputTensors, recorder: rec, staleReason: rec.staleReason() });
   }
 
-  /** Why replaying would be wrong, if it would: a cached value whose source the step itself rewrites. */
-  staleReason(): string | null {
-    for (const g of this.guards) {
-      if (this.externalWrites.has(g.storage)) {
-        return `the step reads ${g.what} from a cache but also writes its source, so a replay would use a stale value; capture a later step (the cache is then refreshed inside the step)`;
+  perStep(fn: () => void): void {
+    const rec = this.submission.recorder;
+    if (!rec) return fn();
+    rec.hooks.push(fn);
+    rec.hookDepth++;
+    try {
+      fn();
+    } finally {
+      rec.hookDepth--;
+    }
+  }
+
+  uploadPerStep(values: () => HostArray, shape: readonly number[], dtype?: DType): Tensor {
+    const rec = this.submission.recorder;
+    if (!rec) return this.engine.upload(values(), shape, dtype);
+    const first = values();
+    const t = this.memory.allocate(shape, dtype ?? dtypeOf(first), `${rec.label}.per-step`, true);
+    const { buffer, bytes } = t.storage;
+    const n = t.size;
+    const write = (data: HostArray): void => {
+      if (data.length !== n) throw new Error(`uploadPerStep: ${data.length} values for shape [${shape.join(', ')}] (${n} elements)`);
+      this.memory.writeBytes(buffer, data, bytes);
+    };
+    write(first);
+    rec.hooks.push(() => write(values()));
+    return t;
+  }
+
+  noteDerived(source: Tensor, what: string): void {
+    const rec = this.submission.recorder;
+    if (rec && rec.hookDepth === 0) rec.guard(source.storage, `${what} of ${tensorLabel(source)}`);
+  }
+
+  /** @internal CapturedStep.replay */
+  replay(step: CapturedStep<unknown>, inputs: readonly StepInput[] | undefined): void {
+    const sub = this.submission;
+    sub.assertUsable();
+    const where = `replay of captured step '${step.label}'`;
+    if (sub.recorder) throw new Error(`${where}: step '${sub.recorder.label}' is being captured`);
+    if (inputs && inputs.length !== step.inputs.length) throw new Error(`${where}: ${inputs.length} inputs given, the step was captured with ${step.inputs.length}`);
+    inputs?.forEach((x, i) => {
+      const fixed = step.inputs[i]!;
+      if (x instanceof Tensor) {
+        if (x.disposed) throw new Error(`${where}: input ${i} is ${tensorLabel(x)}, which was disposed`);
+        if (x.dtype !== fixed.dtype || x.shape.length !== fixed.shape.length || x.shape.some((d, k) => d !== fixed.shape[k])) {
+          throw new Error(`${where}: input ${i} is ${tensorLabel(x)} (${x.dtype}), but the step was captured for [${fixed.shape.join(', ')}] (${fixed.dtype})`);
+        }
+      } else if (x.length !== fixed.size || x.BYTES_PER_ELEMENT !== BYTES_PER_ELEMENT[fixed.dtype]) {
+        throw new Error(`${where}: input ${i} has ${x.length} values of ${x.BYTES_PER_ELEMENT} bytes, but the step was captured for [${fixed.shape.join(', ')}] (${fixed.dtype})`);
+      }
+    });
+    for (const t of step.outputTensors) if (t.disposed) throw new Error(`${where}: its output ${tensorLabel(t)} was disposed (outputs belong to the step)`);
+    const rec = step.recorder;
+    for (const u of rec.external.values()) {
+      if (u.storage.refs <= 0) throw new Error(`${where}: ${u.name}, which the step uses, was disposed after the capture`);
+    }
+    for (const g of rec.guards) {
+      if (g.storage.version !== g.version) throw new Error(`${where}: the step reads the cached ${g.what}, which was written since the capture; capture the step again`);
+    }
+    sub.flush();
+    for (const hook of step.hooks) hook();
+    const encoder = sub.ensureEncoder();
+    inputs?.forEach((x, i) => {
+      const fixed = step.inputs[i]!;
+      if (x instanceof Tensor) encoder.copyBufferToBuffer(x.buffer, 0, fixed.storage.buffer, 0, fixed.storage.bytes);
+      else this.memory.writeBytes(fixed.storage.buffer, x, fixed.storage.bytes);
+    });
+    let pass: GPUComputePassEncoder | null = null;
+    let pipeline: GPUComputePipeline | null = null;
+    for (const c of step.commands) {
+      if (c.kind === 'dispatch') {
+        if (!pass) {
+          pass = encoder.beginComputePass({ label: step.label });
+          pipeline = null;
+        }
+        if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(c.x, c.y, c.z);
+      } else {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
       }
     }
-    return null;
+    pass?.end();
+    for (const [storage, n] of rec.externalWrites) storage.version += n;
+    const dispatches = sub.stats.dispatches;
+    for (const [name, n] of step.dispatchesByName) dispatches.set(name, (dispatches.get(name) ?? 0) + n);
+    sub.notePending(step.label);
+    sub.flush();
+  }
+
+  /** @internal CapturedStep.dispose */
+  dispose(step: CapturedStep<unknown>): void {
+    for (const t of [...step.inputs, ...step.outputTensors]) t.dispose();
+    step.recorder.memory.dispose();
+    for (const c of step.recorder.constants) this.submission.deferDestroy(c);
   }
 }
 
 export type StepInput = Tensor | HostArray;
+export type { RecordedCommand };
 
 interface StepParts {
-  engine: {
-    replayStep(step: CapturedStep<unknown>, inputs: readonly StepInput[] | undefined): void;
-    disposeStep(step: CapturedStep<unknown>): void;
-  };
+  owner: Capture;
   label: string;
   inputs: Tensor[];
   outputs: unknown;
@@ -166,13 +188,12 @@ export class CapturedStep<O> {
   /** Dispatches per replay by kernel name (for the engine's stats). */
   readonly dispatchesByName: ReadonlyMap<string, number>;
   readonly dispatchCount: number;
-  replays = 0;
-  private readonly engine: StepParts['engine'];
+  private readonly owner: Capture;
   private disposedFlag = false;
 
   /** @internal made by Engine.capture */
   constructor(parts: StepParts) {
-    this.engine = parts.engine;
+    this.owner = parts.owner;
     this.label = parts.label;
     this.inputs = parts.inputs;
     this.outputs = parts.outputs as O;
@@ -199,8 +220,7 @@ export class CapturedStep<O> {
   replay(inputs?: readonly StepInput[]): O {
     if (this.disposedFlag) throw new Error(`replay of captured step '${this.label}': the step was disposed`);
     if (this.staleReason) throw new Error(`replay of captured step '${this.label}': ${this.staleReason}`);
-    this.engine.replayStep(this as CapturedStep<unknown>, inputs);
-    this.replays++;
+    this.owner.replay(this as CapturedStep<unknown>, inputs);
     return this.outputs;
   }
 
@@ -208,6 +228,12 @@ export class CapturedStep<O> {
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
-    this.engine.disposeStep(this as CapturedStep<unknown>);
+    this.owner.dispose(this as CapturedStep<unknown>);
   }
+}
+
+function collectOutputs(v: unknown, out: Tensor[]): void {
+  if (v instanceof Tensor) out.push(v);
+  else if (Array.isArray(v)) for (const x of v) collectOutputs(x, out);
+  else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectOutputs(x, out);
 }

@@ -5,6 +5,9 @@ export class ScopeStack {
   private readonly stack: Set<Tensor>[] = [];
   private readonly owner = new WeakMap<Tensor, Set<Tensor>>();
 
+  /** `onOutermostEnd` runs whenever the last open scope ends (the engine prunes its tape then). */
+  constructor(private readonly onOutermostEnd: () => void = () => {}) {}
+
   get depth(): number {
     return this.stack.length;
   }
@@ -23,6 +26,38 @@ export class ScopeStack {
 
   keep(t: Tensor): void {
     this.untrack(t);
+  }
+
+  /** Runs `fn` in a new scope: disposes every tensor it created except those it returns (in arrays/objects) or kept. */
+  tidy<T>(fn: () => T): T {
+    this.push();
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.end(undefined);
+      throw e;
+    }
+    this.end(result);
+    return result;
+  }
+
+  async tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+    this.push();
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      this.end(undefined);
+      throw e;
+    }
+    this.end(result);
+    return result;
+  }
+
+  private end(result: unknown): void {
+    this.pop(result);
+    if (this.depth === 0) this.onOutermostEnd();
   }
 
   push(): void {

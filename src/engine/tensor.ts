@@ -5,6 +5,20 @@ export type HostArray = Float32Array | Uint32Array | Uint8Array;
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, u32: 4, u8: 1 };
 
+/** The dtype of host data: u32 and u8 arrays keep theirs, everything else (Float32Array, number[]) is f32. */
+export function dtypeOf(data: HostArray | number[]): DType {
+  return data instanceof Uint32Array ? 'u32' : data instanceof Uint8Array ? 'u8' : 'f32';
+}
+
+/** A host array of `dtype`: `n` zeros, a copy of `values`, or a view of `length` elements of `buffer`. */
+export function hostArray(dtype: DType, source: number | ArrayLike<number>): HostArray;
+export function hostArray(dtype: DType, source: ArrayBuffer, length: number): HostArray;
+export function hostArray(dtype: DType, source: number | ArrayLike<number> | ArrayBuffer, length?: number): HostArray {
+  const Ctor = dtype === 'u32' ? Uint32Array : dtype === 'u8' ? Uint8Array : Float32Array;
+  if (source instanceof ArrayBuffer) return new Ctor(source, 0, length);
+  return typeof source === 'number' ? new Ctor(source) : new Ctor(source);
+}
+
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {

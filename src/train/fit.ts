@@ -1,6 +1,4 @@
 import type { Engine, Tensor } from '../engine/index.js';
-import { GpuError } from '../engine/index.js';
-import { gentleAwait } from '../engine/wait.js';
 import { classificationLoss } from '../nn/functional/index.js';
 import { classificationMetrics, ConfusionMatrix, type ClassificationMetrics, type MetricsReading } from '../nn/metrics.js';
 import type { RMSprop } from '../nn/optim/index.js';
@@ -59,24 +57,15 @@ export class StepPacer {
     const done = e.device.queue.onSubmittedWorkDone();
     const prev = this.previous;
     this.previous = done;
-    if (prev) await raceLost(e, prev);
+    if (prev) await e.raceLost(prev);
   }
 
   async drain(): Promise<void> {
     const prev = this.previous;
     this.previous = null;
-    if (prev) await raceLost(this.e, prev);
+    if (prev) await this.e.raceLost(prev);
     await this.e.sync();
   }
-}
-
-async function raceLost(e: Engine, p: Promise<unknown>): Promise<void> {
-  const lost = e.device.lost.then((info) => {
-    throw new GpuError(`GPU device lost (${info.reason}): ${info.message || 'no details'}`, 'device-lost');
-  });
-  // gentleAwait: in Node a plain await of a GPU promise spins a core that a software adapter needs.
-  await gentleAwait(Promise.race([p, lost]));
-  if (e.lost) await e.sync(); // rethrows the engine's device-lost error
 }
 
 const now = (): number => performance.now() / 1000;
