@@ -1,6 +1,6 @@
 import { copyFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../src/train/checkpoint.js';
@@ -25,6 +25,32 @@ afterAll(async () => {
 
 async function ctxFor(events: TrainEvent[] = []): Promise<JobContext> {
   return { engine: await testEngine(), runsDir: join(tmp, 'runs'), pixelCacheDir: join(tmp, 'pixels'), sink: (ev) => events.push(ev) };
+}
+
+/** The features every recipe-1 test trains on (extracted by the first test, or by whichever test needs them first). */
+const featureOptions = () => ({ model: 'squeezenet1_1' as const, data, out: join(tmp, 'features'), inputSize: 64, batch: 4, onBadImage: 'fail' as const });
+
+// What later tests build on, made once on first use, so that each test also passes when run alone (`-t NAME`).
+let features: Promise<string> | null = null;
+let headRun: ReturnType<typeof featureHeadJob> | null = null;
+let augRun: ReturnType<typeof imageTrainJob> | null = null;
+
+/** The extracted features folder. */
+function theFeatures(): Promise<string> {
+  return (features ??= (async () => {
+    (await extractJob(await ctxFor(), featureOptions())).loaded.backbone.model.dispose();
+    return featureOptions().out;
+  })());
+}
+
+/** Run 'head': recipe 1 on the features, two epochs. */
+function theHeadRun(): ReturnType<typeof featureHeadJob> {
+  return (headRun ??= (async () => featureHeadJob(await ctxFor(), { features: await theFeatures(), epochs: 2, batch: 4, name: 'head' }))());
+}
+
+/** Run 'aug': recipe 2, two epochs of two steps. */
+function theAugRun(): ReturnType<typeof imageTrainJob> {
+  return (augRun ??= (async () => imageTrainJob(await ctxFor(), { model: 'squeezenet1_1', data, inputSize: 64, steps: 2, validationSteps: 1, epochs: 2, batch: 4, name: 'aug' }))());
 }
 
 const METRIC_KEYS = ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'model'];
@@ -56,9 +82,11 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
   it('extract saves features and labels, reuses them, and extracts again when an image changes', async () => {
     const events: TrainEvent[] = [];
     const ctx = await ctxFor(events);
-    const o = { model: 'squeezenet1_1' as const, data, out: join(tmp, 'features'), inputSize: 64, batch: 4, onBadImage: 'fail' as const };
+    const o = featureOptions();
+    expect(features, 'the features were extracted before this test').toBeNull();
     const first = await extractJob(ctx, o);
     first.loaded.backbone.model.dispose();
+    features = Promise.resolve(o.out);
     expect(first.reused).toBe(false);
     expect(first.sets.get('train')!.count).toBe(8);
     expect(first.sets.get('train')!.featureShape).toEqual([512]);
@@ -93,7 +121,7 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
 
   it('train-head (recipe 1) writes config, history, metrics, plots and a checkpoint', async () => {
     const ctx = await ctxFor();
-    const r = await featureHeadJob(ctx, { features: join(tmp, 'features'), epochs: 2, batch: 4, name: 'head' });
+    const r = await theHeadRun();
     const { metrics, config } = await checkRunFolder(r.dir, 2);
     expect(config.recipe).toBe('feature-head');
     expect(config.model).toBe('squeezenet1_1');
@@ -108,7 +136,7 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
 
   it('config.json decides the optimizer: a resumed run follows an edited ε (the float64 check is in train-fit)', async () => {
     const ctx = await ctxFor();
-    const o = { features: join(tmp, 'features'), batch: 4, lr: 1e-2 };
+    const o = { features: await theFeatures(), batch: 4, lr: 1e-2 };
     for (const name of ['eps-keras', 'eps-edited']) await featureHeadJob(ctx, { ...o, epochs: 1, name });
     const file = join(tmp, 'runs', 'eps-edited', 'config.json');
     const config = JSON.parse(await readFile(file, 'utf8')) as { optimizer: { epsilon: number; rho: number } };
@@ -127,7 +155,8 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
 
   it('a recipe-1 run evaluates and predicts on images: base + head agree with its test metrics', async () => {
     const ctx = await ctxFor();
-    const run = join(tmp, 'runs', 'head');
+    const run = (await theHeadRun()).dir;
+    expect(run).toBe(join(tmp, 'runs', 'head'));
     const metrics = JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8')) as { test_acc: number; test_loss: number };
     const ev = await evaluateJob(ctx, { from: run, data, batch: 4 });
     expect(ev.count).toBe(4);
@@ -139,12 +168,20 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
     // The mean BCE of the predicted probabilities is the evaluated loss (same images, same model).
     const logits = p.predictions.map((x) => x.logit);
     expect(Math.abs(refBceWithLogits(logits, [0, 0, 1, 1]) - ev.loss) / ev.loss).toBeLessThan(1e-3);
-    for (const x of p.predictions) expect(x.class).toBe(x.probability > 0.5 ? 'dogs' : 'cats');
+    // Against the files' known classes (their folders): as many predicted right as evaluate counted right on its own
+    // path (labels from the folder layout, accuracy on the GPU); each probability the sigmoid of its logit.
+    const truth = images.map((f) => basename(dirname(f)));
+    expect(truth).toEqual(['cats', 'cats', 'dogs', 'dogs']);
+    expect(p.predictions.filter((x, i) => x.class === truth[i]).length).toBe(Math.round(ev.acc * images.length));
+    for (const x of p.predictions) {
+      expect(['cats', 'dogs']).toContain(x.class);
+      expect(x.probability).toBeCloseTo(1 / (1 + Math.exp(-x.logit)), 6);
+    }
   });
 
   it('train (recipe 2, augmentation on the GPU) and finetune (recipe 3) from it', { timeout: 400_000 }, async () => {
     const ctx = await ctxFor();
-    const r = await imageTrainJob(ctx, { model: 'squeezenet1_1', data, inputSize: 64, steps: 2, validationSteps: 1, epochs: 2, batch: 4, name: 'aug' });
+    const r = await theAugRun();
     const { config } = await checkRunFolder(r.dir, 2);
     expect(config.augmentation).not.toBeNull();
     expect(config.steps).toBe(2);
@@ -224,6 +261,7 @@ describe('the recipes on a tiny subset (SqueezeNet 1.1 at 64×64, real weights)'
 
   it('refuses unknown layers to unfreeze before writing anything', async () => {
     const ctx = await ctxFor();
+    await theAugRun();
     await expect(finetuneJob(ctx, { from: 'aug', unfreeze: ['block5_conv1'], epochs: 1, name: 'bad-ft' })).rejects.toThrow(/no layer 'block5_conv1'/);
     expect((await readdir(join(tmp, 'runs'))).includes('bad-ft')).toBe(false);
   });
