@@ -13,6 +13,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
 import { registerExplain } from './commands/explain.js';
 import { registerTune } from './commands/tune.js';
+import { registerOnnx } from './commands/onnx.js';
 
 const program = new Command();
 program
@@ -35,6 +36,7 @@ registerEvaluate(program);
 registerPredict(program);
 registerExplain(program);
 registerTune(program);
+registerOnnx(program);
 
 program.exitOverride();
 try {

@@ -1,0 +1,49 @@
+// `webgpu-transfer onnx …`: commands for people debugging an ONNX import. `onnx info` reads the file and prints
+// what onnxInfo (src/formats/onnx-info.ts) reports; nothing is written.
+import type { Command } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import { parseOnnx } from '../../formats/onnx.js';
+import { formatOnnxInfo, onnxInfo, type OnnxInfo } from '../../formats/onnx-info.js';
+
+export interface OnnxInfoOptions {
+  json?: boolean;
+  inputSize?: string;
+  batch?: string;
+}
+
+function positiveInt(flag: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** Reads MODEL.onnx and reports it (lines through `out`); returns the report. */
+export async function onnxInfoCommand(path: string, opts: OnnxInfoOptions = {}, out: (line: string) => void = (s) => console.log(s)): Promise<OnnxInfo> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw new Error(`${path}: no such file`);
+  if (!st.isFile()) throw new Error(`${path}: not a file`);
+  const size = positiveInt('input-size', opts.inputSize, 224);
+  const batch = positiveInt('batch', opts.batch, 1);
+  const model = parseOnnx(new Uint8Array(await readFile(path)), path);
+  const info = onnxInfo(model, { inputSize: size, batch });
+  if (opts.json) out(JSON.stringify({ file: path, ...info }, null, 2));
+  else {
+    out(`file:         ${path}`);
+    for (const l of formatOnnxInfo(info)) out(l);
+  }
+  return info;
+}
+
+export function registerOnnx(program: Command): void {
+  const onnx = program.command('onnx').description('inspect ONNX models (the import of an ONNX network as a base)');
+  onnx
+    .command('info <model>')
+    .description('producer, opsets, inputs/outputs with shapes, op counts, parameters, unsupported ops and the default cut tensor of MODEL.onnx')
+    .option('--input-size <n>', 'height and width for symbolic spatial dimensions', '224')
+    .option('--batch <n>', 'size of a symbolic batch dimension', '1')
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, opts: OnnxInfoOptions) => {
+      await onnxInfoCommand(model, opts);
+    });
+}
