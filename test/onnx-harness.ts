@@ -1,5 +1,7 @@
 // Shared by the ONNX tests: running a conformance test folder and a whole network through parse → import → the
 // float64 reference executor. Reads ../shared/onnx by path (nothing is copied into the repository).
+import protobuf from 'protobufjs/light.js';
+import { ONNX_SCHEMA } from '../src/formats/onnx-schema.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOnnx, parseOnnxTensor, tensorNumbers, type OnnxTensor } from '../src/formats/onnx.js';
@@ -56,4 +58,62 @@ export function runConformance(dir: string, opts: Pick<ImportOptions, 'foldBatch
     });
   }
   return { ok: problems.length === 0, message: problems.join('; ') };
+}
+
+// ---- Building small ONNX files in tests (protobufjs encoding with the reader's own schema) ----
+
+const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
+const ModelProto = root.lookupType('onnx.ModelProto');
+const TensorProto = root.lookupType('onnx.TensorProto');
+
+export function encodeModel(obj: Record<string, unknown>): Uint8Array {
+  return ModelProto.encode(ModelProto.fromObject(obj)).finish();
+}
+export function encodeTensor(obj: Record<string, unknown>): Uint8Array {
+  return TensorProto.encode(TensorProto.fromObject(obj)).finish();
+}
+
+/** A float32 initializer / tensor with raw_data. */
+export function f32(name: string, dims: number[], vals: ArrayLike<number>): Record<string, unknown> {
+  return { name, dims, dataType: 1, rawData: new Uint8Array(Float32Array.from(vals).buffer) };
+}
+export function i64(name: string, dims: number[], vals: number[]): Record<string, unknown> {
+  return { name, dims, dataType: 7, rawData: new Uint8Array(BigInt64Array.from(vals, (v) => BigInt(v)).buffer) };
+}
+type AttrValue = number | number[] | string | { tensor: Record<string, unknown> } | { float: number } | { floats: number[] };
+function attr(name: string, v: AttrValue): Record<string, unknown> {
+  if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
+  if (typeof v === 'number') return { name, type: 2, i: v };
+  if (Array.isArray(v)) return { name, type: 7, ints: v };
+  if ('tensor' in v) return { name, type: 4, t: v.tensor };
+  if ('float' in v) return { name, type: 1, f: v.float };
+  return { name, type: 6, floats: v.floats };
+}
+export function node(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { opType, input: inputs, output: outputs, name: `${opType}:${outputs[0]}`, attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)), ...extra };
+}
+export function valueInfo(name: string, dims: (number | string)[], elemType = 1): Record<string, unknown> {
+  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
+}
+export function modelBytes(g: { nodes: Record<string, unknown>[]; inputs: Record<string, unknown>[]; outputs: Record<string, unknown>[]; initializers?: Record<string, unknown>[] }, opset = 13): Uint8Array {
+  return encodeModel({
+    irVersion: 8,
+    producerName: 'onnx-test',
+    producerVersion: '1',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: { name: 'g', node: g.nodes, input: g.inputs, output: g.outputs, initializer: g.initializers ?? [] },
+  });
+}
+
+/** Seeded uniform values in [-1, 1). */
+export function seeded(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
 }

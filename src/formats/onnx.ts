@@ -164,7 +164,7 @@ function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string, file?: 
     throw new OnnxFormatError(
       truncated
         ? `not a complete ${what}: the protobuf data ends inside a field (truncated file?) (${msg})`
-        : `not a valid ${what}: ${msg}`,
+        : `not a valid ${what} (is this an ONNX file?): ${msg}`,
       file,
     );
   }

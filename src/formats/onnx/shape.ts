@@ -19,7 +19,7 @@ export interface Canonical {
 }
 
 export function fail(node: OnnxNode, msg: string): never {
-  throw new OnnxImportError(`node '${node.name}' (${node.opType}): ${msg}`);
+  throw new OnnxImportError(`node '${node.name}' (${node.opType}): ${msg}`, [{ name: node.name, opType: node.opType }]);
 }
 
 const has = (node: OnnxNode, i: number): boolean => (node.inputs[i] ?? '') !== '';
