@@ -11,3 +11,5 @@ export * from './train/index.js';
 // loading, timing and reporting it come with the training API, src/train/tuning.ts).
 export { startGemmProbes, stopGemmProbes, chooseGemmVariant, forceGemmVariant, setGemmTuning, gemmTuning, heuristicVariant, shapeClass, GEMM_VARIANTS, type GemmVariant, type GemmShape, type GemmProbe } from './kernels/gemm-variant.js';
 export { readTuneCache, adapterKey } from './kernels/tuner.js';
+// Winograd on or off for an engine's 3×3 stride-1 convolutions (initially `Engine.create({ winograd })`).
+export { setWinograd, winogradEnabled } from './kernels/winograd.js';

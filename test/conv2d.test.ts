@@ -3,6 +3,7 @@ import type { Engine, Tensor } from '../src/engine/index.js';
 import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../src/kernels/conv2d.js';
 import { forceNoSubgroups, reluMaskColumnSums } from '../src/kernels/matmul.js';
 import { forceGemmVariant, GEMM_VARIANTS } from '../src/kernels/gemm-variant.js';
+import { setWinograd } from '../src/kernels/winograd.js';
 import { conv2d } from '../src/nn/functional/index.js';
 import { refConv2d, refConv2dBackward, refConvGeometry, type RefConvGeometry } from '../src/reference/conv2d.js';
 import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, relErr } from './helpers/small-ops.js';
@@ -140,7 +141,7 @@ describe('conv2d: every GEMM variant, the direct kernels (Winograd off)', () => 
   for (const v of GEMM_VARIANTS.filter((x) => x !== 'lanes')) {
     it(`${v}: forward and both gradients, and a channel slice`, async () => {
       const e = await testEngine();
-      e.winograd = false;
+      setWinograd(e, false);
       forceGemmVariant(e, v);
       try {
         const mine = v === 't32x32' ? [cases[0]!, cases[1]!, cases[2]!, cases[4]!] : [cases[1]!, cases[5]!];
@@ -165,14 +166,14 @@ describe('conv2d: every GEMM variant, the direct kernels (Winograd off)', () => 
         for (const t of [tx, tw, tb, out]) t.dispose();
       } finally {
         forceGemmVariant(e, null);
-        e.winograd = true;
+        setWinograd(e, true);
       }
     });
   }
 
   it('lanes without subgroups (the path of adapters without a fixed subgroup size): forward and both gradients', async () => {
     const e = await testEngine();
-    e.winograd = false;
+    setWinograd(e, false);
     forceGemmVariant(e, 'lanes');
     forceNoSubgroups(e, true);
     try {
@@ -180,17 +181,17 @@ describe('conv2d: every GEMM variant, the direct kernels (Winograd off)', () => 
     } finally {
       forceNoSubgroups(e, false);
       forceGemmVariant(e, null);
-      e.winograd = true;
+      setWinograd(e, true);
     }
   });
 
   it('block5_conv2 (9×9×512 → 512) with the direct kernels: forward and both gradients', async () => {
     const e = await testEngine();
-    e.winograd = false;
+    setWinograd(e, false);
     try {
       await checkKernels(e, { n: 1, h: 9, w: 9, cin: 512, cout: 512, k: 3, stride: 1, padding: 'same', relu: true, bias: true }, 19, true);
     } finally {
-      e.winograd = true;
+      setWinograd(e, true);
     }
   });
 });

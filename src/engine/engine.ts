@@ -37,8 +37,6 @@ export interface EngineOptions {
 export class Engine {
   /** The options the engine was created with. */
   readonly options: EngineOptions;
-  /** See EngineOptions.winograd; may be changed at any time (benchmarks compare both). */
-  winograd: boolean;
   /** See EngineOptions.replay; may be changed at any time (benchmarks compare both). */
   replay: boolean;
   readonly pool: BufferPool;
@@ -60,7 +58,6 @@ export class Engine {
     options: EngineOptions,
   ) {
     this.options = Object.freeze({ ...options });
-    this.winograd = options.winograd ?? true;
     this.replay = options.replay ?? true;
     this.pool = new BufferPool(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize));
     this.submission = new Submission(device, this.pool);

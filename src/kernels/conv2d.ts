@@ -40,7 +40,7 @@ import type { KernelCall } from '../engine/engine.js';
 import { range } from './common.js';
 import { tiledGemmCode, tiledLoad, tiledWorkgroups } from './gemm-tiled.js';
 import { runGemm, TILED_CONFIGS, type GemmShape, type GemmVariant, type TiledVariant } from './gemm-variant.js';
-import { winogradApplies, winogradConv2d, winogradGradInput } from './winograd.js';
+import { winogradApplies, winogradConv2d, winogradEnabled, winogradGradInput } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
 
@@ -328,7 +328,7 @@ export interface Conv2dForwardOptions {
   outChannelOffset?: number;
   /**
    * 'auto' (default): Winograd F(4×4 or 2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 input channels (winograd.ts)
-   * unless the engine's `winograd` is off, else the direct implicit GEMM; 'direct' forces the latter.
+   * unless `setWinograd(engine, false)` turned it off, else the direct implicit GEMM; 'direct' forces the latter.
    */
   algorithm?: 'auto' | 'direct';
 }
@@ -356,7 +356,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
     slice = { stride: C, offset: off };
   } else checkOut(opts.out, shape, 'conv2d');
   const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
-  if ((opts.algorithm ?? 'auto') === 'auto' && e.winograd && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
+  if ((opts.algorithm ?? 'auto') === 'auto' && winogradEnabled(e) && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
   const M = g.N * g.OH * g.OW;
   const relu = opts.relu ?? false;
   runGemm(e, convGemmShape('conv2d_fwd', g), b ? [x, w, b, y] : [x, w, y], (v: GemmVariant, bs) => {
@@ -432,13 +432,13 @@ export function conv2dGradInputCode(g: Conv2dGeometry, tile: GemmTile): string {
 
 /**
  * dx for the (already ReLU-masked) output gradient gy [N,OH,OW,Cout]; returns [N,H,W,Cin]. 3×3 stride-1 layers go
- * through Winograd (the flipped filters, winograd.ts) unless the engine's `winograd` is off.
+ * through Winograd (the flipped filters, winograd.ts) unless `setWinograd(engine, false)` turned it off.
  */
 export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
   const shape = [g.N, g.H, g.W, g.Cin];
   checkOut(out, shape, 'conv2d grad input');
   const gx = out ?? e.empty(shape, 'f32', 'conv2d_gx');
-  if (e.winograd && winogradGradInput(e, gy, w, gx, g)) return gx;
+  if (winogradEnabled(e) && winogradGradInput(e, gy, w, gx, g)) return gx;
   const M = g.N * g.H * g.W;
   runGemm(e, convGemmShape('conv2d_grad_input', g), [gy, w, gx], (v: GemmVariant, bs) => {
     if (v !== 'lanes') return tiledConvCall('conv2d_grad_input', v, g, bs);

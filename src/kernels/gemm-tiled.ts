@@ -20,10 +20,6 @@ export interface TiledConfig {
   RN: number;
 }
 
-export function tiledInvocations(c: TiledConfig): number {
-  return (c.BM / c.RM) * (c.BN / c.RN);
-}
-
 export interface TiledGemmSpec {
   M: number;
   N: number;

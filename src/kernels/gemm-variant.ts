@@ -4,10 +4,13 @@
  * built for GPUs). Order of precedence: a forced variant (tests, benchmarks), the per-adapter tuning cache (the
  * winner of timed candidates per shape class, see tuner.ts), then the heuristic:
  * - a software (fallback) adapter: 'lanes';
- * - otherwise the tiled kernel: 64×64 tiles when the output has at least 64 rows and 64 columns, else 32×32 (fewer
- *   idle invocations on thin products), never a workgroup under 64 invocations.
+ * - otherwise the tiled kernel: 64×64 tiles (256 invocations) when the output has at least 64 rows and 64 columns,
+ *   else 32×32 (64 invocations; fewer idle ones on thin products).
+ * The tuner times, on a GPU, only candidates of at least 32 invocations (`gemmCandidates`). The choices live in the
+ * engine's `gemm` state slot.
  */
 import type { Engine } from '../engine/engine.js';
+import { stateSlot } from '../engine/kernel-state.js';
 import type { KernelCall } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { TiledConfig } from './gemm-tiled.js';
@@ -59,13 +62,9 @@ interface GemmState {
   probes: GemmProbe[] | null;
 }
 
-const states = new WeakMap<Engine, GemmState>();
+const GEMM_STATE = stateSlot<GemmState>('gemm', () => ({ forced: null, cache: new Map(), probes: null }));
 
-function stateOf(e: Engine): GemmState {
-  let s = states.get(e);
-  if (!s) states.set(e, (s = { forced: null, cache: new Map(), probes: null }));
-  return s;
-}
+const stateOf = (e: Engine): GemmState => e.state(GEMM_STATE);
 
 /** Forces one variant for every GEMM of this engine (null: back to tuning cache and heuristic). */
 export function forceGemmVariant(e: Engine, v: GemmVariant | null): void {

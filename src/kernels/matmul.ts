@@ -18,6 +18,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { KernelCall } from '../engine/engine.js';
+import { stateSlot } from '../engine/kernel-state.js';
 import { grid, range } from './common.js';
 import { tiledGemmCode, tiledLoad, tiledWorkgroups } from './gemm-tiled.js';
 import { runGemm, TILED_CONFIGS, type GemmVariant, type TiledVariant } from './gemm-variant.js';
@@ -66,29 +67,27 @@ interface AdapterLanes {
   L: number;
 }
 
-const lanesCache = new WeakMap<Engine, AdapterLanes>();
+/** The adapter's lanes, and whether a test forces the per-lane loads (`forceNoSubgroups`). */
+const LANES = stateSlot<{ adapter: AdapterLanes; forced: AdapterLanes | null }>('gemm-lanes', (e) => {
+  const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const min = info.subgroupMinSize ?? 0;
+  const max = info.subgroupMaxSize ?? 0;
+  const ok = e.device.features.has('subgroups') && min > 0 && min === max && min <= 64;
+  return { adapter: ok ? { bcast: true, L: min } : { bcast: false, L: 8 }, forced: null };
+});
 
 /**
  * Makes the lavapipe GEMMs of this engine load A rows per lane instead of sharing them with subgroupBroadcast, as
  * on an adapter without the `subgroups` feature or a fixed subgroup size (tests; `false` restores the adapter's).
  */
 export function forceNoSubgroups(e: Engine, on: boolean): void {
-  if (on) lanesCache.set(e, { bcast: false, L: 8 });
-  else lanesCache.delete(e);
+  e.state(LANES).forced = on ? { bcast: false, L: 8 } : null;
 }
 
 /** Subgroup broadcast needs the feature and one fixed subgroup size (the workgroup is exactly one subgroup). */
 export function adapterLanes(e: Engine): AdapterLanes {
-  let v = lanesCache.get(e);
-  if (!v) {
-    const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-    const min = info.subgroupMinSize ?? 0;
-    const max = info.subgroupMaxSize ?? 0;
-    const ok = e.device.features.has('subgroups') && min > 0 && min === max && min <= 64;
-    v = ok ? { bcast: true, L: min } : { bcast: false, L: 8 };
-    lanesCache.set(e, v);
-  }
-  return v;
+  const s = e.state(LANES);
+  return s.forced ?? s.adapter;
 }
 
 /**

@@ -14,9 +14,12 @@
  * after rounding blocks up to whole tiles; dev/NOTES.md compares speed and accuracy. The direct kernel computes the
  * filter gradient; the input gradient of the same layers is a convolution with the flipped filters and goes the same
  * way (`winogradGradInput`). Memory: the cached filter transforms hold α²/9 of each filter (4× for F(4×4): ≈ 235 MB
- * beside VGG16's 59 MB of conv weights), and V and M are transient; `engine.winograd = false` turns the path off.
+ * beside VGG16's 59 MB of conv weights), and V and M are transient. `setWinograd(engine, false)` turns the path off
+ * (initially `Engine.create({ winograd })`, default on); the flag and the cached transforms are the engine's
+ * `winograd` state slot.
  */
 import type { Engine } from '../engine/engine.js';
+import { stateSlot } from '../engine/kernel-state.js';
 import type { Storage, Tensor } from '../engine/tensor.js';
 import { entry1d, f32, flatIndex, grid, range } from './common.js';
 import type { ChannelSlice, Conv2dGeometry } from './conv2d.js';
@@ -200,8 +203,24 @@ interface CachedFilter {
   u: Tensor;
 }
 
-/** Per filter buffer, the transform for each variant used (keyed by m, and whether flipped). */
-const filterCache = new WeakMap<Storage, Map<string, CachedFilter>>();
+interface WinogradState {
+  /** Whether 3×3 stride-1 convolutions may take this path (else the direct implicit GEMM). */
+  on: boolean;
+  /** Per filter buffer, the transform for each variant used (keyed by m, and whether flipped). */
+  filters: WeakMap<Storage, Map<string, CachedFilter>>;
+}
+
+const WINOGRAD = stateSlot<WinogradState>('winograd', (e) => ({ on: e.options.winograd ?? true, filters: new WeakMap() }));
+
+/** Lets (or stops) this engine's 3×3 stride-1 convolutions use Winograd; may be changed at any time (benchmarks, tests). */
+export function setWinograd(e: Engine, on: boolean): void {
+  e.state(WINOGRAD).on = on;
+}
+
+/** Whether this engine's convolutions may use Winograd (`Engine.create({ winograd })`, default true; `setWinograd`). */
+export function winogradEnabled(e: Engine): boolean {
+  return e.state(WINOGRAD).on;
+}
 
 /**
  * U for `w` (or its flipped form, see filterTransformCode), reused while the filter's buffer keeps its version (the
@@ -211,11 +230,12 @@ const filterCache = new WeakMap<Storage, Map<string, CachedFilter>>();
 export function transformedFilter(e: Engine, w: Tensor, m: WinogradMatrices, flipped = false): Tensor {
   const [, , Cin, Cout] = w.shape as [number, number, number, number];
   const storage = w.storage;
-  let byVariant = filterCache.get(storage);
+  const filters = e.state(WINOGRAD).filters;
+  let byVariant = filters.get(storage);
   if (!byVariant) {
     const entries = new Map<string, CachedFilter>();
     byVariant = entries;
-    filterCache.set(storage, entries);
+    filters.set(storage, entries);
     storage.onRelease.push(() => {
       for (const c of entries.values()) c.u.dispose();
     });

@@ -3,6 +3,7 @@ import { Engine } from '../../src/engine/index.js';
 import { conv2dForward, conv2dGeometry, conv2dGradFilter, conv2dGradInput } from '../../src/kernels/conv2d.js';
 import { forceGemmVariant, GEMM_VARIANTS } from '../../src/kernels/gemm-variant.js';
 import { matmulForward } from '../../src/kernels/matmul.js';
+import { setWinograd } from '../../src/kernels/winograd.js';
 
 export interface PageInputs {
   mm: { M: number; N: number; K: number; a: number[]; b: number[]; bias: number[] };
@@ -12,7 +13,7 @@ export interface PageInputs {
 /** Per variant: the matmul (with bias and ReLU), the convolution and both its gradients, as plain arrays. */
 export async function runVariants(p: PageInputs): Promise<{ adapter: string; fallback: boolean; results: Record<string, number[][]> }> {
   const e = await Engine.create();
-  e.winograd = false;
+  setWinograd(e, false);
   const results: Record<string, number[][]> = {};
   try {
     for (const v of GEMM_VARIANTS) {
