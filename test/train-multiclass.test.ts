@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,7 +37,8 @@ async function tinyFlowers(dir: string, classes: string[], per: { train: number;
   return dir;
 }
 
-const listOrEmpty = (dir: string): Promise<string[]> => readdir(dir).catch(() => []);
+/** Nothing at `path`: no file and no folder, not even an empty one. */
+const expectAbsent = (path: string): void => expect(existsSync(path), `${path} was created`).toBe(false);
 
 describe('twelve classes: recipe 1 on flowers12 (SqueezeNet 1.1 at 96×96, real weights)', () => {
   it('beats chance by a wide margin; metrics.json has per-class results and a confusion matrix over the whole split', async () => {
@@ -52,7 +54,11 @@ describe('twelve classes: recipe 1 on flowers12 (SqueezeNet 1.1 at 96×96, real 
     expect(r.config.loss).toBe('categorical_crossentropy (from logits)');
     expect(r.metrics.val_acc, JSON.stringify(r.metrics)).toBeGreaterThanOrEqual(0.7);
     expect(r.metrics.test_acc, JSON.stringify(r.metrics)).toBeGreaterThanOrEqual(0.7);
-    expect(typeof r.metrics.test_top5_acc).toBe('number');
+    // Top-5 accuracy: a fraction, at least the top-1 accuracy (NaN or a count would fail here).
+    const top5 = r.metrics.test_top5_acc as number;
+    expect(Number.isFinite(top5), String(top5)).toBe(true);
+    expect(top5).toBeGreaterThanOrEqual(r.metrics.test_acc as number);
+    expect(top5).toBeLessThanOrEqual(1);
     const files = await readdir(r.dir);
     expect(files).toContain('confusion.png');
     const png = await sharp(await readFile(join(r.dir, 'confusion.png'))).metadata();
@@ -72,10 +78,19 @@ describe('twelve classes: recipe 1 on flowers12 (SqueezeNet 1.1 at 96×96, real 
     expect(Math.abs(ev.acc - m.test_acc)).toBeLessThanOrEqual(2 / 240);
     const img = join(FLOWERS, 'test', 'sunflower', (await readdir(join(FLOWERS, 'test', 'sunflower'))).sort()[0]!);
     const p = await predictJob(ctx, { from: r.dir, images: [img] });
-    expect(p.predictions[0]!.top).toHaveLength(3);
-    const probs = p.predictions[0]!.top.map((t) => t.probability);
+    const pred = p.predictions[0]!;
+    expect(pred.top).toHaveLength(3);
+    // A sunflower from the test split is predicted a sunflower, first of the top 3.
+    expect(pred.class, JSON.stringify(pred.top)).toBe('sunflower');
+    expect(pred.top[0]!.class).toBe('sunflower');
+    expect(pred.top[0]!.label).toBe(r.config.classes.indexOf('sunflower'));
+    // Softmax probabilities: finite, in (0, 1], sorted, summing to at most 1 over three of twelve classes.
+    const probs = pred.top.map((t) => t.probability);
+    for (const q of probs) expect(Number.isFinite(q) && q > 0 && q <= 1, String(q)).toBe(true);
     expect(probs[0]!).toBeGreaterThanOrEqual(probs[1]!);
-    expect(p.predictions[0]!.class).toBe(p.predictions[0]!.top[0]!.class);
+    expect(probs[1]!).toBeGreaterThanOrEqual(probs[2]!);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
+    expect(pred.probability).toBe(probs[0]);
   });
 });
 
@@ -86,7 +101,7 @@ describe('any number of classes: layouts and modes', () => {
     await expect(imageTrainJob(ctx, { model: 'squeezenet1_1', data, inputSize: 64, epochs: 1, steps: 1, batch: 3, classMode: 'binary', name: 'refused' })).rejects.toThrow(
       /--class-mode binary needs exactly 2 class folders, found 3 \(daisy, iris, pansy\)/,
     );
-    expect(await listOrEmpty(join(tmp, 'runs', 'refused'))).toEqual([]);
+    expectAbsent(join(tmp, 'runs', 'refused'));
     const r = await imageTrainJob(ctx, { model: 'squeezenet1_1', data, inputSize: 64, epochs: 1, steps: 2, validationSteps: 1, batch: 3, name: 'three' });
     expect(r.config.classes).toEqual(['daisy', 'iris', 'pansy']);
     expect(r.config.class_mode).toBe('categorical');
@@ -129,9 +144,9 @@ describe('any number of classes: layouts and modes', () => {
       await breakIt(data);
       const out = join(tmp, `bad-features-${name}`);
       await expect(extractJob(ctx, { model: 'squeezenet1_1', data, out, inputSize: 64, batch: 2, onBadImage: 'fail' }), name).rejects.toThrow(message);
-      expect(await listOrEmpty(out)).toEqual([]);
+      expectAbsent(out);
       await expect(imageTrainJob(ctx, { model: 'squeezenet1_1', data, inputSize: 64, epochs: 1, batch: 2, name: `bad-${name}` }), name).rejects.toThrow(message);
-      expect(await listOrEmpty(join(tmp, 'runs', `bad-${name}`))).toEqual([]);
+      expectAbsent(join(tmp, 'runs', `bad-${name}`));
     }
   });
 
