@@ -26,12 +26,13 @@ function runNetwork(net: string, images: number) {
   const dir = join(SHARED_ONNX, net);
   const model = parseOnnx(readFileSync(join(dir, 'model.onnx')), `${net}/model.onnx`);
   const x = parseNpy(readFileSync(join(dir, 'input.npy')));
+  const xd = x.data as Float32Array;
   const logits = parseNpy(readFileSync(join(dir, 'logits.npy')));
   const features = parseNpy(readFileSync(join(dir, 'features.npy')));
   const featureTensor = readFileSync(join(dir, 'features.txt'), 'utf8').trim();
   const graph = importOnnx(model, { batch: images });
   const per = x.data.length / x.shape[0]!;
-  const input = { dims: [images, ...x.shape.slice(1)], data: Float64Array.from(x.data.subarray(0, images * per)) };
+  const input = { dims: [images, ...x.shape.slice(1)], data: Float64Array.from(xd.subarray(0, images * per)) };
   const out = runReference(graph, { input }, { keep: [featureTensor] });
   const lo = out.get('logits')!;
   const fo = out.get(featureTensor)!;
@@ -39,8 +40,8 @@ function runNetwork(net: string, images: number) {
     graph,
     featureTensor,
     logits: lo,
-    logitsErr: relErr(lo.data, logits.data.subarray(0, lo.data.length)),
-    featuresErr: relErr(fo.data, features.data.subarray(0, fo.data.length)),
+    logitsErr: relErr(lo.data, (logits.data as Float32Array).subarray(0, lo.data.length)),
+    featuresErr: relErr(fo.data, (features.data as Float32Array).subarray(0, fo.data.length)),
     featureCount: fo.data.length / images,
     expectedFeatureCount: features.shape[1]!,
   };
