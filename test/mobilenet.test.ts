@@ -36,16 +36,18 @@ describe('MobileNetV2 1.0 on the real weights', () => {
   let e: Engine;
   let onnx: NamedArrays;
   let backbone: Backbone;
+  let status: ReturnType<Backbone['loadWeights']>;
   const warnings: string[] = [];
 
   beforeAll(async () => {
     e = await testEngine();
     onnx = await readNpyFolder(path.join(shared, 'weights/mobilenet_v2/weights'));
     backbone = createBackbone('mobilenet_v2', e, { logger: { warn: (m) => warnings.push(m) } });
+    // Here, not in the first test: every test uses the loaded weights (and passes when run alone).
+    status = backbone.loadWeights(onnx, { source: 'mobilenet_v2/weights' });
   });
 
   it('maps the 104 ONNX convolution tensors (2,206,816 parameters; depthwise [C,1,3,3] → [3,3,C,1]) onto named blocks', () => {
-    const status = backbone.loadWeights(onnx, { source: 'mobilenet_v2/weights' });
     expect(warnings).toEqual([]);
     const convs = [...onnx.keys()].filter((n) => n.startsWith('conv_'));
     expect(convs.length).toBe(104);
