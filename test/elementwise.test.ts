@@ -1,35 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addForward, reluBackward, reluForward, sigmoidBackward, sigmoidForward } from '../src/kernels/elementwise.js';
+import { addForward, sigmoidForward } from '../src/kernels/elementwise.js';
 import { columnSums, sumAll, sumAxis1 } from '../src/kernels/reduce.js';
-import { refAdd, refRelu, refReluBackward, refSigmoid, refSigmoidBackward } from '../src/reference/elementwise.js';
+import { refSigmoid } from '../src/reference/elementwise.js';
 import { testEngine } from './helpers/engine.js';
-import { dot, expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray, size } from './helpers/small-ops.js';
-
-const SHAPES = [[3, 7, 5, 6], [1, 9, 9, 512], [5], [2, 75, 75, 64]];
+import { expectClose, FWD_TOL, poisoned, randomArray } from './helpers/small-ops.js';
 
 describe('elementwise kernels', () => {
-  for (const shape of SHAPES) {
-    it(`relu, sigmoid, add forward and backward on [${shape}]`, async () => {
-      const e = await testEngine();
-      await e.tidyAsync(async () => {
-        const n = size(shape);
-        // Wide range with exact zeros: sigmoid saturates at both ends, relu meets its kink.
-        const xData = randomArray(n, 1, -30, 30).map((v, i) => (i % 17 === 0 ? 0 : v));
-        const bData = randomArray(n, 2);
-        const gyData = randomArray(n, 3);
-        const x = e.upload(xData, shape);
-        const b = e.upload(bData, shape);
-        const gy = e.upload(gyData, shape);
-
-        expectClose(await reluForward(e, x, poisoned(e, shape)).readF32(), refRelu(xData), FWD_TOL, 'relu');
-        expectClose(await reluBackward(e, x, gy, poisoned(e, shape)).readF32(), refReluBackward(xData, gyData), GRAD_TOL, 'relu backward');
-        const y = sigmoidForward(e, x, poisoned(e, shape));
-        expectClose(await y.readF32(), refSigmoid(xData), FWD_TOL, 'sigmoid');
-        expectClose(await sigmoidBackward(e, y, gy, poisoned(e, shape)).readF32(), refSigmoidBackward(xData, gyData), GRAD_TOL, 'sigmoid backward');
-        expectClose(await addForward(e, x, b, poisoned(e, shape)).readF32(), refAdd(xData, bData), FWD_TOL, 'add');
-      });
-    });
-  }
 
   it('sigmoid is accurate far into both tails (relative to each value)', async () => {
     const e = await testEngine();
@@ -37,12 +13,6 @@ describe('elementwise kernels', () => {
     const y = await e.tidy(() => sigmoidForward(e, e.upload(xs, [xs.length]))).readF32();
     const ref = refSigmoid(xs);
     for (let i = 0; i < xs.length; i++) expect(Math.abs(y[i]! - ref[i]!) / ref[i]!).toBeLessThan(1e-5);
-  });
-
-  it('the sigmoid reference backward matches finite differences', () => {
-    const x = Float64Array.from(randomArray(40, 4, -6, 6));
-    const w = Float64Array.from(randomArray(40, 5));
-    expectClose(refSigmoidBackward(x, w), numericGrad((v) => dot(refSigmoid(v), w), x), 1e-8, 'finite differences');
   });
 
   it('refuses tensors of different sizes', async () => {

@@ -11,7 +11,7 @@ import {
 } from '../src/reference/softmax-ce.js';
 import { Rng } from '../src/util/rng.js';
 import { testEngine } from './helpers/engine.js';
-import { expectClose, FWD_TOL, GRAD_TOL, numericGrad, poisoned, randomArray } from './helpers/small-ops.js';
+import { expectClose, FWD_TOL, GRAD_TOL, randomArray } from './helpers/small-ops.js';
 
 function labels(n: number, c: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -19,29 +19,6 @@ function labels(n: number, c: number, seed: number): Float32Array {
 }
 
 describe('softmax cross-entropy from logits', () => {
-  for (const [n, c, scale] of [
-    [5, 2, 3],
-    [20, 3, 10],
-    [20, 12, 100],
-    [7, 1000, 100],
-    [130, 12, 1],
-  ] as const) {
-    it(`forward and backward: batch ${n}, ${c} classes, logits in ±${scale}`, async () => {
-      const e = await testEngine();
-      await e.tidyAsync(async () => {
-        const zData = randomArray(n * c, n * c + 3, -scale, scale);
-        const yData = labels(n, c, n + c);
-        const z = e.upload(zData, [n, c]);
-        const y = e.upload(yData, [n]);
-        const loss = softmaxCrossEntropyForward(e, z, y, poisoned(e, [1]));
-        expectClose(await loss.readF32(), [refSoftmaxCrossEntropy(zData, yData, c)], FWD_TOL, 'loss');
-        const gy = e.upload([1.5], [1]);
-        const gz = softmaxCrossEntropyBackward(e, z, y, gy, poisoned(e, [n, c]));
-        expect(gz.shape).toEqual([n, c]);
-        expectClose(await gz.readF32(), refSoftmaxCrossEntropyBackward(zData, yData, c, 1.5), GRAD_TOL, 'gradient');
-      });
-    });
-  }
 
   it('stays accurate for confident predictions (tiny losses and gradients, no overflow at ±100)', async () => {
     const e = await testEngine();
@@ -64,22 +41,6 @@ describe('softmax cross-entropy from logits', () => {
       const big = await softmaxCrossEntropyForward(e, z, e.upload(wrong, [n])).readF32();
       expectClose(big, [refSoftmaxCrossEntropy(zData, wrong, c)], FWD_TOL, 'loss (wrong labels)');
     });
-  });
-
-  it('the reference gradient matches finite differences, and the GPU gradient through the tape matches it', async () => {
-    const c = 5;
-    const zd = Float64Array.from(randomArray(4 * c, 9, -4, 4));
-    const y = labels(4, c, 10);
-    expectClose(refSoftmaxCrossEntropyBackward(zd, y, c), numericGrad((v) => refSoftmaxCrossEntropy(v, y, c), zd), 1e-8, 'finite differences');
-
-    const e = await testEngine();
-    const z = e.upload(Float32Array.from(zd), [4, c]);
-    z.requiresGrad = true;
-    const yt = e.upload(y, [4]);
-    e.tidy(() => e.tape.backward(softmaxCrossEntropy(z, yt)));
-    expect(yt.grad).toBeNull();
-    expectClose(await z.grad!.readF32(), numericGrad((v) => refSoftmaxCrossEntropy(v, y, c), zd), 1e-4, 'GPU gradient vs finite differences');
-    for (const t of [z, yt, z.grad!]) t.dispose();
   });
 
   it('refuses bad shapes', async () => {

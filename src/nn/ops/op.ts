@@ -42,6 +42,8 @@ export interface OpCase<A> {
   attrs: A;
   /** Normwise relative tolerances of the GPU against the reference (defaults 1e-5 forward, 1e-4 gradients). */
   tol?: { forward?: number; gradient?: number };
+  /** Step of the finite differences of the reference (default 1e-6; larger where the objective is large and smooth). */
+  fdStep?: number;
 }
 
 /**
