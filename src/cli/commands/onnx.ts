@@ -23,10 +23,10 @@ export async function onnxInfoCommand(path: string, opts: OnnxInfoOptions = {}, 
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new Error(`${path}: no such file`);
   if (!st.isFile()) throw new Error(`${path}: not a file`);
-  const size = positiveInt('input-size', opts.inputSize, 224);
   const batch = positiveInt('batch', opts.batch, 1);
+  const size = opts.inputSize === undefined ? undefined : positiveInt('input-size', opts.inputSize, 224);
   const model = parseOnnx(new Uint8Array(await readFile(path)), path);
-  const info = onnxInfo(model, { inputSize: size, batch });
+  const info = onnxInfo(model, { batch, ...(size ? { inputSize: size } : {}) });
   if (opts.json) out(JSON.stringify({ file: path, ...info }, null, 2));
   else {
     out(`file:         ${path}`);
@@ -40,7 +40,7 @@ export function registerOnnx(program: Command): void {
   onnx
     .command('info <model>')
     .description('producer, opsets, inputs/outputs with shapes, op counts, parameters, unsupported ops and the default cut tensor of MODEL.onnx')
-    .option('--input-size <n>', 'height and width for symbolic spatial dimensions', '224')
+    .option('--input-size <n>', "height and width of the image input (default: the model's static size, else 224)")
     .option('--batch <n>', 'size of a symbolic batch dimension', '1')
     .option('--json', 'machine-readable output')
     .action(async (model: string, opts: OnnxInfoOptions) => {

@@ -19,7 +19,11 @@ import { passThrough } from './simplify.js';
 export interface ImportOptions {
   /** The size of a symbolic first (batch) dimension. Default 1. */
   batch?: number;
-  /** Height and width for symbolic spatial dimensions of a rank-4 input. Default 224. */
+  /**
+   * Height and width of rank-4 inputs. Given, it replaces the file's spatial dims, static ones too (exporters fix the
+   * dummy input's size; a convolutional network runs at others, and a size its Reshapes cannot take is an error).
+   * Not given: the file's static size, else 224.
+   */
   inputSize?: number | [number, number];
   /** Full static shapes for inputs, overriding the file's (static dims must agree). */
   inputShapes?: Record<string, number[]>;
@@ -67,6 +71,9 @@ export function checkOpset(model: OnnxModel): void {
 /** ONNX requires topological order; files that break it are sorted (stable), cycles and dangling inputs refused. */
 function topological(model: OnnxModel, available: Set<string>): OnnxNode[] {
   const nodes = model.graph.nodes;
+  // The usual case: the file's order is already topological (checked without recursion).
+  const seen = new Set(available);
+  if (nodes.every((n) => n.inputs.every((i) => i === '' || seen.has(i)) && (n.outputs.forEach((o) => seen.add(o)), true))) return nodes;
   const producedBy = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => o && producedBy.set(o, i)));
   const order: OnnxNode[] = [];
@@ -99,6 +106,7 @@ function staticInputShape(name: string, dims: (number | string | null)[] | undef
   const size = opts.inputSize ?? 224;
   const [h, w] = typeof size === 'number' ? [size, size] : size;
   return dims!.map((d, i) => {
+    if (opts.inputSize !== undefined && dims!.length === 4 && (i === 2 || i === 3)) return i === 2 ? h : w;
     if (typeof d === 'number') return d;
     if (i === 0) return opts.batch ?? 1;
     if (dims!.length === 4 && i === 2) return h;
