@@ -8,7 +8,7 @@ import { gradCamOfPixels } from './explain-job.js';
 import { predictClassProbabilities } from './fit.js';
 import { uploadImageBatch } from './image-input.js';
 import type { JobEnv, RunHandle } from './job-env.js';
-import { buildRunModel, openRun, restoreRunWeights } from './jobs.js';
+import { loadRunModel, openRun } from './jobs.js';
 import { imageForward } from './recipes.js';
 import { ScheduledBatches } from './schedule.js';
 
@@ -28,13 +28,7 @@ export interface RunClassifier {
 export async function openClassifier(env: JobEnv, runRef: string): Promise<RunClassifier> {
   const e = env.engine;
   const { run, config } = await openRun(env, runRef);
-  const { model } = await buildRunModel(env, config);
-  try {
-    await restoreRunWeights(e, model, run);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
+  const { model } = await loadRunModel(env, { run, config });
   const forward = imageForward(e, model, config.preprocess, null);
   const size = config.input_size;
   return {

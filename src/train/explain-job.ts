@@ -9,7 +9,7 @@ import type { RunConfig } from './config.js';
 import { classProbabilities } from './fit.js';
 import { prepareImages } from './image-input.js';
 import type { JobEnv } from './job-env.js';
-import { restoreRunWeights, runModelForImages } from './jobs.js';
+import { runModelForImages } from './jobs.js';
 import { checkBatchFits } from './preflight.js';
 
 export interface ExplainJobOptions {
@@ -75,7 +75,7 @@ export async function gradCamOfPixels(e: Engine, model: Sequential, preprocess: 
 /**
  * Grad-CAM of a run's model on image files. Everything that can fail — reading and decoding every image, the run's
  * model and checkpoint, the layer name — fails before any result exists, so a shell that writes only the results
- * writes nothing on error. The model's weights are read, never written.
+ * writes nothing on error. The run's files are read, never written.
  */
 export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<ExplainJobResult> {
   const e = env.engine;
@@ -86,7 +86,6 @@ export async function explainJob(env: JobEnv, o: ExplainJobOptions): Promise<Exp
     const { layers, defaultLayer } = explainLayers(model);
     const layer = o.layer ?? defaultLayer;
     if (!layers.includes(layer)) throw new Error(`--layer ${layer}: no such layer with a spatial output in the ${config.model} base; choose one of ${layers.join(', ')}`);
-    await restoreRunWeights(e, model, run);
     const batch = o.batch ?? Math.min(config.batch, 8);
     checkBatchFits(e, model, [size, size, 3], batch);
     const classes = config.classes.length >= 2 ? [...config.classes] : ['class 0', 'class 1'];

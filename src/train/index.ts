@@ -32,6 +32,7 @@ export {
   restoreRunWeights,
   readRunConfig,
   openRun,
+  loadRunModel,
   type BackboneChoice,
   type ExtractJobOptions,
   type ExtractJobResult,

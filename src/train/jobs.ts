@@ -292,6 +292,20 @@ export async function restoreRunWeights(e: Engine, model: Sequential, run: RunHa
   return { epoch: ckpt.state.epoch, sha256: await sha256Hex(bytes) };
 }
 
+/**
+ * The one place an existing run becomes its model as trained (every job that uses a run: finetune's source,
+ * evaluate, predict, explain, the tab's classifier): the base it was made with, its head, its checkpoint's tensors.
+ */
+export async function loadRunModel(env: JobEnv, r: { run: RunHandle; config: RunConfig }): Promise<{ loaded: LoadedBackbone; model: Sequential; checkpoint: { epoch: number; sha256: string } }> {
+  const { loaded, model } = await buildRunModel(env, r.config);
+  try {
+    return { loaded, model, checkpoint: await restoreRunWeights(env.engine, model, r.run) };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
 export interface ImageTrainJobOptions extends TrainJobCommon {
   model: BackboneName;
   weights?: string;
@@ -405,9 +419,8 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
   const fromRef = stored?.from ?? o.from;
   if (!fromRef) throw new Error('--from RUN is required (a run of train-head, train or finetune)');
   const { run: fromRun, config: source } = await openRun(env, fromRef);
-  const { loaded, model } = await buildRunModel(env, source);
+  const { loaded, model, checkpoint: restored } = await loadRunModel(env, { run: fromRun, config: source });
   try {
-    const restored = await restoreRunWeights(e, model, fromRun);
     if (stored?.from_checkpoint && stored.from_checkpoint.sha256 !== restored.sha256) {
       throw new Error(
         `--resume ${o.resume}: this run started from ${fromRun.store.describe(CHECKPOINT_FILE)} at epoch ${stored.from_checkpoint.epoch} (SHA-256 ${stored.from_checkpoint.sha256.slice(0, 12)}…), but that file has changed since (now epoch ${restored.epoch}, ${restored.sha256.slice(0, 12)}…)`,
@@ -470,9 +483,8 @@ export async function evaluateJob(
   const root = o.data ? env.data.resolve(o.data) : config.data;
   if (!root) throw new Error('--data DIR is required (the run does not record an image folder)');
   const batch = o.batch ?? config.batch;
-  const { model } = await buildRunModel(env, config);
+  const { model } = await loadRunModel(env, { run, config });
   try {
-    await restoreRunWeights(e, model, run);
     checkBatchFits(e, model, [config.input_size, config.input_size, 3], batch);
     const folder = await env.data.openEvaluation(root, o.split ?? 'test', { inputSize: config.input_size, onBadImage: o.onBadImage ?? 'fail' });
     checkSameClasses(folder.root, folder.classNames, config.classes);
@@ -498,14 +510,14 @@ export interface Prediction {
 }
 
 /**
- * A run's model (untrained: restore its weights) and the given image files decoded at its input size. Everything is
+ * A run's model (its trained weights restored) and the given image files decoded at its input size. Everything is
  * read before anything is computed, so a bad file or run fails before any output.
  */
 export async function runModelForImages(env: JobEnv, o: { from: string; images: readonly string[] }): Promise<{ run: RunHandle; config: RunConfig; pixels: Uint8Array[]; model: Sequential }> {
   if (o.images.length === 0) throw new Error('give at least one IMAGE file');
   const { run, config } = await openRun(env, o.from);
   const pixels = await env.data.decodeImages(o.images, config.input_size);
-  const { model } = await buildRunModel(env, config);
+  const { model } = await loadRunModel(env, { run, config });
   return { run, config, pixels, model };
 }
 
@@ -514,7 +526,6 @@ export async function predictJob(env: JobEnv, o: { from: string; images: string[
   const { run, config, pixels, model } = await runModelForImages(env, o);
   const size = config.input_size;
   try {
-    await restoreRunWeights(e, model, run);
     // Every batch has the run's batch size (the last one padded with blank images): the kernels compiled for
     // that shape are reused instead of compiling new ones for an odd size.
     const batch = o.batch ?? config.batch;
