@@ -137,6 +137,19 @@ describe('ONNX reader', () => {
       graph: { node: [node('Relu', ['x'], ['y'])], input: [valueInfo('x', [2])], output: [valueInfo('y', [2])], valueInfo: [valueInfo('y', [2])] },
     });
     expect(parseOnnx(withVi).graph.valueInfo).toEqual([{ name: 'y', elemType: 'float', shape: [2] }]);
+    const dims = encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: 'ai.onnx', version: 13 }],
+      graph: {
+        node: [],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{}, { dimValue: 0 }, { dimParam: 'N' }, { dimValue: 5 }] } } } }, { name: 'r', type: { tensorType: { elemType: 7 } } }],
+        output: [],
+      },
+    });
+    const dm = parseOnnx(dims);
+    expect(dm.opsets).toEqual([{ domain: '', version: 13 }]);
+    // an unset dimension is unknown (null), not 0; a tensor without shape has none
+    expect(dm.graph.inputs).toEqual([{ name: 'x', elemType: 'float', shape: [null, 0, 'N', 5] }, { name: 'r', elemType: 'int64' }]);
   });
 });
 

@@ -334,7 +334,8 @@ function readValueInfo(v: RawValueInfo): OnnxValueInfo {
   return {
     name: v.name,
     elemType,
-    shape: shape.dim.map((d) => (d.value === 'dimValue' || (d.dimValue != null && d.value !== 'dimParam') ? toNumber(d.dimValue!) : d.value === 'dimParam' && d.dimParam ? d.dimParam : null)),
+    // The oneof discriminator says which field was on the wire: an unset dimension is unknown, not 0.
+    shape: shape.dim.map((d) => (d.value === 'dimValue' ? toNumber(d.dimValue!) : d.value === 'dimParam' && d.dimParam ? d.dimParam : null)),
   };
 }
 
