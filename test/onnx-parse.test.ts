@@ -176,6 +176,15 @@ describe('ONNX reader: bad files give a clear OnnxFormatError', () => {
     expectFormatError(readFileSync(join(SHARED_ONNX, 'README.md')), /ONNX/);
     expectFormatError(readFileSync(join(SHARED_ONNX, 'resnet18', 'logits.npy')), /ONNX/);
     expectFormatError(readFileSync(join(SHARED_ONNX, '..', 'data', 'cats_and_dogs_small', 'test', 'cats', 'cat.1500.jpg')), /ONNX/);
+    // cut at any byte, a small model never reads as a model
+    const small = encodeModel({
+      irVersion: 7,
+      producerName: 'p',
+      graph: { name: 'g', node: [node('Add', ['x', 'w'], ['y'])], input: [valueInfo('x', [2])], output: [valueInfo('y', [2])], initializer: [f32('w', [2], [1, 2])] },
+      opsetImport: [{ domain: '', version: 13 }],
+    });
+    expect(parseOnnx(small).graph.nodes).toHaveLength(1);
+    for (let cut = 0; cut < small.length; cut++) expect(() => parseOnnx(small.subarray(0, cut))).toThrow(OnnxFormatError);
     // a TensorProto is not a model
     expectFormatError(readFileSync(join(NODE_TESTS, 'test_relu', 'test_data_set_0', 'input_0.pb')), /ONNX/);
     expect(() => parseOnnxTensor(new Uint8Array([0x08, 0x96]), 't.pb')).toThrow(OnnxFormatError);

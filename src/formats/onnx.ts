@@ -422,6 +422,8 @@ export function parseOnnx(bytes: Uint8Array, file?: string): OnnxModel {
   if (irVersion <= 0) throw new OnnxFormatError('not an ONNX model: no ir_version (is this an ONNX file?)', file);
   if (irVersion > 64) throw new OnnxFormatError(`not an ONNX model: ir_version ${irVersion} is implausible (is this an ONNX file?)`, file);
   const opsets = raw.opsetImport.map((o) => ({ domain: o.domain === 'ai.onnx' ? '' : o.domain, version: toNumber(o.version) }));
+  // Required since IR version 3; writers put it after the graph, so a file cut there decodes without one.
+  if (irVersion >= 3 && opsets.length === 0) throw new OnnxFormatError('no opset_import (a truncated file, or not an ONNX model)', file);
   const graph = readGraph(raw.graph, file);
   if (graph.nodes.some((n) => !n.opType)) throw new OnnxFormatError('not an ONNX model: a node without op_type', file);
   const metadata: Record<string, string> = {};
