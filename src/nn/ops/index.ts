@@ -1,7 +1,6 @@
 // The op table: every differentiable op, one entry each (src/nn/ops/op.ts says what an entry holds). test/ops.test.ts
 // checks every entry listed here against its float64 reference and finite differences.
 import { BROADCAST_ADD, BROADCAST_DIV, BROADCAST_MUL, BROADCAST_SUB } from './broadcast.js';
-import { BROADCAST_ADD, BROADCAST_DIV, BROADCAST_MUL, BROADCAST_SUB } from './broadcast.js';
 import { CONV2D } from './conv2d.js';
 import { DENSE, MATMUL } from './dense.js';
 import { DEPTHWISE_CONV2D } from './depthwise.js';
@@ -35,10 +34,6 @@ export const OPS: readonly OpDef<any>[] = [
   BROADCAST_SUB,
   BROADCAST_MUL,
   BROADCAST_DIV,
-  BROADCAST_ADD,
-  BROADCAST_SUB,
-  BROADCAST_MUL,
-  BROADCAST_DIV,
 ];
 
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
@@ -50,5 +45,4 @@ export { maxPool2d, globalAvgPool } from './pool.js';
 export { concatChannels, zeroPad2d } from './shape.js';
 export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
-export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
