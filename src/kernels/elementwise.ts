@@ -133,3 +133,54 @@ export function leakyReluForward(e: Engine, x: Tensor, alpha: number, out?: Tens
 export function leakyReluBackward(e: Engine, x: Tensor, gy: Tensor, alpha: number, out?: Tensor): Tensor {
   return map(e, leakyKernels(alpha)[1], [x, gy], out);
 }
+
+/** The slope and offset are baked into the WGSL, so they are part of the kernel's name (and so of its key). */
+function hardSigmoidKernels(alpha: number, beta: number): [MapKernel, MapKernel] {
+  const a = f32(alpha);
+  const b = f32(beta);
+  const v = `(${a} * x_i + ${b})`;
+  return [
+    { name: `hard_sigmoid_fwd_${a}_${b}`, names: ['x'], expr: `clamp(${v}, 0.0, 1.0)` },
+    { name: `hard_sigmoid_bwd_${a}_${b}`, names: ['x', 'gy'], expr: `select(0.0, ${a} * gy_i, ${v} > 0.0 && ${v} < 1.0)` },
+  ];
+}
+
+/** Hard sigmoid (ONNX HardSigmoid): max(0, min(1, alpha · x + beta)). */
+export function hardSigmoidForward(e: Engine, x: Tensor, alpha: number, beta: number, out?: Tensor): Tensor {
+  return map(e, hardSigmoidKernels(alpha, beta)[0], [x], out);
+}
+
+/** Its gradient from the forward input x: alpha · gy where 0 < alpha · x + beta < 1, else 0. */
+export function hardSigmoidBackward(e: Engine, x: Tensor, gy: Tensor, alpha: number, beta: number, out?: Tensor): Tensor {
+  return map(e, hardSigmoidKernels(alpha, beta)[1], [x, gy], out);
+}
+
+/** Clip bounds as WGSL literals; null (or an infinity on its own side) is an absent bound. */
+function clipBounds(min: number | null, max: number | null): [string | null, string | null] {
+  if (Number.isNaN(min) || Number.isNaN(max)) throw new Error(`clip: NaN bound (min ${min}, max ${max})`);
+  return [min === null || min === -Infinity ? null : f32(min), max === null || max === Infinity ? null : f32(max)];
+}
+
+/** The bounds are baked into the WGSL, so they are part of the kernel's name; min(max(x, lo), hi) as numpy when lo > hi. */
+function clipKernels(min: number | null, max: number | null): [MapKernel, MapKernel] {
+  const [lo, hi] = clipBounds(min, max);
+  const tag = `${lo ?? 'none'}_${hi ?? 'none'}`;
+  let fwd = 'x_i';
+  if (lo !== null) fwd = `max(${fwd}, ${lo})`;
+  if (hi !== null) fwd = `min(${fwd}, ${hi})`;
+  const inside = [...(lo !== null ? [`x_i > ${lo}`] : []), ...(hi !== null ? [`x_i < ${hi}`] : [])];
+  return [
+    { name: `clip_fwd_${tag}`, names: ['x'], expr: fwd },
+    { name: `clip_bwd_${tag}`, names: ['x', 'gy'], expr: inside.length ? `select(0.0, gy_i, ${inside.join(' && ')})` : 'gy_i' },
+  ];
+}
+
+/** Clip (ONNX Clip): min(max(x, min), max); a null bound is absent (±infinity). */
+export function clipForward(e: Engine, x: Tensor, min: number | null, max: number | null, out?: Tensor): Tensor {
+  return map(e, clipKernels(min, max)[0], [x], out);
+}
+
+/** Its gradient from the forward input x: gy strictly inside (min, max), else 0. */
+export function clipBackward(e: Engine, x: Tensor, gy: Tensor, min: number | null, max: number | null, out?: Tensor): Tensor {
+  return map(e, clipKernels(min, max)[1], [x, gy], out);
+}

@@ -43,3 +43,24 @@ export function refLeakyRelu(x: ArrayLike<number>, alpha: number): Float64Array 
 export function refLeakyReluBackward(x: ArrayLike<number>, gy: ArrayLike<number>, alpha: number): Float64Array {
   return Float64Array.from(x, (v, i) => (v >= 0 ? gy[i]! : alpha * gy[i]!));
 }
+
+export function refHardSigmoid(x: ArrayLike<number>, alpha: number, beta: number): Float64Array {
+  return Float64Array.from(x, (v) => Math.max(0, Math.min(1, alpha * v + beta)));
+}
+
+export function refHardSigmoidBackward(x: ArrayLike<number>, gy: ArrayLike<number>, alpha: number, beta: number): Float64Array {
+  return Float64Array.from(x, (v, i) => {
+    const u = alpha * v + beta;
+    return u > 0 && u < 1 ? alpha * gy[i]! : 0;
+  });
+}
+
+/** min(max(x, min), max); a null bound is absent. */
+export function refClip(x: ArrayLike<number>, min: number | null, max: number | null): Float64Array {
+  return Float64Array.from(x, (v) => Math.min(Math.max(v, min ?? -Infinity), max ?? Infinity));
+}
+
+/** gy strictly inside (min, max), else 0. */
+export function refClipBackward(x: ArrayLike<number>, gy: ArrayLike<number>, min: number | null, max: number | null): Float64Array {
+  return Float64Array.from(x, (v, i) => (v > (min ?? -Infinity) && v < (max ?? Infinity) ? gy[i]! : 0));
+}

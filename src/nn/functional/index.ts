@@ -22,6 +22,8 @@ export {
   broadcastSub,
   broadcastMul,
   broadcastDiv,
+  hardSigmoid,
+  clip,
   type Conv2dOptions,
   type DepthwiseActivation,
   type DropoutDraw,

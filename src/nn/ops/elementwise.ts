@@ -1,7 +1,11 @@
 import type { Engine, Tensor } from '../../engine/index.js';
 import {
   addForward,
+  clipBackward,
+  clipForward,
   copyTensor,
+  hardSigmoidBackward,
+  hardSigmoidForward,
   hardSwishBackward,
   hardSwishForward,
   leakyReluBackward,
@@ -15,6 +19,10 @@ import {
 } from '../../kernels/elementwise.js';
 import {
   refAdd,
+  refClip,
+  refClipBackward,
+  refHardSigmoid,
+  refHardSigmoidBackward,
   refHardSwish,
   refHardSwishBackward,
   refLeakyRelu,
@@ -151,3 +159,49 @@ export const hardSwish = (x: Tensor): Tensor => apply(HARD_SWISH, [x], NONE);
 export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => apply(LEAKY_RELU, [x], { alpha });
 /** a + b for tensors of the same shape. */
 export const add = (a: Tensor, b: Tensor): Tensor => apply(ADD, [a, b], NONE);
+
+export interface HardSigmoidAttrs {
+  alpha: number;
+  beta: number;
+}
+
+/** ONNX HardSigmoid: max(0, min(1, alpha · x + beta)); gradient alpha strictly inside the ramp. */
+export const HARD_SIGMOID = unary<HardSigmoidAttrs>({
+  name: 'hardSigmoid',
+  forward: (e, x, { alpha, beta }) => hardSigmoidForward(e, x, alpha, beta),
+  backward: (e, x, gy, { alpha, beta }) => hardSigmoidBackward(e, x, gy, alpha, beta),
+  saves: 'input',
+  ref: (x, { alpha, beta }) => refHardSigmoid(x, alpha, beta),
+  refBackward: (x, gy, { alpha, beta }) => refHardSigmoidBackward(x, gy, alpha, beta),
+  // ONNX's defaults, PyTorch's Hardsigmoid (alpha 1/6), and a falling ramp.
+  cases: [...unaryCases({ alpha: 0.2, beta: 0.5 }), ...unaryCases({ alpha: 1 / 6, beta: 0.5 }, -5, 5).slice(0, 2), ...unaryCases({ alpha: -0.3, beta: 0.1 }).slice(0, 1)],
+});
+
+export interface ClipAttrs {
+  /** Absent (null): no lower bound. */
+  min: number | null;
+  /** Absent (null): no upper bound. */
+  max: number | null;
+}
+
+/** ONNX Clip: min(max(x, min), max) with either bound optional; gradient 1 strictly inside. */
+export const CLIP = unary<ClipAttrs>({
+  name: 'clip',
+  forward: (e, x, { min, max }) => clipForward(e, x, min, max),
+  backward: (e, x, gy, { min, max }) => clipBackward(e, x, gy, min, max),
+  saves: 'input',
+  ref: (x, { min, max }) => refClip(x, min, max),
+  refBackward: (x, gy, { min, max }) => refClipBackward(x, gy, min, max),
+  cases: [
+    ...unaryCases({ min: -1, max: 1.5 }, -3, 3),
+    ...unaryCases({ min: 0.25, max: null }, -3, 3).slice(0, 1),
+    ...unaryCases({ min: null, max: 0.5 }, -3, 3).slice(0, 1),
+    ...unaryCases({ min: null, max: null }, -3, 3).slice(0, 1),
+    ...unaryCases({ min: 0, max: 6 }, -3, 9).slice(2, 3),
+  ].map((c) => ({ ...c, label: `${c.label} min ${c.attrs.min ?? 'none'} max ${c.attrs.max ?? 'none'}` })),
+});
+
+/** max(0, min(1, alpha · x + beta)) (ONNX defaults alpha 0.2, beta 0.5; PyTorch's Hardsigmoid is alpha 1/6). */
+export const hardSigmoid = (x: Tensor, alpha = 0.2, beta = 0.5): Tensor => apply(HARD_SIGMOID, [x], { alpha, beta });
+/** min(max(x, min), max); a null (or omitted) bound is absent. */
+export const clip = (x: Tensor, min: number | null = null, max: number | null = null): Tensor => apply(CLIP, [x], { min, max });

@@ -5,7 +5,7 @@ import { CONV2D } from './conv2d.js';
 import { DENSE, MATMUL } from './dense.js';
 import { DEPTHWISE_CONV2D } from './depthwise.js';
 import { DROPOUT } from './dropout.js';
-import { ADD, HARD_SWISH, LEAKY_RELU, RELU, RELU6, SIGMOID } from './elementwise.js';
+import { ADD, CLIP, HARD_SIGMOID, HARD_SWISH, LEAKY_RELU, RELU, RELU6, SIGMOID } from './elementwise.js';
 import { BCE_WITH_LOGITS, SOFTMAX_CROSS_ENTROPY } from './loss.js';
 import type { OpDef } from './op.js';
 import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
@@ -34,10 +34,12 @@ export const OPS: readonly OpDef<any>[] = [
   BROADCAST_SUB,
   BROADCAST_MUL,
   BROADCAST_DIV,
+  HARD_SIGMOID,
+  CLIP,
 ];
 
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
-export { relu, sigmoid, relu6, hardSwish, leakyRelu, add } from './elementwise.js';
+export { relu, sigmoid, relu6, hardSwish, leakyRelu, add, hardSigmoid, clip } from './elementwise.js';
 export { conv2d, type Conv2dOptions } from './conv2d.js';
 export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
 export { dense, matmul } from './dense.js';
