@@ -1,17 +1,34 @@
 /**
- * Float64 reference of the depthwise 3×3 convolution (groups = channels, one filter per channel), NHWC,
- * symmetric padding 1, stride 1 or 2, optional bias and a ReLU / ReLU6 epilogue. The oracle for
- * src/kernels/depthwise.ts. Filter layout [3, 3, C, 1] (Keras DepthwiseConv2D, multiplier 1).
+ * Float64 reference of the depthwise convolution (groups = channels, one filter per channel), NHWC: any kernel
+ * KH×KW, strides, explicit pads [top, bottom, left, right] (zeros), dilations, optional bias and a ReLU / ReLU6
+ * epilogue. The defaults (3×3, pads 1, dilation 1) are MobileNetV2's depthwise layer. The oracle for
+ * src/kernels/depthwise.ts. Filter layout [KH, KW, C, 1] (Keras DepthwiseConv2D, multiplier 1).
  */
 
 export type DepthwiseActivation = 'linear' | 'relu' | 'relu6';
+
+/** How the window is laid over the input; every field optional (3×3, stride 1, pads 1, dilation 1). */
+export interface DepthwiseWindow {
+  stride?: number | readonly [number, number];
+  kernel?: readonly [number, number];
+  /** [top, bottom, left, right] */
+  pads?: readonly [number, number, number, number];
+  dilation?: number | readonly [number, number];
+}
 
 export interface DepthwiseGeometry {
   n: number;
   h: number;
   w: number;
   c: number;
-  stride: 1 | 2;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
   ho: number;
   wo: number;
 }
@@ -21,13 +38,20 @@ type Numbers = ArrayLike<number>;
 export const DEPTHWISE_K = 3;
 export const DEPTHWISE_PAD = 1;
 
-export function depthwiseGeometry(xShape: readonly number[], stride: 1 | 2): DepthwiseGeometry {
+const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+export function depthwiseGeometry(xShape: readonly number[], win: DepthwiseWindow | number = {}): DepthwiseGeometry {
+  const o: DepthwiseWindow = typeof win === 'number' ? { stride: win } : win;
   if (xShape.length !== 4) throw new Error(`depthwise conv: input must be NHWC, got [${xShape.join(', ')}]`);
   const [n, h, w, c] = xShape as [number, number, number, number];
-  const ho = Math.floor((h + 2 * DEPTHWISE_PAD - DEPTHWISE_K) / stride) + 1;
-  const wo = Math.floor((w + 2 * DEPTHWISE_PAD - DEPTHWISE_K) / stride) + 1;
+  const [kh, kw] = o.kernel ?? [DEPTHWISE_K, DEPTHWISE_K];
+  const [sh, sw] = pair(o.stride ?? 1);
+  const [dh, dw] = pair(o.dilation ?? 1);
+  const [pt, pb, pl, pr] = o.pads ?? [DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD];
+  const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const wo = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   if (ho < 1 || wo < 1) throw new Error(`depthwise conv: input [${xShape.join(', ')}] too small`);
-  return { n, h, w, c, stride, ho, wo };
+  return { n, h, w, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo };
 }
 
 /** Applies the activation to a pre-activation value. */
@@ -45,23 +69,29 @@ export function activationSlope(z: number, act: DepthwiseActivation): number {
 }
 
 /** Pre-activation output z = depthwise(x, w) + b, [N, Ho, Wo, C]. */
-export function depthwisePreactivation(x: Numbers, xShape: readonly number[], w: Numbers, b: Numbers | null, stride: 1 | 2): { z: Float64Array; shape: number[] } {
-  const g = depthwiseGeometry(xShape, stride);
-  const { n, h, w: wd, c, ho, wo } = g;
-  if (w.length !== 9 * c) throw new Error(`depthwise conv: filter has ${w.length} values, expected 3·3·${c}`);
+export function depthwisePreactivation(
+  x: Numbers,
+  xShape: readonly number[],
+  w: Numbers,
+  b: Numbers | null,
+  win: DepthwiseWindow | number = {},
+): { z: Float64Array; shape: number[] } {
+  const g = depthwiseGeometry(xShape, win);
+  const { n, h, w: wd, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo } = g;
+  if (w.length !== kh * kw * c) throw new Error(`depthwise conv: filter has ${w.length} values, expected ${kh}·${kw}·${c}`);
   const z = new Float64Array(n * ho * wo * c);
   for (let b0 = 0; b0 < n; b0++)
     for (let oy = 0; oy < ho; oy++)
       for (let ox = 0; ox < wo; ox++)
         for (let ch = 0; ch < c; ch++) {
           let s = b ? b[ch]! : 0;
-          for (let ky = 0; ky < 3; ky++) {
-            const iy = oy * stride - DEPTHWISE_PAD + ky;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
             if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < 3; kx++) {
-              const ix = ox * stride - DEPTHWISE_PAD + kx;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= wd) continue;
-              s += x[((b0 * h + iy) * wd + ix) * c + ch]! * w[(ky * 3 + kx) * c + ch]!;
+              s += x[((b0 * h + iy) * wd + ix) * c + ch]! * w[(ky * kw + kx) * c + ch]!;
             }
           }
           z[((b0 * ho + oy) * wo + ox) * c + ch] = s;
@@ -74,16 +104,16 @@ export function depthwiseForward(
   xShape: readonly number[],
   w: Numbers,
   b: Numbers | null,
-  opts: { stride?: 1 | 2; activation?: DepthwiseActivation } = {},
+  opts: DepthwiseWindow & { activation?: DepthwiseActivation } = {},
 ): { y: Float64Array; shape: number[] } {
   const act = opts.activation ?? 'linear';
-  const { z, shape } = depthwisePreactivation(x, xShape, w, b, opts.stride ?? 1);
+  const { z, shape } = depthwisePreactivation(x, xShape, w, b, opts);
   for (let i = 0; i < z.length; i++) z[i] = activate(z[i]!, act);
   return { y: z, shape };
 }
 
 /**
- * Gradients of depthwiseForward given dL/dy: dL/dx [N,H,W,C], dL/dw [3,3,C,1] and dL/db [C].
+ * Gradients of depthwiseForward given dL/dy: dL/dx [N,H,W,C], dL/dw [KH,KW,C,1] and dL/db [C].
  */
 export function depthwiseBackward(
   x: Numbers,
@@ -91,16 +121,15 @@ export function depthwiseBackward(
   w: Numbers,
   b: Numbers | null,
   gy: Numbers,
-  opts: { stride?: 1 | 2; activation?: DepthwiseActivation } = {},
+  opts: DepthwiseWindow & { activation?: DepthwiseActivation } = {},
 ): { gx: Float64Array; gw: Float64Array; gb: Float64Array } {
-  const stride = opts.stride ?? 1;
   const act = opts.activation ?? 'linear';
-  const g = depthwiseGeometry(xShape, stride);
-  const { n, h, w: wd, c, ho, wo } = g;
-  const { z } = depthwisePreactivation(x, xShape, w, b, stride);
+  const g = depthwiseGeometry(xShape, opts);
+  const { n, h, w: wd, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo } = g;
+  const { z } = depthwisePreactivation(x, xShape, w, b, opts);
   if (gy.length !== z.length) throw new Error(`depthwise backward: gradient has ${gy.length} values, expected ${z.length}`);
   const gx = new Float64Array(n * h * wd * c);
-  const gw = new Float64Array(9 * c);
+  const gw = new Float64Array(kh * kw * c);
   const gb = new Float64Array(c);
   for (let b0 = 0; b0 < n; b0++)
     for (let oy = 0; oy < ho; oy++)
@@ -110,14 +139,14 @@ export function depthwiseBackward(
           const gz = gy[o]! * activationSlope(z[o]!, act);
           if (gz === 0) continue;
           gb[ch] += gz;
-          for (let ky = 0; ky < 3; ky++) {
-            const iy = oy * stride - DEPTHWISE_PAD + ky;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
             if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < 3; kx++) {
-              const ix = ox * stride - DEPTHWISE_PAD + kx;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
               if (ix < 0 || ix >= wd) continue;
               const xi = ((b0 * h + iy) * wd + ix) * c + ch;
-              const wi = (ky * 3 + kx) * c + ch;
+              const wi = (ky * kw + kx) * c + ch;
               gx[xi] += gz * w[wi]!;
               gw[wi] += gz * x[xi]!;
             }
