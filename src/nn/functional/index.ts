@@ -24,6 +24,7 @@ export {
   broadcastDiv,
   hardSigmoid,
   clip,
+  permute,
   type Conv2dOptions,
   type DepthwiseActivation,
   type DropoutDraw,

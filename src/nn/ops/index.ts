@@ -8,6 +8,7 @@ import { DROPOUT } from './dropout.js';
 import { ADD, CLIP, HARD_SIGMOID, HARD_SWISH, LEAKY_RELU, RELU, RELU6, SIGMOID } from './elementwise.js';
 import { BCE_WITH_LOGITS, SOFTMAX_CROSS_ENTROPY } from './loss.js';
 import type { OpDef } from './op.js';
+import { PERMUTE } from './permute.js';
 import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
 import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
 
@@ -36,6 +37,7 @@ export const OPS: readonly OpDef<any>[] = [
   BROADCAST_DIV,
   HARD_SIGMOID,
   CLIP,
+  PERMUTE,
 ];
 
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
@@ -48,3 +50,4 @@ export { concatChannels, zeroPad2d } from './shape.js';
 export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
+export { permute, type PermuteAttrs } from './permute.js';
