@@ -94,6 +94,21 @@ describe('ONNX import passes', () => {
     expect(g.outputs[0]!.shape).toEqual([2, 8]);
   });
 
+  it('marks both Reshapes of a channel shuffle (into and out of a spatial map), not the Transpose', () => {
+    const bytes = modelBytes({
+      nodes: [node('Reshape', ['x', 's5'], ['a']), node('Transpose', ['a'], ['b'], { perm: [0, 2, 1, 3, 4] }), node('Reshape', ['b', 's4'], ['y'])],
+      inputs: [valueInfo('x', [1, 6, 2, 2])],
+      outputs: [valueInfo('y', [1, 6, 2, 2])],
+      initializers: [i64('s5', [5], [1, 2, 3, 2, 2]), i64('s4', [4], [1, 6, 2, 2])],
+    });
+    const g = importOnnx(parseOnnx(bytes));
+    expect(g.nodes.map((n) => [n.opType, n.nchwOrder ?? false])).toEqual([['Reshape', true], ['Transpose', false], ['Reshape', true]]);
+    const x = ref([1, 6, 2, 2], 3);
+    const y = runReference(g, { x }).get('y')!;
+    // channel c of the output is channel (c % 2)·3 + ⌊c / 2⌋ of the input
+    for (let c = 0; c < 6; c++) for (let k = 0; k < 4; k++) expect(y.data[c * 4 + k]).toBe(x.data[((c % 2) * 3 + Math.floor(c / 2)) * 4 + k]);
+  });
+
   it('removes Identity and Dropout (inference); outputs they carried keep their ONNX names; the mask is constant ones', () => {
     const bytes = modelBytes({
       nodes: [node('Identity', ['x'], ['a']), node('Dropout', ['a', 'ratio'], ['d', 'mask']), node('Relu', ['d'], ['y'])],

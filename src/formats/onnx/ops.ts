@@ -44,8 +44,9 @@ export interface StaticNode {
   outputs: string[];
   attrs: CanonicalAttrs;
   /**
-   * Set on a Flatten/Reshape whose input is an [N, C, H, W] map with C > 1 and H·W > 1 that it does not keep as
-   * such: ONNX numbers its elements in NCHW order, so an NHWC executor must transpose NHWC→NCHW before it.
+   * Set on a Flatten/Reshape that changes the shape and whose input or output is an [N, C, H, W] map with C > 1 and
+   * H·W > 1: ONNX numbers its elements in NCHW order, so an NHWC executor must transpose a 4-D input NHWC→NCHW
+   * before it and a 4-D output NCHW→NHWC after it.
    */
   nchwOrder?: true;
 }
