@@ -37,6 +37,46 @@ export const CONCAT_CHANNELS: OpDef<Record<string, never>> = {
   ],
 };
 
+interface SliceAttrs {
+  offset: number;
+  count: number;
+}
+
+/** Channels [offset, offset + count) of the last axis; the backward places the gradient back between zeros. */
+export const SLICE_CHANNELS: OpDef<SliceAttrs> = {
+  name: 'sliceChannels',
+  forward: (e, [x], { offset, count }) => ({ y: sliceChannels(e, x!, offset, count) }),
+  backward: ({ engine: e, attrs: { offset, count }, shapes: [shape] }, gy) => {
+    const lead = shape!.slice(0, -1);
+    const after = shape![shape!.length - 1]! - offset - count;
+    const parts = [offset > 0 ? e.full([...lead, offset], 0) : null, gy, after > 0 ? e.full([...lead, after], 0) : null].filter((t): t is Tensor => t !== null);
+    if (parts.length === 1) return [gy.reshape(shape!)];
+    const gx = concatChannelsForward(e, parts);
+    for (const t of parts) if (t !== gy) t.dispose();
+    return [gx];
+  },
+  reference: {
+    forward: ([x], { offset, count }) => {
+      const c = x!.shape[x!.shape.length - 1]!;
+      const positions = x!.data.length / c;
+      const y = new Float64Array(positions * count);
+      for (let p = 0; p < positions; p++) for (let k = 0; k < count; k++) y[p * count + k] = x!.data[p * c + offset + k]!;
+      return { data: y, shape: [...x!.shape.slice(0, -1), count] };
+    },
+    backward: ([x], { offset, count }, gy) => {
+      const c = x!.shape[x!.shape.length - 1]!;
+      const gx = new Float64Array(x!.data.length);
+      for (let p = 0; p < gx.length / c; p++) for (let k = 0; k < count; k++) gx[p * c + offset + k] = gy[p * count + k]!;
+      return [gx];
+    },
+  },
+  cases: [
+    { label: '[2, 3, 4, 10] channels 3..8', inputs: [{ shape: [2, 3, 4, 10] }], attrs: { offset: 3, count: 5 } },
+    { label: '[5, 8] channels 0..4', inputs: [{ shape: [5, 8] }], attrs: { offset: 0, count: 4 } },
+    { label: '[3, 3, 7] channels 2..7', inputs: [{ shape: [3, 3, 7] }], attrs: { offset: 2, count: 5 } },
+  ],
+};
+
 interface PadAttrs {
   /** [top, bottom, left, right] */
   pads: Pads;
@@ -64,6 +104,11 @@ export const ZERO_PAD_2D: OpDef<PadAttrs> = {
 export function concatChannels(xs: Tensor[]): Tensor {
   if (xs.length === 0) throw new Error('concatChannels: no inputs');
   return apply(CONCAT_CHANNELS, xs, {});
+}
+
+/** Channels [offset, offset + count) of the last axis. */
+export function sliceLastAxis(x: Tensor, offset: number, count: number): Tensor {
+  return apply(SLICE_CHANNELS, [x], { offset, count });
 }
 
 /** Pads an NHWC tensor with zeros: pads = [top, bottom, left, right]. */
