@@ -25,6 +25,7 @@ export {
   hardSigmoid,
   clip,
   permute,
+  softmax,
   type Conv2dOptions,
   type DepthwiseActivation,
   type DropoutDraw,

@@ -11,6 +11,7 @@ import type { OpDef } from './op.js';
 import { PERMUTE } from './permute.js';
 import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
 import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
+import { SOFTMAX } from './softmax.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- entries differ in their attributes
 export const OPS: readonly OpDef<any>[] = [
@@ -38,6 +39,7 @@ export const OPS: readonly OpDef<any>[] = [
   HARD_SIGMOID,
   CLIP,
   PERMUTE,
+  SOFTMAX,
 ];
 
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
@@ -51,3 +53,4 @@ export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
 export { permute, type PermuteAttrs } from './permute.js';
+export { softmax } from './softmax.js';
