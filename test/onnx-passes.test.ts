@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseOnnx, tensorNumbers } from '../src/formats/onnx.js';
 import { importOnnx, OnnxImportError, type ImportOptions } from '../src/formats/onnx/index.js';
 import { runReference, type RefTensor } from '../src/reference/onnx-graph.js';
-import { f32, i64, modelBytes, node, seeded, valueInfo } from './onnx-harness.js';
+import { encodeModel, f32, i64, modelBytes, node, seeded, valueInfo } from './onnx-harness.js';
 
 const ref = (dims: number[], seed: number): RefTensor => ({ dims, data: Float64Array.from(seeded(dims.reduce((a, b) => a * b, 1), seed)) });
 
@@ -263,6 +263,17 @@ describe('ONNX import: clear errors, never a wrong number', () => {
     expect(() => importOnnx(parseOnnx(relu(7)))).not.toThrow();
     const bad = modelBytes({ nodes: [node('Add', ['x', 'w'], ['y'])], inputs: [valueInfo('x', [2, 3])], outputs: [valueInfo('y', [2, 3])], initializers: [f32('w', [2], [1, 2])] });
     expect(err(bad).message).toMatch(/do not broadcast/);
+    const sparse = encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        node: [node('Add', ['x', 'sp'], ['y'])],
+        input: [valueInfo('x', [4])],
+        output: [valueInfo('y', [4])],
+        sparseInitializer: [{ values: f32('sp', [1], [1]), indices: i64('', [1], [2]), dims: [4] }],
+      },
+    });
+    expect(err(sparse).message).toMatch(/sparse initializers are not supported: 'Add:y' \(Add\) reads 'sp'/);
     const dangling = modelBytes({ nodes: [node('Relu', ['nowhere'], ['y'])], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])] });
     expect(err(dangling).message).toMatch(/reads 'nowhere', which no node, input or initializer provides/);
   });

@@ -121,6 +121,13 @@ export function importOnnx(model: OnnxModel, opts: ImportOptions = {}): StaticGr
   const bad = unsupportedNodes(model);
   if (bad.length) throw new OnnxImportError(`unsupported op${bad.length > 1 ? 's' : ''}: ${listNodes(bad)}`, bad);
   const g = model.graph;
+  const sparse = new Set(g.sparseInitializers);
+  const readsSparse = g.nodes.filter((n) => n.inputs.some((i) => sparse.has(i)));
+  if (readsSparse.length)
+    throw new OnnxImportError(
+      `sparse initializers are not supported: ${listNodes(readsSparse)} read${readsSparse.length > 1 ? '' : 's'} ${[...new Set(readsSparse.flatMap((n) => n.inputs.filter((i) => sparse.has(i))))].map((i) => `'${i}'`).join(', ')}`,
+      readsSparse.map((n) => ({ name: n.name, opType: n.opType })),
+    );
   const consts = new Map<string, OnnxTensor>(g.initializers);
   const shapes = new Map<string, number[]>();
   const aliases = new Map<string, string>();
