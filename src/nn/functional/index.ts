@@ -14,6 +14,8 @@ export {
   globalAvgPool,
   concatChannels,
   zeroPad2d,
+  pad2d,
+  F32_LOWEST,
   dropout,
   bceWithLogits,
   softmaxCrossEntropy,
@@ -28,5 +30,6 @@ export {
   softmax,
   type Conv2dOptions,
   type DepthwiseActivation,
+  type PadMode,
   type DropoutDraw,
 } from '../ops/index.js';

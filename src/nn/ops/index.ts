@@ -8,6 +8,7 @@ import { DROPOUT } from './dropout.js';
 import { ADD, CLIP, HARD_SIGMOID, HARD_SWISH, LEAKY_RELU, RELU, RELU6, SIGMOID } from './elementwise.js';
 import { BCE_WITH_LOGITS, SOFTMAX_CROSS_ENTROPY } from './loss.js';
 import type { OpDef } from './op.js';
+import { PAD_2D } from './pad.js';
 import { PERMUTE } from './permute.js';
 import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
 import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
@@ -29,6 +30,7 @@ export const OPS: readonly OpDef<any>[] = [
   GLOBAL_AVG_POOL,
   CONCAT_CHANNELS,
   ZERO_PAD_2D,
+  PAD_2D,
   DROPOUT,
   BCE_WITH_LOGITS,
   SOFTMAX_CROSS_ENTROPY,
@@ -54,3 +56,4 @@ export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.j
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
 export { permute, type PermuteAttrs } from './permute.js';
 export { softmax } from './softmax.js';
+export { pad2d, F32_LOWEST, type PadMode } from './pad.js';
