@@ -5,6 +5,7 @@ import { grid } from './common.js';
  * Softmax over the last axis of a tensor viewed as [rows, length], numerically stable (exp of x − max), and its
  * backward gx = y · (gy − Σ gy·y) from the saved output. One workgroup of 64 invocations per row: each strides over
  * the row, then a tree in workgroup memory combines the partial max / sums (deterministic: a fixed order).
+ * Log-softmax shares them: y = x − max − log Σ e^(x−max), backward gx = gy − e^y · Σ gy.
  */
 
 const WG = 64;
@@ -20,7 +21,7 @@ const HEADER = `var<workgroup> red: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32)`;
 
-function forwardCode(rows: number, len: number): string {
+function forwardCode(rows: number, len: number, log = false): string {
   return `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 ${HEADER} {
@@ -38,11 +39,18 @@ ${treeWgsl((a, b) => `max(${a}, ${b})`)}
   red[t] = s;
 ${treeWgsl((a, b) => `${a} + ${b}`)}
   let rs = red[0];
-  for (var j = t; j < ${len}u; j = j + ${WG}u) { y[base + j] = exp(x[base + j] - rm) / rs; }
+${
+  log
+    ? `  let shift = rm + log(rs);
+  for (var j = t; j < ${len}u; j = j + ${WG}u) { y[base + j] = x[base + j] - shift; }`
+    : `  for (var j = t; j < ${len}u; j = j + ${WG}u) { y[base + j] = exp(x[base + j] - rm) / rs; }`
+}
 }`;
 }
 
-function backwardCode(rows: number, len: number): string {
+function backwardCode(rows: number, len: number, log = false): string {
+  const d = log ? 'gy[base + j]' : 'gy[base + j] * y[base + j]';
+  const g = log ? 'gy[base + j] - exp(y[base + j]) * rd' : 'y[base + j] * (gy[base + j] - rd)';
   return `@group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gx: array<f32>;
@@ -51,11 +59,11 @@ ${HEADER} {
   if (row >= ${rows}u) { return; }
   let base = row * ${len}u;
   var d = 0.0;
-  for (var j = t; j < ${len}u; j = j + ${WG}u) { d = d + gy[base + j] * y[base + j]; }
+  for (var j = t; j < ${len}u; j = j + ${WG}u) { d = d + ${d}; }
   red[t] = d;
 ${treeWgsl((a, b) => `${a} + ${b}`)}
   let rd = red[0];
-  for (var j = t; j < ${len}u; j = j + ${WG}u) { gx[base + j] = y[base + j] * (gy[base + j] - rd); }
+  for (var j = t; j < ${len}u; j = j + ${WG}u) { gx[base + j] = ${g}; }
 }`;
 }
 
@@ -82,5 +90,23 @@ export function softmaxBackward(e: Engine, y: Tensor, gy: Tensor, out?: Tensor):
   if (gy.size !== y.size) throw new Error(`softmax backward: gradient of ${gy.size} values for an output of ${y.size}`);
   const gx = out ?? e.empty(y.shape, 'f32', 'softmax_grad');
   e.run({ name: 'softmax_bwd', key: `softmax_bwd:${rows},${len}`, code: () => backwardCode(rows, len), bindings: [y, gy, gx], workgroups: grid(rows, 1) });
+  return gx;
+}
+
+/** y = log softmax(x) over the last axis: x − max − log Σ e^(x − max). */
+export function logSoftmaxForward(e: Engine, x: Tensor, out?: Tensor): Tensor {
+  const { rows, len } = rowsOf('logSoftmax', x);
+  const y = out ?? e.empty(x.shape, 'f32', 'log_softmax');
+  if (y.size !== x.size) throw new Error(`logSoftmax: output holds ${y.size} values, needs ${x.size}`);
+  e.run({ name: 'log_softmax_fwd', key: `log_softmax_fwd:${rows},${len}`, code: () => forwardCode(rows, len, true), bindings: [x, y], workgroups: grid(rows, 1) });
+  return y;
+}
+
+/** gx = gy − e^y · Σ_row gy, from the forward output y. */
+export function logSoftmaxBackward(e: Engine, y: Tensor, gy: Tensor, out?: Tensor): Tensor {
+  const { rows, len } = rowsOf('logSoftmax backward', y);
+  if (gy.size !== y.size) throw new Error(`logSoftmax backward: gradient of ${gy.size} values for an output of ${y.size}`);
+  const gx = out ?? e.empty(y.shape, 'f32', 'log_softmax_grad');
+  e.run({ name: 'log_softmax_bwd', key: `log_softmax_bwd:${rows},${len}`, code: () => backwardCode(rows, len, true), bindings: [y, gy, gx], workgroups: grid(rows, 1) });
   return gx;
 }

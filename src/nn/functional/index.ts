@@ -28,6 +28,7 @@ export {
   clip,
   permute,
   softmax,
+  logSoftmax,
   type Conv2dOptions,
   type DepthwiseActivation,
   type PadMode,

@@ -12,7 +12,7 @@ import { PAD_2D } from './pad.js';
 import { PERMUTE } from './permute.js';
 import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
 import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
-import { SOFTMAX } from './softmax.js';
+import { LOG_SOFTMAX, SOFTMAX } from './softmax.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- entries differ in their attributes
 export const OPS: readonly OpDef<any>[] = [
@@ -42,6 +42,7 @@ export const OPS: readonly OpDef<any>[] = [
   CLIP,
   PERMUTE,
   SOFTMAX,
+  LOG_SOFTMAX,
 ];
 
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
@@ -55,5 +56,5 @@ export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
 export { permute, type PermuteAttrs } from './permute.js';
-export { softmax } from './softmax.js';
+export { softmax, logSoftmax } from './softmax.js';
 export { pad2d, F32_LOWEST, type PadMode } from './pad.js';
