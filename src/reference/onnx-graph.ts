@@ -57,32 +57,41 @@ function conv(x: RefTensor, w: RefTensor, b: RefTensor | undefined, a: Canonical
   const [pt, pl] = ints(a, 'pads') as [number, number];
   const group = num(a, 'group');
   const mg = m / group;
-  const y = new Float64Array(n * m * oh * ow);
+  const plane = oh * ow;
+  const taps = cg * kh * kw;
+  const y = new Float64Array(n * m * plane);
+  // im2col: row (ci, ky, kx) of `col` holds, for every output pixel, the input it meets (0 in the padding)
+  const col = new Float64Array(taps * plane);
   const xd = x.data;
   const wdata = w.data;
   for (let bi = 0; bi < n; bi++)
-    for (let oc = 0; oc < m; oc++) {
-      const g = Math.floor(oc / mg);
-      const yo = (bi * m + oc) * oh * ow;
-      if (b) y.fill(b.data[oc]!, yo, yo + oh * ow);
+    for (let g = 0; g < group; g++) {
+      col.fill(0);
       for (let ci = 0; ci < cg; ci++) {
         const xo = (bi * c + g * cg + ci) * h * wd;
         for (let ky = 0; ky < kh; ky++)
           for (let kx = 0; kx < kw; kx++) {
-            const wv = wdata[((oc * cg + ci) * kh + ky) * kw + kx]!;
-            const offX = kx * dw - pl;
-            // output columns whose input column ox·sw + offX lies in [0, wd)
-            const ox0 = Math.max(0, Math.ceil(-offX / sw));
-            const ox1 = Math.min(ow, Math.floor((wd - 1 - offX) / sw) + 1);
+            const ro = ((ci * kh + ky) * kw + kx) * plane;
             for (let oy = 0; oy < oh; oy++) {
               const iy = oy * sh - pt + ky * dh;
               if (iy < 0 || iy >= h) continue;
-              const row = xo + iy * wd + offX;
-              const orow = yo + oy * ow;
-              if (sw === 1) for (let ox = ox0; ox < ox1; ox++) y[orow + ox]! += wv * xd[row + ox]!;
-              else for (let ox = ox0; ox < ox1; ox++) y[orow + ox]! += wv * xd[row + ox * sw]!;
+              for (let ox = 0; ox < ow; ox++) {
+                const ix = ox * sw - pl + kx * dw;
+                if (ix >= 0 && ix < wd) col[ro + oy * ow + ox] = xd[xo + iy * wd + ix]!;
+              }
             }
           }
+      }
+      for (let o = 0; o < mg; o++) {
+        const oc = g * mg + o;
+        const yo = (bi * m + oc) * plane;
+        if (b) y.fill(b.data[oc]!, yo, yo + plane);
+        const wo = oc * taps;
+        for (let k = 0; k < taps; k++) {
+          const wv = wdata[wo + k]!;
+          const ro = k * plane;
+          for (let p = 0; p < plane; p++) y[yo + p]! += wv * col[ro + p]!;
+        }
       }
     }
   return { dims: outShape, data: y };
