@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { broadcastLayout, broadcastShape, sumTo } from '../src/kernels/broadcast.js';
 import { permuteLayout } from '../src/kernels/permute.js';
-import { broadcastAdd, broadcastMul, permute, softmax } from '../src/nn/ops/index.js';
+import type { Tensor } from '../src/engine/index.js';
+import { broadcastAdd, broadcastDiv, broadcastMul, broadcastSub, clip, hardSigmoid, logSoftmax, permute, softmax } from '../src/nn/ops/index.js';
 import { refSoftmax } from '../src/reference/softmax.js';
 import { testEngine } from './helpers/engine.js';
 import { expectClose, randomArray } from './helpers/small-ops.js';
@@ -9,7 +10,7 @@ import { expectClose, randomArray } from './helpers/small-ops.js';
 /*
  * What the op table's generic test cannot say about the broadcast, permute and softmax entries: the errors for shapes
  * they do not take, how their kernels compact the index space, a softmax over more rows than one grid dimension holds,
- * and that the broadcast backward's sums are reproducible bit for bit.
+ * that the broadcast backward's sums are reproducible bit for bit, and that forward + backward leave no buffer behind.
  */
 
 describe('broadcast, permute and softmax: shapes', () => {
@@ -67,5 +68,35 @@ describe('broadcast, permute and softmax: shapes', () => {
     };
     const first = await run();
     expect(await run()).toEqual(first);
+  });
+
+  it('forward and backward leave no buffer behind (every intermediate of the gradient sums is released)', async () => {
+    const e = await testEngine();
+    const cases: [string, number[], number[] | null, (a: Tensor, b: Tensor | null) => Tensor][] = [
+      ['broadcastAdd', [2, 5, 6, 4], [2, 1, 1, 4], (a, b) => broadcastAdd(a, b!)],
+      ['broadcastAdd equal', [3, 4], [3, 4], (a, b) => broadcastAdd(a, b!)],
+      ['broadcastSub', [3, 1, 4], [1, 5, 1], (a, b) => broadcastSub(a, b!)],
+      ['broadcastSub equal', [3, 4], [3, 4], (a, b) => broadcastSub(a, b!)],
+      ['broadcastMul', [2, 30, 30, 4], [2, 1, 1, 4], (a, b) => broadcastMul(a, b!)],
+      ['broadcastDiv', [4], [2, 3, 3, 4], (a, b) => broadcastDiv(a, b!)],
+      ['permute', [2, 3, 4, 5], null, (a) => permute(a, [0, 3, 1, 2])],
+      ['softmax', [6, 100], null, (a) => softmax(a)],
+      ['logSoftmax', [6, 100], null, (a) => logSoftmax(a)],
+      ['hardSigmoid', [50], null, (a) => hardSigmoid(a)],
+      ['clip', [50], null, (a) => clip(a, -0.5, 0.5)],
+    ];
+    for (const [what, sa, sb, f] of cases) {
+      const start = { ...e.pool.counters };
+      const a = e.upload(randomArray(sa.reduce((p, d) => p * d, 1), 1), sa);
+      const b = sb ? e.upload(randomArray(sb.reduce((p, d) => p * d, 1), 2, 0.5, 1.5), sb) : null;
+      a.requiresGrad = true;
+      if (b) b.requiresGrad = true;
+      const y = f(a, b);
+      e.tape.backward(y, e.upload(randomArray(y.size, 3), y.shape));
+      await e.sync();
+      for (const t of [a, b, y, a.grad, b?.grad]) t?.dispose();
+      expect(e.pool.counters.liveBuffers, what).toBe(start.liveBuffers);
+      expect(e.pool.counters.liveBytes, what).toBe(start.liveBytes);
+    }
   });
 });
