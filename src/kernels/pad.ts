@@ -87,11 +87,14 @@ export function zeroPadBackward(e: Engine, gy: Tensor, xShape: readonly number[]
 /** 'constant': every new cell holds one value; 'edge': the nearest border pixel is replicated. */
 export type PadMode = 'constant' | 'edge';
 
-/** A WGSL f32 expression for a padding value; ±Infinity as bit patterns (f32() refuses them), NaN refused. */
+/**
+ * A WGSL f32 expression for a padding value (in a kernel with a runtime u32 `i`). ±Infinity are bit patterns made
+ * at run time (f32() refuses them and WGSL refuses infinite constant expressions); NaN is refused.
+ */
 function padValueLiteral(value: number): string {
   if (Number.isNaN(value)) throw new Error('pad2d: the padding value is NaN');
-  if (value === Infinity) return 'bitcast<f32>(0x7f800000u)';
-  if (value === -Infinity) return 'bitcast<f32>(0xff800000u)';
+  if (value === Infinity) return 'bitcast<f32>(0x7f800000u | (i & 0u))';
+  if (value === -Infinity) return 'bitcast<f32>(0xff800000u | (i & 0u))';
   if (Math.abs(value) > 3.4028234663852886e38) throw new Error(`pad2d: padding value ${value} is outside the f32 range`);
   return f32(value);
 }

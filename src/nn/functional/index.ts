@@ -11,6 +11,7 @@ export {
   dense,
   matmul,
   maxPool2d,
+  avgPool2d,
   globalAvgPool,
   concatChannels,
   zeroPad2d,
@@ -32,5 +33,7 @@ export {
   type Conv2dOptions,
   type DepthwiseActivation,
   type PadMode,
+  type AvgPool2dOptions,
+  type MaxPool2dOptions,
   type DropoutDraw,
 } from '../ops/index.js';

@@ -10,7 +10,7 @@ import { BCE_WITH_LOGITS, SOFTMAX_CROSS_ENTROPY } from './loss.js';
 import type { OpDef } from './op.js';
 import { PAD_2D } from './pad.js';
 import { PERMUTE } from './permute.js';
-import { GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
+import { AVG_POOL_2D, GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
 import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
 import { LOG_SOFTMAX, SOFTMAX } from './softmax.js';
 
@@ -28,6 +28,7 @@ export const OPS: readonly OpDef<any>[] = [
   MATMUL,
   MAX_POOL_2D,
   GLOBAL_AVG_POOL,
+  AVG_POOL_2D,
   CONCAT_CHANNELS,
   ZERO_PAD_2D,
   PAD_2D,
@@ -50,7 +51,7 @@ export { relu, sigmoid, relu6, hardSwish, leakyRelu, add, hardSigmoid, clip } fr
 export { conv2d, type Conv2dOptions } from './conv2d.js';
 export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
 export { dense, matmul } from './dense.js';
-export { maxPool2d, globalAvgPool } from './pool.js';
+export { maxPool2d, avgPool2d, globalAvgPool, type MaxPool2dOptions, type AvgPool2dOptions } from './pool.js';
 export { concatChannels, zeroPad2d } from './shape.js';
 export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
