@@ -64,7 +64,9 @@ export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptio
   try {
     for (const n of uniqueNames) gnodes.push(convertNode(n, c));
     for (const [key, t] of c.constants) t.name ??= key;
-    const graph = new Graph(opts.name ?? 'onnx', { inputs, output: outputs[0]!, nodes: gnodes, constants: c.constants });
+    const output = outputs.find((o) => !imported.constants.has(o));
+    if (!output) throw new OnnxImportError(`every requested output (${outputs.join(', ')}) is a constant of the model: nothing to run`);
+    const graph = new Graph(opts.name ?? 'onnx', { inputs, output, nodes: gnodes, constants: c.constants });
     return { graph, imported, resolve };
   } catch (err) {
     for (const n of gnodes) n.layer?.dispose();

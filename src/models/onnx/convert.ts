@@ -174,7 +174,7 @@ function gemmNode(n: StaticNode, c: ConvertContext): GraphNode {
     return node(n, c, [n.inputs[0]!, n.inputs[1]!], ([x, y]) => [F.matmul(x!, y!)]);
   }
   if (aShape.length !== 2) unsupported(n, `a product with a rank-${aShape.length} runtime input`);
-  if (isGemm && num(a, 'transA')) unsupported(n, 'transA');
+  const transA = isGemm && num(a, 'transA') === 1;
   const transB = isGemm && num(a, 'transB') === 1;
   const alpha = isGemm ? num(a, 'alpha') : 1;
   const beta = isGemm ? num(a, 'beta') : 1;
@@ -185,15 +185,31 @@ function gemmNode(n: StaticNode, c: ConvertContext): GraphNode {
   const layer = c.paramLayer(n, 'Dense');
   const kernel = layer.load(c.engine, 'kernel', [k, mOut], wData);
   let bias: Tensor | null = null;
+  // A bias per output unit is the layer's; a full [N, M] matrix (or a column) is added after the product.
+  let matrix: Tensor | null = null;
   const cT = n.inputs[2] ? c.constant(n.inputs[2]) : undefined;
   if (n.inputs[2] && !cT) unsupported(n, 'a runtime C operand');
   if (cT) {
     const cv = tensorNumbers(cT);
-    if (cT.dims.length === 2 && cT.dims[0] !== 1) unsupported(n, `C of shape ${JSON.stringify(cT.dims)} (only [M], [1, M] or a scalar)`);
-    const full = cv.length === 1 ? new Array<number>(mOut).fill(cv[0]!) : cv;
-    bias = layer.load(c.engine, 'bias', [mOut], Float32Array.from(full, (v) => v * beta));
+    const perUnit = cv.length === 1 || cT.dims[cT.dims.length - 1] === mOut && cv.length === mOut;
+    if (perUnit) {
+      const full = cv.length === 1 ? new Array<number>(mOut).fill(cv[0]!) : cv;
+      bias = layer.load(c.engine, 'bias', [mOut], Float32Array.from(full, (v) => v * beta));
+    } else {
+      matrix = c.engine.keep(c.engine.upload(Float32Array.from(cv, (v) => v * beta), cT.dims));
+      c.constants.set(`${n.name}/C`, matrix);
+    }
   }
-  return node(n, c, [n.inputs[0]!], ([x]) => [F.dense(x!, kernel, bias, { relu })], layer);
+  if (matrix && relu) unsupported(n, 'a fused ReLU after a matrix bias');
+  return node(n, c, [n.inputs[0]!], ([x]) => {
+    const xa = transA ? F.permute(x!, [1, 0]) : x!;
+    const y = F.dense(xa, kernel, bias, { relu });
+    if (xa !== x) xa.dispose();
+    if (!matrix) return [y];
+    const z = F.broadcastAdd(y, matrix);
+    y.dispose();
+    return [z];
+  }, layer);
 }
 
 /** Binary elementwise ops: same-shape runtime Add stays the plain kernel; everything else broadcasts. */
@@ -271,17 +287,46 @@ function transposeNode(n: StaticNode, c: ConvertContext): GraphNode {
   const q = order.map((la) => inv[perm[la]!]!);
   const physIn = physicalShape(inShape);
   const outPhys = physicalShape(c.shape(n.outputs[0]!));
-  if (q.every((v, i) => v === i)) return node(n, c, [n.inputs[0]!], ([x]) => [x!.reshape([x!.shape[0]!, ...outPhys.slice(1)])]);
-  if (q[0] !== 0) unsupported(n, 'a transpose that moves the batch axis');
-  return node(n, c, [n.inputs[0]!], ([x]) => [isTrivialPermutation(physIn, q) ? x!.reshape([x!.shape[0]!, ...outPhys.slice(1)]) : F.permute(x!, q)]);
+  const outShape = (x: Tensor): number[] => permuteShape(x.shape, q);
+  if (isTrivialPermutation(physIn, q)) return node(n, c, [n.inputs[0]!], ([x]) => [x!.reshape(outShape(x!))]);
+  return node(n, c, [n.inputs[0]!], ([x]) => [F.permute(x!, q)]);
+}
+
+/** Every tensor as [outer, rest] around physical axis p: concatenation and slicing on any axis become last-axis ones. */
+function aroundAxis(x: Tensor, p: number): Tensor {
+  const outer = x.shape.slice(0, p).reduce((a, d) => a * d, 1);
+  return x.reshape([outer, x.size / outer]);
+}
+
+/** A [outer, rest] result back in the output's physical shape (the runtime batch, unless the batch axis was cut). */
+function fromAround(y: Tensor, outPhys: readonly number[], batch: number, p: number): Tensor {
+  const r = y.reshape(p === 0 ? [...outPhys] : [batch, ...outPhys.slice(1)]);
+  y.dispose();
+  return r;
 }
 
 function concatNode(n: StaticNode, c: ConvertContext): GraphNode {
   const rank = c.shape(n.outputs[0]!).length;
-  const axis = num(n.attrs, 'axis');
-  if (physicalAxis(axis, rank) !== rank - 1) unsupported(n, `concatenation on axis ${axis} of a rank-${rank} tensor (only the channel axis)`);
+  const p = physicalAxis(num(n.attrs, 'axis'), rank);
   if (n.inputs.some((i) => c.constant(i))) unsupported(n, 'concatenating constants');
-  return node(n, c, n.inputs, (xs) => [F.concatChannels(xs)]);
+  if (p === rank - 1) return node(n, c, n.inputs, (xs) => [F.concatChannels(xs)]);
+  const outPhys = physicalOf(c, n.outputs[0]!);
+  return node(n, c, n.inputs, (xs) => {
+    const flat = xs.map((x) => aroundAxis(x, p));
+    const y = F.concatChannels(flat);
+    for (const t of flat) t.dispose();
+    return [fromAround(y, outPhys, xs[0]!.shape[0]!, p)];
+  });
+}
+
+/** Elements [start, start + count) of physical axis p. */
+function sliceAxis(x: Tensor, p: number, start: number, count: number, outPhys: readonly number[]): Tensor {
+  if (p === x.rank - 1) return F.sliceLastAxis(x, start, count);
+  const inner = x.shape.slice(p + 1).reduce((a, d) => a * d, 1);
+  const flat = aroundAxis(x, p);
+  const y = F.sliceLastAxis(flat, start * inner, count * inner);
+  flat.dispose();
+  return fromAround(y, outPhys, x.shape[0]!, p);
 }
 
 function sliceNode(n: StaticNode, c: ConvertContext): GraphNode {
@@ -293,19 +338,21 @@ function sliceNode(n: StaticNode, c: ConvertContext): GraphNode {
   const sliced = axes.filter((ax, i) => !(ints(a, 'starts')[i] === 0 && ints(a, 'ends')[i]! >= inShape[ax]! && steps[i] === 1));
   if (sliced.length === 0) return node(n, c, [n.inputs[0]!], ([x]) => [x!.reshape(x!.shape)]);
   const i = axes.indexOf(sliced[0]!);
-  if (sliced.length > 1 || steps[i] !== 1 || physicalAxis(axes[i]!, rank) !== rank - 1) unsupported(n, 'a slice other than a contiguous range of the channel axis');
+  if (sliced.length > 1 || steps[i] !== 1) unsupported(n, 'a slice of more than one axis, or with a step other than 1');
+  const p = physicalAxis(axes[i]!, rank);
   const start = ints(a, 'starts')[i]!;
   const count = c.shape(n.outputs[0]!)[axes[i]!]!;
-  return node(n, c, [n.inputs[0]!], ([x]) => [F.sliceLastAxis(x!, start, count)]);
+  const outPhys = physicalOf(c, n.outputs[0]!);
+  return node(n, c, [n.inputs[0]!], ([x]) => [sliceAxis(x!, p, start, count, outPhys)]);
 }
 
 function splitNode(n: StaticNode, c: ConvertContext): GraphNode {
   const rank = c.shape(n.inputs[0]!).length;
-  const axis = num(n.attrs, 'axis');
+  const p = physicalAxis(num(n.attrs, 'axis'), rank);
   const split = ints(n.attrs, 'split');
-  if (physicalAxis(axis, rank) !== rank - 1) unsupported(n, `a split on axis ${axis} of a rank-${rank} tensor (only the channel axis)`);
   const offsets = split.map((_, k) => split.slice(0, k).reduce((s, v) => s + v, 0));
-  return node(n, c, [n.inputs[0]!], ([x]) => split.map((count, k) => F.sliceLastAxis(x!, offsets[k]!, count)));
+  const outPhys = n.outputs.map((o) => physicalOf(c, o));
+  return node(n, c, [n.inputs[0]!], ([x]) => split.map((count, k) => sliceAxis(x!, p, offsets[k]!, count, outPhys[k]!)));
 }
 
 function padNode(n: StaticNode, c: ConvertContext): GraphNode {
@@ -346,19 +393,51 @@ function batchNormNode(n: StaticNode, c: ConvertContext): GraphNode {
 }
 
 function reduceMeanNode(n: StaticNode, c: ConvertContext): GraphNode {
+  const inShape = c.shape(n.inputs[0]!);
+  const rank = inShape.length;
   const axes = [...ints(n.attrs, 'axes')].sort();
-  const rank = c.shape(n.inputs[0]!).length;
-  if (rank !== 4 || axes.join() !== '2,3') unsupported(n, `a mean over axes ${JSON.stringify(axes)} of a rank-${rank} tensor (only the spatial axes of a map)`);
   const keep = num(n.attrs, 'keepdims') === 1;
-  return node(n, c, [n.inputs[0]!], ([x]) => [keep ? asMap(F.globalAvgPool(x!)) : F.globalAvgPool(x!)]);
+  const outShape = c.shape(n.outputs[0]!);
+  if (rank === 4 && axes.join() === '2,3') {
+    return node(n, c, [n.inputs[0]!], ([x]) => [keep ? asMap(F.globalAvgPool(x!)) : F.globalAvgPool(x!)]);
+  }
+  const phys = axes.map((a) => physicalAxis(a, rank));
+  const kept = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return node(n, c, [n.inputs[0]!], ([x]) => {
+    const y = F.reduceMean(x!, phys);
+    if (keep) return [y];
+    const r = reshapeLogical(y, kept, outShape);
+    y.dispose();
+    return [r];
+  });
 }
 
+/** Softmax over ONNX axes: a trailing block of axes (opset < 13 coerces to 2-D there) or one axis (opset ≥ 13). */
 function softmaxNode(n: StaticNode, c: ConvertContext): GraphNode {
   const shape = c.shape(n.inputs[0]!);
-  const axis = num(n.attrs, 'axis');
-  if (n.opType === 'LogSoftmax') unsupported(n, 'LogSoftmax');
-  if (shape.length === 4 || axis !== shape.length - 1) unsupported(n, `a softmax over axis ${axis} of a rank-${shape.length} tensor (only the last axis)`);
-  return unaryNode(n, c, (x) => F.softmax(x));
+  const rank = shape.length;
+  const axes = ints(n.attrs, 'axes');
+  const trailing = axes[axes.length - 1] === rank - 1 && axes.every((a, i) => i === 0 || a === axes[i - 1]! + 1);
+  if (!trailing && axes.length !== 1) unsupported(n, `a softmax over axes ${JSON.stringify(axes)}`);
+  const toLogical = inverse(storageOrder(rank));
+  // In the logical order: move a lone inner axis last, flatten the normalised block into rows.
+  const move = trailing ? null : [...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axes[0]), axes[0]!];
+  return node(n, c, [n.inputs[0]!], ([x]) => {
+    const temps: Tensor[] = [];
+    const step = (t: Tensor): Tensor => (temps.push(t), t);
+    const logical = [x!.shape[0]!, ...shape.slice(1)];
+    let t = step(isTrivialPermutation(x!.shape, toLogical) ? x!.reshape(logical) : F.permute(x!, toLogical));
+    if (move) t = step(F.permute(t, move));
+    const cols = trailing ? logical.slice(axes[0]).reduce((a, d) => a * d, 1) : logical[axes[0]!]!;
+    const rows = t.size / cols;
+    const rowsView = step(t.reshape([rows, cols]));
+    const y = step(n.opType === 'LogSoftmax' ? F.logSoftmax(rowsView) : F.softmax(rowsView));
+    let back = step(y.reshape(move ? permuteShape(logical, move) : logical));
+    if (move) back = step(F.permute(back, inverse(move)));
+    const out = isTrivialPermutation(back.shape, storageOrder(rank)) ? back.reshape(permuteShape(back.shape, storageOrder(rank))) : F.permute(back, storageOrder(rank));
+    for (const u of temps) if (u !== x) u.dispose();
+    return [out];
+  });
 }
 
 function clipNode(n: StaticNode, c: ConvertContext): GraphNode {

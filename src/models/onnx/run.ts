@@ -1,6 +1,6 @@
 /** Runs an imported ONNX graph on host arrays in ONNX's own layout (NCHW in, NCHW out): `onnx run` and the tests. */
 import type { Engine } from '../../engine/engine.js';
-import type { OnnxModel } from '../../formats/onnx.js';
+import { tensorNumbers, type OnnxModel } from '../../formats/onnx.js';
 import { INFERENCE } from '../../nn/layer.js';
 import { onnxGraph, type OnnxGraphOptions } from './build.js';
 import { inverse, permuteHost, physicalShape, storageOrder } from './layout.js';
@@ -34,13 +34,19 @@ export async function runOnnx(
         }),
       );
       const tensors = outputs.map(resolve);
-      const ys = graph.run(fed, INFERENCE, tensors);
       const out = new Map<string, HostTensor>();
+      // Outputs the import computed away (e.g. Dropout's all-ones mask) are constants of the imported graph.
+      for (const [k, t] of tensors.entries()) {
+        const value = imported.constants.get(t);
+        if (value) out.set(outputs[k]!, { shape: [...value.dims], data: Float32Array.from(tensorNumbers(value)) });
+      }
+      const computed = tensors.filter((t) => !imported.constants.has(t));
+      const ys = computed.length ? graph.run(fed, INFERENCE, computed) : [];
       for (const [k, y] of ys.entries()) {
-        const logical = imported.shapes.get(tensors[k]!)!;
+        const logical = imported.shapes.get(computed[k]!)!;
         const shape = [y.shape[0]!, ...logical.slice(1)].slice(0, logical.length);
         const data = await y.readF32();
-        out.set(outputs[k]!, { shape: logical.length ? shape : [], data: permuteHost(data, physicalShape(shape), inverse(storageOrder(shape.length))) });
+        out.set(outputs[tensors.indexOf(computed[k]!)]!, { shape: logical.length ? shape : [], data: permuteHost(data, physicalShape(shape), inverse(storageOrder(shape.length))) });
       }
       return out;
     });

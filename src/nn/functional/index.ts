@@ -14,6 +14,8 @@ export {
   avgPool2d,
   globalAvgPool,
   concatChannels,
+  sliceLastAxis,
+  reduceMean,
   zeroPad2d,
   pad2d,
   F32_LOWEST,

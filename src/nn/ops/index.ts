@@ -11,7 +11,8 @@ import type { OpDef } from './op.js';
 import { PAD_2D } from './pad.js';
 import { PERMUTE } from './permute.js';
 import { AVG_POOL_2D, GLOBAL_AVG_POOL, MAX_POOL_2D } from './pool.js';
-import { CONCAT_CHANNELS, ZERO_PAD_2D } from './shape.js';
+import { REDUCE_MEAN } from './reduce.js';
+import { CONCAT_CHANNELS, SLICE_CHANNELS, ZERO_PAD_2D } from './shape.js';
 import { LOG_SOFTMAX, SOFTMAX } from './softmax.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- entries differ in their attributes
@@ -30,6 +31,8 @@ export const OPS: readonly OpDef<any>[] = [
   GLOBAL_AVG_POOL,
   AVG_POOL_2D,
   CONCAT_CHANNELS,
+  SLICE_CHANNELS,
+  REDUCE_MEAN,
   ZERO_PAD_2D,
   PAD_2D,
   DROPOUT,
@@ -52,10 +55,11 @@ export { conv2d, type Conv2dOptions } from './conv2d.js';
 export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
 export { dense, matmul } from './dense.js';
 export { maxPool2d, avgPool2d, globalAvgPool, type MaxPool2dOptions, type AvgPool2dOptions } from './pool.js';
-export { concatChannels, zeroPad2d } from './shape.js';
+export { concatChannels, sliceLastAxis, zeroPad2d } from './shape.js';
+export { reduceMean } from './reduce.js';
 export { dropout, type DropoutDraw } from './dropout.js';
 export { bceWithLogits, softmaxCrossEntropy, classificationLoss } from './loss.js';
 export { broadcastAdd, broadcastSub, broadcastMul, broadcastDiv } from './broadcast.js';
 export { permute, type PermuteAttrs } from './permute.js';
-export { softmax, logSoftmax } from './softmax.js';
 export { pad2d, F32_LOWEST, type PadMode } from './pad.js';
+export { softmax, logSoftmax } from './softmax.js';
