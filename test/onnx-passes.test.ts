@@ -201,6 +201,17 @@ describe('ONNX import passes', () => {
     expect(() => importOnnx(parseOnnx(seq))).toThrow(/input 'x': dimension #1 is symbolic \(T\)/);
     expect(importOnnx(parseOnnx(seq), { inputShapes: { x: [1, 7] } }).outputs[0]!.shape).toEqual([1, 7]);
     expect(() => importOnnx(parseOnnx(bytes), { inputShapes: { x: [1, 4, 8, 8] } })).toThrow(/contradicts/);
+    // a static batch and size (an export without dynamic axes) give way to explicit options
+    const fixed = modelBytes({ nodes: [node('Flatten', ['x'], ['y'])], inputs: [valueInfo('x', [1, 3, 8, 8])], outputs: [valueInfo('y', [1, 192])] });
+    expect(importOnnx(parseOnnx(fixed)).outputs[0]!.shape).toEqual([1, 192]);
+    expect(importOnnx(parseOnnx(fixed), { batch: 5, inputSize: 4 }).outputs[0]!.shape).toEqual([5, 48]);
+    const hardcoded = modelBytes({
+      nodes: [node('Reshape', ['x', 's'], ['y'])],
+      inputs: [valueInfo('x', [1, 3, 8, 8])],
+      outputs: [valueInfo('y', [1, 192])],
+      initializers: [i64('s', [2], [1, 192])],
+    });
+    expect(() => importOnnx(parseOnnx(hardcoded), { batch: 5 })).toThrow(/cannot reshape \[5,3,8,8\] \(960 elements\) to \[1,192\]/);
   });
 });
 

@@ -17,7 +17,11 @@ import { canonicalize, type ShapeContext } from './shape.js';
 import { passThrough } from './simplify.js';
 
 export interface ImportOptions {
-  /** The size of a symbolic first (batch) dimension. Default 1. */
+  /**
+   * The batch size: the first dimension when it is symbolic, and — given — that of rank-4 (image) inputs even when
+   * the file fixes it (an export without a dynamic batch; a Reshape that hard-codes the batch then fails clearly).
+   * Default 1 for symbolic batches, else the file's.
+   */
   batch?: number;
   /**
    * Height and width of rank-4 inputs. Given, it replaces the file's spatial dims, static ones too (exporters fix the
@@ -107,6 +111,7 @@ function staticInputShape(name: string, dims: (number | string | null)[] | undef
   const [h, w] = typeof size === 'number' ? [size, size] : size;
   return dims!.map((d, i) => {
     if (opts.inputSize !== undefined && dims!.length === 4 && (i === 2 || i === 3)) return i === 2 ? h : w;
+    if (opts.batch !== undefined && dims!.length === 4 && i === 0) return opts.batch;
     if (typeof d === 'number') return d;
     if (i === 0) return opts.batch ?? 1;
     if (dims!.length === 4 && i === 2) return h;
