@@ -88,6 +88,9 @@ describe('webgpu-transfer onnx info (spawned CLI)', () => {
     const info = JSON.parse(j.stdout) as { defaultCut: { shape: number[] }; unsupported: unknown[] };
     expect(info.defaultCut.shape).toEqual([1, 512, 9, 9]);
     expect(info.unsupported).toEqual([]);
+    const b0 = await runCli(cli, ['onnx', 'info', m, '--batch', '0'], dir);
+    expect(b0.code).not.toBe(0);
+    expect(b0.stderr).toMatch(/error: --batch must be a positive integer, got "0"/);
     const bad = await runCli(cli, ['onnx', 'info', 'bad.onnx'], dir);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe('');

@@ -23,10 +23,10 @@ export async function onnxInfoCommand(path: string, opts: OnnxInfoOptions = {}, 
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new Error(`${path}: no such file`);
   if (!st.isFile()) throw new Error(`${path}: not a file`);
-  const batch = positiveInt('batch', opts.batch, 1);
+  const batch = opts.batch === undefined ? undefined : positiveInt('batch', opts.batch, 1);
   const size = opts.inputSize === undefined ? undefined : positiveInt('input-size', opts.inputSize, 224);
   const model = parseOnnx(new Uint8Array(await readFile(path)), path);
-  const info = onnxInfo(model, { batch, ...(size ? { inputSize: size } : {}) });
+  const info = onnxInfo(model, { ...(batch ? { batch } : {}), ...(size ? { inputSize: size } : {}) });
   if (opts.json) out(JSON.stringify({ file: path, ...info }, null, 2));
   else {
     out(`file:         ${path}`);
@@ -35,15 +35,17 @@ export async function onnxInfoCommand(path: string, opts: OnnxInfoOptions = {}, 
   return info;
 }
 
-export function registerOnnx(program: Command): void {
-  const onnx = program.command('onnx').description('inspect ONNX models (the import of an ONNX network as a base)');
+/** Registers `onnx` and its `info` subcommand; returns the `onnx` command so that other subcommands (`run`) can join it. */
+export function registerOnnx(program: Command): Command {
+  const onnx = program.command('onnx').description('inspect and run ONNX models (the import of an ONNX network as a base)');
   onnx
     .command('info <model>')
     .description('producer, opsets, inputs/outputs with shapes, op counts, parameters, unsupported ops and the default cut tensor of MODEL.onnx')
     .option('--input-size <n>', "height and width of the image input (default: the model's static size, else 224)")
-    .option('--batch <n>', 'size of a symbolic batch dimension', '1')
+    .option('--batch <n>', "the batch size the shapes are shown for (default: the model's, else 1)")
     .option('--json', 'machine-readable output')
     .action(async (model: string, opts: OnnxInfoOptions) => {
       await onnxInfoCommand(model, opts);
     });
+  return onnx;
 }
