@@ -285,6 +285,13 @@ describe('ONNX import: clear errors, never a wrong number', () => {
       },
     });
     expect(err(sparse).message).toMatch(/sparse initializers are not supported: 'Add:y' \(Add\) reads 'sp'/);
+    const huge = modelBytes({
+      nodes: [node('ConstantOfShape', ['s'], ['c']), node('Add', ['x', 'c'], ['y'])],
+      inputs: [valueInfo('x', [2])],
+      outputs: [valueInfo('y', [2])],
+      initializers: [i64('s', [2], [1 << 20, 1 << 20])],
+    });
+    expect(err(huge).message).toMatch(/ConstantOfShape\): would make a constant of shape \[1048576,1048576\]/);
     const dangling = modelBytes({ nodes: [node('Relu', ['nowhere'], ['y'])], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])] });
     expect(err(dangling).message).toMatch(/reads 'nowhere', which no node, input or initializer provides/);
   });

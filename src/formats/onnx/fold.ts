@@ -10,6 +10,13 @@ const CAST_TO: Record<number, OnnxDType> = { 1: 'float32', 2: 'uint8', 3: 'int8'
 
 const isInt = (d: OnnxDType): boolean => d !== 'float32' && d !== 'float64';
 
+/** Folded tensors are shape arithmetic or small constants; a larger result is refused rather than allocated. */
+const MAX_FOLDED = 1 << 26;
+function checkSize(node: OnnxNode, dims: number[]): void {
+  const n = numel(dims);
+  if (!(n <= MAX_FOLDED) || dims.some((d) => !Number.isInteger(d) || d < 0)) fail(node, `would make a constant of shape ${JSON.stringify(dims)} at import time`);
+}
+
 /** A tensor of `dtype` from float64 values (integers truncated, int64 saturated, bool as v ≠ 0). */
 export function makeTensor(name: string, dtype: OnnxDType, dims: number[], vals: ArrayLike<number>): OnnxTensor {
   const n = vals.length;
@@ -159,6 +166,7 @@ export function foldNode(node: OnnxNode, ctx: ShapeContext & { known(name: strin
     }
     case 'ConstantOfShape': {
       const dims = v(0);
+      checkSize(node, dims);
       const value = attrTensor(node, 'value');
       const fill = value ? tensorNumbers(value)[0] ?? 0 : 0;
       return [makeTensor(out0, value?.dtype ?? 'float32', dims, new Array<number>(numel(dims)).fill(fill))];
@@ -167,11 +175,12 @@ export function foldNode(node: OnnxNode, ctx: ShapeContext & { known(name: strin
       const [start, limit, delta] = [v(0)[0]!, v(1)[0]!, v(2)[0]!];
       if (delta === 0) fail(node, 'delta 0');
       const n = Math.max(0, Math.ceil((limit - start) / delta));
-      if (n > 1 << 24) fail(node, `${n} elements`);
+      checkSize(node, [n]);
       return [makeTensor(out0, dt(0), [n], Array.from({ length: n }, (_, i) => start + i * delta))];
     }
     case 'Expand': {
       const shape = broadcastShapes(node, [t(0).dims, v(1)]);
+      checkSize(node, shape);
       const vals = v(0);
       return [makeTensor(out0, dt(0), shape, broadcastIndex(shape, t(0).dims).map((j) => vals[j]!))];
     }
