@@ -88,6 +88,10 @@ describe('webgpu-transfer onnx info (spawned CLI)', () => {
     const info = JSON.parse(j.stdout) as { defaultCut: { shape: number[] }; unsupported: unknown[] };
     expect(info.defaultCut.shape).toEqual([1, 512, 9, 9]);
     expect(info.unsupported).toEqual([]);
+    const g = await runCli(cli, ['onnx', 'info', m, '--graph', '--batch', '2'], dir);
+    expect(g.code).toBe(0);
+    expect(g.stdout).toMatch(/imported graph:\n {2}input {3}input \[2, 3, 224, 224\]\n {2}Conv +\/features\/features\.0\/Conv {2}kernel=\[3,3\] strides=\[2,2\]/);
+    expect(g.stdout).toMatch(/output {2}logits \[2, 1000\]/);
     const b0 = await runCli(cli, ['onnx', 'info', m, '--batch', '0'], dir);
     expect(b0.code).not.toBe(0);
     expect(b0.stderr).toMatch(/error: --batch must be a positive integer, got "0"/);

@@ -109,3 +109,18 @@ export function formatOnnxInfo(info: OnnxInfo): string[] {
   lines.push(`default cut:  ${info.defaultCut ? `${info.defaultCut.tensor} [${info.defaultCut.shape.join(', ')}] (${info.defaultCut.reason})` : '(none found; choose one with --cut)'}`);
   return lines;
 }
+
+const attrText = (v: number | number[] | string): string => (Array.isArray(v) ? `[${v.join(',')}]` : String(v));
+
+/** The imported graph, one line per node: op, name, attributes, inputs → outputs with their static shapes. */
+export function formatStaticGraph(graph: StaticGraph): string[] {
+  const shape = (t: string): string => `${t} [${(graph.shapes.get(t) ?? []).join(', ')}]${graph.constants.has(t) ? ' (const)' : ''}`;
+  const lines = graph.inputs.map((i) => `input   ${i.name} [${i.shape.join(', ')}]`);
+  for (const n of graph.nodes) {
+    const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${attrText(v)}`).join(' ');
+    lines.push(`${n.opType.padEnd(18)} ${n.name}${attrs ? `  ${attrs}` : ''}${n.nchwOrder ? '  (NCHW order)' : ''}`);
+    lines.push(`    ${n.inputs.map(shape).join(', ')} → ${n.outputs.map(shape).join(', ')}`);
+  }
+  for (const o of graph.outputs) lines.push(`output  ${o.name}${o.tensor !== o.name ? ` (= ${o.tensor})` : ''} [${o.shape.join(', ')}]`);
+  return lines;
+}
