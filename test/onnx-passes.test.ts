@@ -104,7 +104,9 @@ describe('ONNX import passes', () => {
     const g = importOnnx(parseOnnx(bytes));
     expect(g.nodes.map((n) => [n.opType, n.nchwOrder ?? false])).toEqual([['Reshape', true], ['Transpose', false], ['Reshape', true]]);
     const x = ref([1, 6, 2, 2], 3);
-    const y = runReference(g, { x }).get('y')!;
+    const all = runReference(g, { x }, { keepAll: true });
+    expect([...all.keys()].sort()).toEqual(['a', 'b', 'y']);
+    const y = all.get('y')!;
     // channel c of the output is channel (c % 2)·3 + ⌊c / 2⌋ of the input
     for (let c = 0; c < 6; c++) for (let k = 0; k < 4; k++) expect(y.data[c * 4 + k]).toBe(x.data[((c % 2) * 3 + Math.floor(c / 2)) * 4 + k]);
   });

@@ -352,6 +352,8 @@ export function refFromOnnx(t: OnnxTensor): RefTensor {
 export interface RunReferenceOptions {
   /** Tensors to return besides the graph outputs (by ONNX name; removed Identity outputs resolve to their source). */
   keep?: string[];
+  /** Return every node output too (for comparing another executor node by node). */
+  keepAll?: boolean;
 }
 
 /**
@@ -385,10 +387,11 @@ export function runReference(graph: StaticGraph, inputs: Record<string, RefTenso
     const ins = node.inputs.map((i) => (i === '' ? undefined : get(i)));
     const outs = runReferenceNode(node, ins, node.outputs.map((o) => graph.shapes.get(o)!));
     node.outputs.forEach((o, j) => env.set(o, outs[j]!));
-    for (const i of node.inputs) if (lastUse.get(i) === k && !wanted.has(i)) env.delete(i);
+    if (!opts.keepAll) for (const i of node.inputs) if (lastUse.get(i) === k && !wanted.has(i)) env.delete(i);
   });
   const result = new Map<string, RefTensor>();
   for (const o of graph.outputs) result.set(o.name, get(o.tensor));
   for (const name of opts.keep ?? []) result.set(name, get(resolve(name)));
+  if (opts.keepAll) for (const n of graph.nodes) for (const o of n.outputs) if (o !== '') result.set(o, env.get(o)!);
   return result;
 }
