@@ -4,7 +4,7 @@ import { Engine } from '../src/engine/index.js';
 import { forceGemmVariant } from '../src/kernels/gemm-variant.js';
 import { forceNoSubgroups } from '../src/kernels/matmul.js';
 import { createBackbone } from '../src/models/registry.js';
-import type { BackboneName } from '../src/models/types.js';
+import type { BuiltinBackboneName } from '../src/models/types.js';
 import { bceWithLogits } from '../src/nn/functional/index.js';
 import { BinaryMetrics } from '../src/nn/metrics.js';
 import { RMSprop } from '../src/nn/optim/index.js';
@@ -65,7 +65,7 @@ describe('workgroup sizes on a GPU adapter', () => {
     const e = Engine.fromDevice(real.device, real.adapter, { ...real.info, isFallbackAdapter: false, description: 'fake discrete GPU' });
     const rng = new Rng(1);
     const pixels = Uint8Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.int(256));
-    const step = async (engine: Engine, name: BackboneName): Promise<void> => {
+    const step = async (engine: Engine, name: BuiltinBackboneName): Promise<void> => {
       const bb = createBackbone(name, engine, { inputSize: 32, seed: 0, logger: { warn: () => {} } });
       const model = buildTransferModel(engine, bb.model, 32, 0, { dropout: true });
       model.trainOnly([...bb.topLayerNames, 'dense_1', 'dense_2']);
@@ -88,7 +88,7 @@ describe('workgroup sizes on a GPU adapter', () => {
     };
     // SqueezeNet (Fire concat, Winograd, max-pool, GAP) and MobileNetV2 (depthwise, ReLU6, padding); VGG16 adds no
     // other kernel family and costs minutes on a software adapter.
-    for (const name of ['squeezenet1_1', 'mobilenet_v2'] as BackboneName[]) await step(e, name);
+    for (const name of ['squeezenet1_1', 'mobilenet_v2'] as BuiltinBackboneName[]) await step(e, name);
     const small = (engine: Engine): string[] => [...engine.pipelines.entries()].filter((k) => invocations(k.code) < 32).map((k) => `${k.name} (${invocations(k.code)})`);
     expect(e.pipelines.size).toBeGreaterThan(20);
     expect(small(e)).toEqual([]);

@@ -5,7 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { Engine } from '../engine/index.js';
 import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
-import type { BackboneName, ModelLogger } from '../models/types.js';
+import { formatOnnxRef, isOnnxModelRef, parseOnnxRef, type BackboneName, type ModelLogger } from '../models/types.js';
 import { CLASS_MODES, jsonSafe, loadGemmTuning, type ClassMode } from '../train/index.js';
 import { NodeTuneStore, type JobContext } from '../train/node.js';
 import type { PreprocessMode } from '../util/preprocess.js';
@@ -29,8 +29,17 @@ export function positiveFloat(flag: string, max = Infinity): (v: string) => numb
 }
 
 export function modelOption(v: string): BackboneName {
-  if (!isBackboneName(v)) throw new InvalidArgumentError(`unknown model '${v}'; choose one of ${BACKBONE_NAMES.join(', ')}`);
+  if (isOnnxModelRef(v)) return v;
+  if (!isBackboneName(v)) throw new InvalidArgumentError(`unknown model '${v}'; choose one of ${BACKBONE_NAMES.join(', ')}, or an ONNX file (PATH.onnx)`);
   return v;
+}
+
+/** The model the flags choose: --model, with --cut and --pool folded into an ONNX model's reference. */
+export function chosenModel(opts: ModelFlags): BackboneName | undefined {
+  if (opts.cut === undefined && opts.pool === undefined) return opts.model;
+  if (!opts.model || !isOnnxModelRef(opts.model)) throw new Error('--cut and --pool choose where an ONNX base ends; give --model PATH.onnx');
+  const parts = parseOnnxRef(opts.model);
+  return formatOnnxRef({ ...parts, ...(opts.cut !== undefined ? { cut: opts.cut } : {}), ...(opts.pool !== undefined ? { pool: opts.pool } : {}) });
 }
 
 export function layerList(v: string): string[] {
@@ -59,6 +68,8 @@ export interface ModelFlags {
   inputSize?: number;
   preprocess?: PreprocessMode;
   randomWeights?: boolean;
+  cut?: string;
+  pool?: string;
 }
 
 /** Options every training command takes (`resume` and the pixel cache where they apply). */
@@ -91,11 +102,13 @@ export function addDataOptions(cmd: Command): Command {
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--model <name>', `backbone: ${BACKBONE_NAMES.join(' | ')} (default: vgg16 when weights/vgg16_notop.safetensors exists, else squeezenet1_1)`, modelOption)
+    .option('--model <name>', `backbone: ${BACKBONE_NAMES.join(' | ')} | PATH.onnx (any ImageNet CNN exported to ONNX) (default: vgg16 when weights/vgg16_notop.safetensors exists, else squeezenet1_1)`, modelOption)
     .option('--weights <path>', "the backbone's weights (default: the model's usual place)")
     .option('--input-size <n>', 'square input size (default: the model\'s: VGG16 150, others 224)', intOption('--input-size', 32, 1024))
     .addOption(new Option('--preprocess <mode>', "input normalisation (default: the model's: VGG16 rescale, others imagenet)").choices([...PREPROCESS_CHOICES]))
-    .option('--random-weights', 'allow a randomly initialised base when no weights are found (smoke tests only)');
+    .option('--random-weights', 'allow a randomly initialised base when no weights are found (smoke tests only)')
+    .option('--cut <tensor>', "ONNX base: the tensor it ends at (default: the classifier's input; see `onnx info`)")
+    .addOption(new Option('--pool <mode>', 'ONNX base: how a spatial cut becomes features (default avg, as Keras pooling=)').choices(['avg', 'max', 'none']));
 }
 
 /** With --resume the stored settings are used; refuse options that would silently be ignored. */

@@ -5,11 +5,11 @@ import type { NamedArrays } from '../formats/types.js';
 import type { PreprocessMode } from '../kernels/preprocess.js';
 import { buildMobileNetV2, MOBILENET_V2_INPUT, mobileNetV2TopLayers, mobileNetV2WeightsFromOnnx } from './mobilenet_v2.js';
 import { buildSqueezeNet11, SQUEEZENET_INPUT, squeezeNetWeightsFromGluon } from './squeezenet1_1.js';
-import { randomWeightsWarning, type Backbone, type BackboneName, type ModelLogger, type WeightsStatus } from './types.js';
+import { isOnnxModelRef, randomWeightsWarning, type Backbone, type BackboneName, type BuiltinBackboneName, type ModelLogger, type WeightsStatus } from './types.js';
 import { buildVgg16, VGG16_DEFAULT_INPUT, vgg16ConvNames } from './vgg16.js';
 import { loadVgg16Weights, VGG16_WEIGHTS_PATH } from './vgg16-weights.js';
 
-export const BACKBONE_NAMES: readonly BackboneName[] = ['vgg16', 'squeezenet1_1', 'mobilenet_v2'];
+export const BACKBONE_NAMES: readonly BuiltinBackboneName[] = ['vgg16', 'squeezenet1_1', 'mobilenet_v2'];
 
 export interface BackboneOptions {
   /** Square input size; each backbone has its default (VGG16 150, the others 224). */
@@ -20,25 +20,27 @@ export interface BackboneOptions {
   logger: ModelLogger;
 }
 
-export function isBackboneName(name: string): name is BackboneName {
+export function isBackboneName(name: string): name is BuiltinBackboneName {
   return (BACKBONE_NAMES as readonly string[]).includes(name);
 }
 
 /** Default weight locations (relative to the repository root; the npy folders are the shared read-only copies). */
-export const DEFAULT_WEIGHTS_PATHS: Record<BackboneName, string> = {
+export const DEFAULT_WEIGHTS_PATHS: Record<BuiltinBackboneName, string> = {
   vgg16: VGG16_WEIGHTS_PATH,
   squeezenet1_1: '../shared/weights/squeezenet1_1/weights',
   mobilenet_v2: '../shared/weights/mobilenet_v2/weights',
 };
 
 /** What each backbone defaults to, known without building it (the CLI names feature caches after these). */
-const DEFAULTS: Record<BackboneName, { inputSize: number; preprocess: PreprocessMode }> = {
+const DEFAULTS: Record<BuiltinBackboneName, { inputSize: number; preprocess: PreprocessMode }> = {
   vgg16: { inputSize: VGG16_DEFAULT_INPUT, preprocess: 'rescale' },
   squeezenet1_1: { inputSize: SQUEEZENET_INPUT, preprocess: 'imagenet' },
   mobilenet_v2: { inputSize: MOBILENET_V2_INPUT, preprocess: 'imagenet' },
 };
 
 export function backboneDefaults(name: BackboneName): { inputSize: number; preprocess: PreprocessMode } {
+  // An ONNX base: the ImageNet convention of torchvision and timm exports (its static size, when it has one, wins on load).
+  if (isOnnxModelRef(name)) return { inputSize: 224, preprocess: 'imagenet' };
   const d = DEFAULTS[name];
   if (!d) throw new Error(`unknown backbone '${String(name)}'; choose one of ${BACKBONE_NAMES.join(', ')}`);
   return d;
@@ -51,7 +53,17 @@ function randomStatus(name: string, path: string, seed: number, params: number, 
 }
 
 /** Builds a backbone (Glorot-initialised) ready for `loadWeights`. */
-export function createBackbone(name: BackboneName, e: Engine, opts: BackboneOptions): Backbone {
+/** A file-name-safe name of a backbone for caches: the name itself, or `onnx-<file>-<hash of the reference>`. */
+export function backboneSlug(name: BackboneName): string {
+  if (!isOnnxModelRef(name)) return name;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  const file = name.replace(/#.*$/, '').split(/[\\/]/).pop()!.replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `onnx-${file}-${h.toString(16).padStart(8, '0')}`;
+}
+
+/** Builds a built-in backbone (an ONNX one is made from its file: src/models/onnx/backbone.ts). */
+export function createBackbone(name: BuiltinBackboneName, e: Engine, opts: BackboneOptions): Backbone {
   const seed = opts.seed ?? 0;
   const logger = opts.logger;
   switch (name) {
@@ -106,7 +118,7 @@ export function createBackbone(name: BackboneName, e: Engine, opts: BackboneOpti
 }
 
 function load(
-  name: BackboneName,
+  name: BuiltinBackboneName,
   model: Backbone['model'],
   weights: NamedArrays | null,
   convert: (w: NamedArrays) => NamedArrays,

@@ -21,7 +21,41 @@ export interface WeightsStatus {
   warning?: string;
 }
 
-export type BackboneName = 'vgg16' | 'squeezenet1_1' | 'mobilenet_v2';
+export type BuiltinBackboneName = 'vgg16' | 'squeezenet1_1' | 'mobilenet_v2';
+/**
+ * An ONNX file as the base (any ImageNet CNN; src/models/onnx): its path, with the cut and pooling when they are not
+ * the defaults as a fragment (`resnet18.onnx#cut=/layer4/layer4.1/relu_1/Relu&pool=max`), so the one string a run
+ * records rebuilds the same base.
+ */
+export type OnnxModelRef = `${string}.onnx` | `${string}.onnx#${string}`;
+export type BackboneName = BuiltinBackboneName | OnnxModelRef;
+
+export function isOnnxModelRef(name: string): name is OnnxModelRef {
+  return /\.onnx(#.*)?$/i.test(name);
+}
+
+export interface OnnxRefParts {
+  path: string;
+  cut?: string;
+  pool?: string;
+}
+
+export function parseOnnxRef(ref: OnnxModelRef): OnnxRefParts {
+  const hash = ref.search(/\.onnx#/i);
+  if (hash < 0) return { path: ref };
+  const path = ref.slice(0, hash + 5);
+  const params = new URLSearchParams(ref.slice(hash + 6));
+  for (const k of params.keys()) if (k !== 'cut' && k !== 'pool') throw new Error(`model ${ref}: unknown option '${k}' (cut, pool)`);
+  return { path, ...(params.has('cut') ? { cut: params.get('cut')! } : {}), ...(params.has('pool') ? { pool: params.get('pool')! } : {}) };
+}
+
+export function formatOnnxRef(p: OnnxRefParts): OnnxModelRef {
+  const params = new URLSearchParams();
+  if (p.cut !== undefined) params.set('cut', p.cut);
+  if (p.pool !== undefined) params.set('pool', p.pool);
+  const q = params.toString();
+  return (q ? `${p.path}#${q}` : p.path) as OnnxModelRef;
+}
 
 export interface Backbone {
   name: BackboneName;

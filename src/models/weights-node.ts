@@ -3,10 +3,10 @@ import { access } from 'node:fs/promises';
 import { readNpyFolder } from '../formats/npy-folder-node.js';
 import type { NamedArrays } from '../formats/types.js';
 import { DEFAULT_WEIGHTS_PATHS } from './registry.js';
-import type { BackboneName } from './types.js';
+import type { BuiltinBackboneName } from './types.js';
 import { readVgg16Weights } from './vgg16-weights-node.js';
 
-export async function readBackboneWeights(name: BackboneName, path: string = DEFAULT_WEIGHTS_PATHS[name]): Promise<NamedArrays | null> {
+export async function readBackboneWeights(name: BuiltinBackboneName, path: string = DEFAULT_WEIGHTS_PATHS[name]): Promise<NamedArrays | null> {
   if (name === 'vgg16') return readVgg16Weights(path);
   const exists = await access(path).then(
     () => true,

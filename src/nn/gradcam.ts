@@ -12,6 +12,7 @@
 import type { Tensor } from '../engine/tensor.js';
 import { channelMeans, resizeBilinear, weightedChannelSumRelu } from '../kernels/gradcam.js';
 import { INFERENCE, type ForwardContext, type Layer } from './layer.js';
+import { Graph } from './graph.js';
 import { Sequential } from './sequential.js';
 
 export interface GradCamOptions {
@@ -50,6 +51,7 @@ export function gradCamLayers(model: Sequential): Layer[] {
   const visit = (seq: Sequential): void => {
     for (const l of seq.layers) {
       if (l instanceof Sequential) visit(l);
+      else if (l instanceof Graph) out.push(...graphConvLayers(l));
       else if (l.outputShape?.length === 3) out.push(l);
     }
   };
@@ -77,11 +79,28 @@ function resolveLayer(model: Sequential, name: string | undefined): Layer {
   return l;
 }
 
+/** The convolutions of a graph model with a spatial output, in execution order (each explained at its output). */
+function graphConvLayers(g: Graph): Layer[] {
+  return g.nodes.filter((n) => n.op === 'Conv' && n.layer && n.outputShapes[0]!.length === 3).map((n) => n.layer!);
+}
+
+/** Runs a graph whose node `target` owns, replacing that node's output by `hook(output)`. */
+function graphHooked(g: Graph, x: Tensor, target: Layer, ctx: ForwardContext, hook: (t: Tensor) => Tensor): Tensor {
+  const node = g.nodes.find((n) => n.layer === target)!;
+  return g.run(new Map([[g.inputs[0]!.name, x]]), ctx, [g.output], { at: { tensor: node.outputs[0]!, fn: hook } })[0]!;
+}
+
 /** Runs `seq`, replacing the output of `target` (wherever it is nested) by `hook(output)`; `keep` is never disposed here. */
 function forwardHooked(seq: Sequential, x: Tensor, target: Layer, ctx: ForwardContext, state: { hook: (t: Tensor) => Tensor; leaf: Tensor | null }): Tensor {
   let h = x;
   for (const l of seq.layers) {
-    let next = l instanceof Sequential && [...l.walk()].includes(target) ? forwardHooked(l, h, target, ctx, state) : l.forward(h, ctx);
+    const inside = l !== target && [...l.walk()].includes(target);
+    let next =
+      inside && l instanceof Sequential
+        ? forwardHooked(l, h, target, ctx, state)
+        : inside && l instanceof Graph
+          ? graphHooked(l, h, target, ctx, state.hook)
+          : l.forward(h, ctx);
     if (l === target) {
       const leaf = state.hook(next);
       if (next !== leaf && next !== h) next.dispose();

@@ -151,9 +151,11 @@ export class Graph extends Layer {
         const outs = n.run(ins, ctx);
         n.outputs.forEach((o, k) => {
           let t = outs[k]!;
-          if (hooks.at?.tensor === o) t = hooks.at.fn(t);
+          const hooked = hooks.at?.tensor === o;
+          if (hooked) t = hooks.at!.fn(t);
           values.set(o, t);
-          if (!given.has(t) && !constants.has(t)) owned.add(t);
+          // A hooked tensor belongs to the hook from now on (Grad-CAM reads its leaf after the pass).
+          if (!hooked && !given.has(t) && !constants.has(t)) owned.add(t);
         });
         for (const i of n.inputs) release(i);
       }

@@ -9,7 +9,8 @@ import type { Engine } from '../engine/index.js';
 import { tensorsSha256 } from '../formats/checksum.js';
 import type { NamedArrays } from '../formats/types.js';
 import { createBackbone } from '../models/registry.js';
-import type { BackboneName, ModelLogger } from '../models/types.js';
+import { loadOnnxBackbone } from '../models/onnx/load.js';
+import { isOnnxModelRef, parseOnnxRef, type BackboneName, type ModelLogger } from '../models/types.js';
 import { silentSink, type EventSink } from './events.js';
 import type { SplitName } from './features.js';
 import type { BackboneOptions, DatasetSource, FolderOptions, JobEnv, LoadedBackbone, RunHandle, RunRepository } from './job-env.js';
@@ -135,6 +136,7 @@ export class MemoryJobEnv implements JobEnv {
   private readonly datasets = new Map<string, MemoryDataset>();
   private readonly featureStores = new Map<string, RunHandle>();
   private readonly weights = new Map<BackboneName, MemoryWeights & { checksum?: Promise<string> }>();
+  private readonly onnxFiles = new Map<string, Uint8Array>();
   private readonly decoder: ImageDecoder;
   private readonly cache: PixelCache | null;
 
@@ -212,6 +214,11 @@ export class MemoryJobEnv implements JobEnv {
     this.weights.set(name, { ...w });
   }
 
+  /** An ONNX file the tab's user picked: `load(ref)` of a model reference to that path builds its base. */
+  setOnnxModel(path: string, bytes: Uint8Array): void {
+    this.onnxFiles.set(path, bytes);
+  }
+
   hasWeights(name: BackboneName): boolean {
     return !!this.weights.get(name)?.tensors;
   }
@@ -280,6 +287,12 @@ export class MemoryJobEnv implements JobEnv {
   }
 
   private async loadBackbone(name: BackboneName, o: BackboneOptions): Promise<LoadedBackbone> {
+    if (isOnnxModelRef(name)) {
+      const path = parseOnnxRef(name).path;
+      const bytes = this.onnxFiles.get(path);
+      if (!bytes) throw new Error(`no ONNX file '${path}' is loaded here; pick the .onnx file first`);
+      return loadOnnxBackbone(this.engine, name, bytes, { ...(o.inputSize ? { inputSize: o.inputSize } : {}), ...(o.expectedChecksum ? { expectedChecksum: o.expectedChecksum } : {}) });
+    }
     const w = this.weights.get(name);
     const tensors = w?.tensors ?? null;
     const weightsPath = w?.source ?? `(no ${name} weights loaded)`;

@@ -1,6 +1,6 @@
 // Node glue for the training commands: where files are, backbones with their weights, dataset folders, run folders.
 import { existsSync, readFileSync } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiskPixelCache } from '../data/cache-node.js';
@@ -12,7 +12,8 @@ import type { Engine } from '../engine/index.js';
 import { tensorsSha256 } from '../formats/checksum.js';
 import { createBackbone, DEFAULT_WEIGHTS_PATHS } from '../models/registry.js';
 import { readBackboneWeights } from '../models/weights-node.js';
-import type { Backbone, BackboneName, ModelLogger, WeightsStatus } from '../models/types.js';
+import { loadOnnxBackbone } from '../models/onnx/load.js';
+import { isOnnxModelRef, parseOnnxRef, type Backbone, type BackboneName, type ModelLogger, type WeightsStatus } from '../models/types.js';
 import type { SplitName } from './features.js';
 import type { LoadedBackbone } from './job-env.js';
 
@@ -65,6 +66,16 @@ export async function loadBackbone(
   name: BackboneName,
   o: { inputSize?: number; weightsPath?: string; seed?: number; logger: ModelLogger; allowRandom?: boolean; expectedChecksum?: string },
 ): Promise<LoadedBackbone> {
+  if (isOnnxModelRef(name)) {
+    const path = resolve(parseOnnxRef(name).path);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (err) {
+      throw new Error(`--model ${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    return loadOnnxBackbone(e, name, bytes, { ...(o.inputSize ? { inputSize: o.inputSize } : {}), ...(o.expectedChecksum ? { expectedChecksum: o.expectedChecksum } : {}), source: path });
+  }
   const weightsPath = fromRoot(o.weightsPath ?? DEFAULT_WEIGHTS_PATHS[name]);
   const weights = await readBackboneWeights(name, weightsPath);
   if (!weights && !o.allowRandom) {

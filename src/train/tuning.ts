@@ -5,7 +5,7 @@ import { gemmCandidates, startGemmProbes, stopGemmProbes, type GemmProbe, type G
 import { adapterLanes } from '../kernels/matmul.js';
 import { readTuneCache, type TuneCacheState, type TuneStore } from '../kernels/tuner.js';
 import { createBackbone } from '../models/registry.js';
-import type { BackboneName } from '../models/types.js';
+import type { BuiltinBackboneName } from '../models/types.js';
 import { bceWithLogits } from '../nn/functional/index.js';
 import { buildTransferModel, forwardLogits } from './model.js';
 
@@ -39,7 +39,7 @@ export async function gemmTuningReport(e: Engine, store: TuneStore): Promise<Gem
  * One fine-tuning-like step, the base's top layers and the head trained (forward of everything, backward of the
  * trained part), with every GEMM recorded as a probe (random weights: the timings do not depend on them).
  */
-export async function recordFinetuneStep(e: Engine, name: BackboneName, inputSize: number, batch: number): Promise<GemmProbe[]> {
+export async function recordFinetuneStep(e: Engine, name: BuiltinBackboneName, inputSize: number, batch: number): Promise<GemmProbe[]> {
   const bb = createBackbone(name, e, { inputSize, seed: 0, logger: { warn: () => undefined } });
   const model = buildTransferModel(e, bb.model, inputSize, 0);
   let probes: GemmProbe[] = [];

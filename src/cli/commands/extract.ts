@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { extractJob } from '../../train/index.js';
 import { DEFAULT_DATA, defaultModel, fromRoot, nodeJobEnv } from '../../train/node.js';
-import { addDataOptions, addModelOptions, intOption, withEngine, NO_REPLAY_HELP, type ModelFlags } from '../train-common.js';
+import { backboneDefaults, backboneSlug as featureCacheName } from '../../models/registry.js';
+import { addDataOptions, addModelOptions, intOption, withEngine, NO_REPLAY_HELP, chosenModel, type ModelFlags } from '../train-common.js';
 import type { OnBadImage } from '../../data/image-folder.js';
 
 interface ExtractCliOptions extends ModelFlags {
@@ -32,14 +33,13 @@ export function registerExtract(program: Command): void {
     .option('--no-replay', NO_REPLAY_HELP)
     .option('--json', 'print machine-readable JSON lines only')
     .action(async (opts: ExtractCliOptions) => {
-      const model = opts.model ?? defaultModel().name;
+      const model = chosenModel(opts) ?? defaultModel().name;
       const data = opts.data ?? fromRoot(DEFAULT_DATA);
       await withEngine(opts, async (ctx, io) => {
-        const sizes = { vgg16: 150, squeezenet1_1: 224, mobilenet_v2: 224 } as const;
-        const pre = { vgg16: 'rescale', squeezenet1_1: 'imagenet', mobilenet_v2: 'imagenet' } as const;
-        const size = opts.inputSize ?? sizes[model];
-        const preprocess = opts.preprocess ?? pre[model];
-        const out = opts.out ?? resolve('.cache', 'features', `${model}-${size}-${preprocess}`);
+        const defaults = backboneDefaults(model);
+        const size = opts.inputSize ?? defaults.inputSize;
+        const preprocess = opts.preprocess ?? defaults.preprocess;
+        const out = opts.out ?? resolve('.cache', 'features', `${featureCacheName(model)}-${size}-${preprocess}`);
         const r = await extractJob(nodeJobEnv(ctx), {
           model,
           ...(opts.weights ? { weights: opts.weights } : {}),

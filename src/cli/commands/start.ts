@@ -4,7 +4,7 @@ import type { OnBadImage } from '../../data/image-folder.js';
 import { jsonSafe, RECIPE_DEFAULTS } from '../../train/index.js';
 import { defaultModel, nodeStartJob } from '../../train/node.js';
 import { formatDuration } from '../progress.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, chosenModel, pct, reportRun, withEngine, trainingOverrides, type ModelFlags, type TrainingFlags } from '../train-common.js';
 
 interface StartCliOptions extends ModelFlags, Omit<TrainingFlags, 'resume'> {
   data?: string;
@@ -24,7 +24,8 @@ export function registerStart(program: Command): void {
   cmd.option('--features <dir>', 'feature cache folder (default .cache/features/<model>-<size>-<preprocess>)');
   addTrainingOptions(cmd, RECIPE_DEFAULTS['feature-head'], { resume: false });
   cmd.action(async (opts: StartCliOptions) => {
-    const chosen = opts.model ? { name: opts.model, reason: 'chosen with --model' } : defaultModel();
+    const asked = chosenModel(opts);
+    const chosen = asked ? { name: asked, reason: 'chosen with --model' } : defaultModel();
     await withEngine(opts, async (ctx, io) => {
       io.reporter.say(`Model: ${chosen.name} (${chosen.reason})`);
       io.reporter.json({ type: 'model', model: chosen.name, reason: chosen.reason });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { imageTrainJob, RECIPE_DEFAULTS } from '../../train/index.js';
 import { DEFAULT_DATA, defaultModel, fromRoot, nodeJobEnv } from '../../train/node.js';
-import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, type ModelFlags, trainingOverrides } from '../train-common.js';
+import { addDataOptions, addModelOptions, addTrainingOptions, checkResumeConflicts, intOption, reportRun, withEngine, type ImageRunCliOptions, type ModelFlags, trainingOverrides, chosenModel } from '../train-common.js';
 
 type TrainCliOptions = ImageRunCliOptions & ModelFlags;
 
@@ -20,7 +20,7 @@ export function registerTrain(program: Command): void {
   addTrainingOptions(cmd, d);
   cmd.action(async (opts: TrainCliOptions, command: Command) => {
     checkResumeConflicts(command, []);
-    const model = opts.model ?? defaultModel().name;
+    const model = chosenModel(opts) ?? defaultModel().name;
     await withEngine(opts, async (ctx, io) => {
       const r = await imageTrainJob(nodeJobEnv(ctx), {
         model,

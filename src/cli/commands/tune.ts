@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { Engine } from '../../engine/index.js';
 import { backboneDefaults } from '../../models/registry.js';
-import type { BackboneName } from '../../models/types.js';
+import { BACKBONE_NAMES } from '../../models/registry.js';
+import { isOnnxModelRef, type BackboneName } from '../../models/types.js';
 import { RECIPE_DEFAULTS, recordFinetuneStep, tuneGemms, type TuneRow } from '../../train/index.js';
 import { DEFAULT_CACHE_DIR, defaultModel, NodeTuneStore } from '../../train/node.js';
 import { intOption, modelOption, positiveFloat } from '../train-common.js';
@@ -42,6 +43,7 @@ export function registerTune(program: Command): void {
     .action(async (opts: TuneCliOptions) => {
       const t0 = performance.now();
       const name = opts.model ?? defaultModel().name;
+      if (isOnnxModelRef(name)) throw new Error(`--model ${name}: tune times the built-in backbones' GEMMs (${BACKBONE_NAMES.join(', ')}); an imported ONNX base uses the heuristic or a tuning cache made for them`);
       const quick = Boolean(opts.quick);
       const inputSize = opts.inputSize ?? (quick ? QUICK.inputSize : backboneDefaults(name).inputSize);
       const batch = opts.batch ?? (quick ? QUICK.batch : RECIPE_DEFAULTS.finetune.batch);

@@ -56,7 +56,16 @@ export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptio
   };
   const outputs = (opts.outputs ?? [imported.outputs[0]!.tensor]).map(resolve);
   const keep = new Set(outputs);
-  const { fused, nodes } = reluFusions(imported, keep);
+  const { fused, nodes: all } = reluFusions(imported, keep);
+  // Only what the outputs need is converted (a base cut before the classifier holds none of its weights).
+  const need = new Set<string>(outputs);
+  const nodes: StaticNode[] = [];
+  for (let k = all.length - 1; k >= 0; k--) {
+    const n = all[k]!;
+    if (!n.outputs.some((o) => need.has(o))) continue;
+    nodes.unshift(n);
+    for (const i of n.inputs) need.add(i);
+  }
   const uniqueNames = nodes.map((n, i) => ({ ...n, name: n.name || `${n.opType}_${i}` }));
   const c = new ConvertContext(engine, imported, fused);
   const inputs = imported.inputs.map((i) => ({ name: i.name, shape: physicalShape(i.shape).slice(1) }));

@@ -78,6 +78,8 @@ function physicalOf(c: ConvertContext, name: string): number[] {
 
 /** A node reading runtime tensors only (constants are bound by the caller into `run`). */
 function node(n: StaticNode, c: ConvertContext, inputs: string[], run: (xs: Tensor[], ctx: ForwardContext) => Tensor[], layer?: ParamLayer): GraphNode {
+  // A parameter layer's shape is its node's output (what Grad-CAM reads of the layer it explains).
+  if (layer) layer.outputShape = tail(physicalOf(c, n.outputs[0]!));
   return {
     name: n.name,
     op: n.opType,
