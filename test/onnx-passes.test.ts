@@ -83,6 +83,59 @@ describe('ONNX import passes', () => {
     }
   });
 
+  it('folds the other shape-arithmetic ops exporters emit (Size, Range, Equal, Where, Expand, Min/Max, Neg, Floor/Ceil/Sqrt, Shape start/end, ConstantOfShape)', () => {
+    const f = (name: string, vals: number[]) => f32(name, [vals.length], vals);
+    const bytes = modelBytes({
+      nodes: [
+        node('Shape', ['x'], ['s']),
+        node('Shape', ['x'], ['tail'], { start: -2 }),
+        node('Size', ['x'], ['size']),
+        node('Range', ['zero', 'three', 'one'], ['r']),
+        node('Gather', ['s', 'r'], ['g']),
+        node('Equal', ['g', 'threes'], ['eq']),
+        node('Where', ['eq', 'minus1', 'g'], ['w']),
+        node('Max', ['w', 'zero'], ['mx']),
+        node('Min', ['w', 'one'], ['mn']),
+        node('Neg', ['w'], ['neg']),
+        node('Cast', ['size'], ['sizef'], { to: 1 }),
+        node('Div', ['sizef', 'five'], ['q']),
+        node('Floor', ['q'], ['fl']),
+        node('Ceil', ['q'], ['ce']),
+        node('Sqrt', ['sixteen'], ['sq']),
+        node('Expand', ['one'], ['ex'], {}, { input: ['one1', 'two'] }),
+        node('ConstantOfShape', ['tail'], ['cs'], { value: { tensor: f32('', [1], [0.5]) } }),
+        node('Div', ['seven', 'two'], ['idiv']),
+        node('Relu', ['x'], ['y']),
+      ],
+      inputs: [valueInfo('x', [2, 3, 4])],
+      outputs: ['y', 's', 'tail', 'size', 'r', 'w', 'mx', 'mn', 'neg', 'fl', 'ce', 'sq', 'ex', 'cs', 'idiv'].map((n) => valueInfo(n, [1])),
+      initializers: [
+        i64('zero', [], [0]), i64('three', [], [3]), i64('one', [], [1]), i64('threes', [3], [3, 3, 3]), i64('minus1', [1], [-1]),
+        i64('one1', [1], [1]), i64('two', [1], [2]), i64('seven', [], [7]), f('five', [5]), f('sixteen', [16]),
+      ],
+    });
+    const g = importOnnx(parseOnnx(bytes));
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Relu']);
+    const value = (name: string) => {
+      const t = g.constants.get(g.outputs.find((o) => o.name === name)!.tensor)!;
+      return [t.dtype, t.dims, tensorNumbers(t)];
+    };
+    expect(value('s')).toEqual(['int64', [3], [2, 3, 4]]);
+    expect(value('tail')).toEqual(['int64', [2], [3, 4]]);
+    expect(value('size')).toEqual(['int64', [], [24]]);
+    expect(value('r')).toEqual(['int64', [3], [0, 1, 2]]);
+    expect(value('w')).toEqual(['int64', [3], [2, -1, 4]]);
+    expect(value('mx')).toEqual(['int64', [3], [2, 0, 4]]);
+    expect(value('mn')).toEqual(['int64', [3], [1, -1, 1]]);
+    expect(value('neg')).toEqual(['int64', [3], [-2, 1, -4]]);
+    expect(value('fl')).toEqual(['float32', [1], [4]]);
+    expect(value('ce')).toEqual(['float32', [1], [5]]);
+    expect(value('sq')).toEqual(['float32', [1], [4]]);
+    expect(value('ex')).toEqual(['int64', [2], [1, 1]]);
+    expect(value('cs')).toEqual(['float32', [3, 4], new Array(12).fill(0.5)]);
+    expect(value('idiv')).toEqual(['int64', [1], [3]]); // integer division truncates; [] with [1] broadcasts to [1]
+  });
+
   it('does not mark a Flatten after a global pool (1×1 map: NCHW and NHWC orders agree)', () => {
     const bytes = modelBytes({
       nodes: [node('GlobalAveragePool', ['x'], ['p']), node('Flatten', ['p'], ['y'])],
