@@ -4,11 +4,14 @@
  * sub-tile. Rows and columns of an invocation's sub-tile are interleaved (row ty + r·TY, column tx + c·TX), so
  * neighbouring invocations read neighbouring workgroup-memory words and store neighbouring outputs.
  *
- * The generator is operand-agnostic: callers give WGSL functions `loadA(b, m, k)`, `loadB(b, k, n)` (indices are
- * always in range) and `storeC(b, m, n, v)` (bias, ReLU and channel-slice epilogues live there), so one kernel
- * serves the plain and batched matmul and the three implicit-GEMM convolutions. It needs no subgroups. The lavapipe
- * kernels (matmul.ts: one subgroup per workgroup, no workgroup memory) stay beside it; gemm-variant.ts chooses.
+ * The generator is operand-agnostic: it reads a GemmSpec (gemm-spec.ts, the description the lanes kernel of
+ * matmul.ts reads too) through WGSL functions it builds from it, `loadA(b, m, k)`, `loadB(b, k, n)` (indices always
+ * in range; `loadA4`/`loadB4`: four consecutive elements along a contiguous index whose extent is a multiple of 4,
+ * so a tile is staged with vec4 loads where the tile's share per invocation divides evenly) and `storeC(b, m, n, v)`
+ * (bias, ReLU, channel slices), so one kernel serves the plain and batched matmul and the three implicit-GEMM
+ * convolutions. It needs no subgroups. gemm-variant.ts chooses between it and the lanes kernel.
  */
+import { bindingDecls, bufferDecl, storeIndex, type GemmOperand, type GemmSpec } from './gemm-spec.js';
 
 export interface TiledConfig {
   /** Rows and columns of C per workgroup, and the K depth staged per step. */
@@ -18,31 +21,6 @@ export interface TiledConfig {
   /** Rows and columns of C per invocation: the workgroup is (BN / RN) × (BM / RM) invocations. */
   RM: number;
   RN: number;
-}
-
-export interface TiledGemmSpec {
-  M: number;
-  N: number;
-  K: number;
-  /** Independent products (workgroup z); `b` in the load/store functions. */
-  batch: number;
-  /** The binding declarations (@group(0) @binding(i) …) the functions below use. */
-  bindings: string;
-  /** WGSL: `fn loadA(b: u32, m: u32, k: u32) -> f32`, `fn loadB(b: u32, k: u32, n: u32) -> f32`, `fn storeC(b: u32, m: u32, n: u32, v: f32)`. */
-  functions: string;
-  /**
-   * Which index of an operand is contiguous in memory, so that neighbouring invocations load neighbouring words
-   * (coalesced): A along k (default) or m, B along n (default) or k.
-   */
-  aAlongK?: boolean;
-  bAlongN?: boolean;
-  /**
-   * The functions also include `fn loadA4(b: u32, m: u32, k: u32) -> vec4f` (resp. `loadB4(b, k, n)`): four
-   * consecutive elements along the operand's contiguous index from (m, k), whose extent is a multiple of 4 — so a
-   * tile is staged with vec4 loads (used when the tile's share per invocation divides evenly, else scalar loads).
-   */
-  aVec4?: boolean;
-  bVec4?: boolean;
 }
 
 const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
@@ -96,7 +74,7 @@ function stageCode(o: {
     }`;
 }
 
-export function tiledGemmCode(c: TiledConfig, s: TiledGemmSpec): string {
+export function tiledGemmCode(c: TiledConfig, s: GemmSpec): string {
   const TX = c.BN / c.RN;
   const TY = c.BM / c.RM;
   const threads = TX * TY;
@@ -107,8 +85,13 @@ export function tiledGemmCode(c: TiledConfig, s: TiledGemmSpec): string {
   }
   const rows = Array.from({ length: c.RM }, (_, r) => r);
   const cols = Array.from({ length: c.RN }, (_, j) => j);
-  return `${s.bindings}
-${s.functions}
+  const decls = [bufferDecl(s.a.name, s.a.vec), bufferDecl(s.b.name, s.b.vec), ...(s.c.bias ? [bufferDecl('bias', false)] : []), bufferDecl('out', false, 'read_write')];
+  let v = s.c.bias ? 'v + bias[n]' : 'v';
+  if (s.c.relu) v = `max(${v}, 0.0)`;
+  return `${bindingDecls(decls)}
+${loadFunction('A', s.a, s)}
+${loadFunction('B', s.b, s)}
+fn storeC(b: u32, m: u32, n: u32, v: f32) { out[${storeIndex(s, 'm', 'n')}] = ${v}; }
 var<workgroup> As: array<f32, ${c.BK * c.BM}>;
 var<workgroup> Bs: array<f32, ${c.BK * c.BN}>;
 @compute @workgroup_size(${TX}, ${TY})
@@ -119,8 +102,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let tid = lid.y * ${TX}u + lid.x;
   var acc: array<f32, ${c.RM * c.RN}>;
   for (var k0 = 0u; k0 < ${s.K}u; k0 += ${c.BK}u) {
-    ${stageCode({ arr: 'As', fn: 'loadA', span: c.BM, extent: s.M, K: s.K, BK: c.BK, threads, alongK: s.aAlongK ?? true, vec: s.aVec4 ?? false, kFirst: false, origin: 'row0' })}
-    ${stageCode({ arr: 'Bs', fn: 'loadB', span: c.BN, extent: s.N, K: s.K, BK: c.BK, threads, alongK: !(s.bAlongN ?? true), vec: s.bVec4 ?? false, kFirst: true, origin: 'col0' })}
+    ${stageCode({ arr: 'As', fn: 'loadA', span: c.BM, extent: s.M, K: s.K, BK: c.BK, threads, alongK: s.a.along === 'k', vec: s.a.vec, kFirst: false, origin: 'row0' })}
+    ${stageCode({ arr: 'Bs', fn: 'loadB', span: c.BN, extent: s.N, K: s.K, BK: c.BK, threads, alongK: s.b.along === 'k', vec: s.b.vec, kFirst: true, origin: 'col0' })}
     workgroupBarrier();
     for (var kk = 0u; kk < ${c.BK}u; kk++) {
       ${rows.map((r) => `let a${r} = As[kk * ${c.BM}u + lid.y + ${r * TY}u];`).join(' ')}
@@ -141,20 +124,40 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }
 
 /**
- * A load function for `functions`: its scalar form (`load<X>`) and, when `vec`, also its vec4 form (`load<X>4`,
- * four consecutive elements; the buffer is then bound as `<buf>4: array<vec4f>`). `body(zero)` computes `idx` (the
- * flat index of the element, or of the first of the four) and may return `zero` early (e.g. outside the image).
+ * `fn loadA(b, m, k) -> f32` (or loadB(b, k, n)) from the operand's description and, when it is `vec`, `loadA4`
+ * (four consecutive elements along the contiguous index; the buffer is bound as array<vec4f>). A tapped axis is split
+ * into its tap and inner index first.
  */
-export function tiledLoad(X: 'A' | 'B', params: string, buf: string, vec: boolean, body: (zero: string) => string): string {
+function loadFunction(X: 'A' | 'B', op: GemmOperand, s: GemmSpec): string {
+  const t = s.taps;
+  const x = X === 'A' ? 'm' : 'n';
+  const lines: string[] = [];
+  let k = 'k';
+  let xi = x;
+  let tap: { ky: string; kx: string } | null = null;
+  if (t && (t.axis === 'k' || X === 'A')) {
+    const split = t.axis === 'k' ? 'k' : 'm';
+    lines.push(`let tap = ${split} / ${t.inner}u; let ${split}i = ${split} % ${t.inner}u; let kx = tap % ${t.KW}u; let ky = tap / ${t.KW}u;`);
+    if (split === 'k') k = 'ki';
+    else xi = 'mi';
+    tap = { ky: 'ky', kx: 'kx' };
+  }
+  const [o, c] = op.along === 'k' ? [xi, k] : [k, xi];
+  if (op.pre) lines.push(op.pre(o, '_'));
+  const at = op.at(o, '_', tap);
+  if (at.lines) lines.push(at.lines);
+  const body = (zero: string) => `${lines.join('\n  ')}${at.ok ? `\n  if (!(${at.ok})) { return ${zero}; }` : ''}
+  let idx = ${at.base} + ${c};`;
+  const params = X === 'A' ? 'm: u32, k: u32' : 'k: u32, n: u32';
   const scalar = `fn load${X}(b: u32, ${params}) -> f32 {
   ${body('0.0')}
-  return ${vec ? `${buf}4[idx / 4u][idx % 4u]` : `${buf}[idx]`};
+  return ${op.vec ? `${op.name}4[idx / 4u][idx % 4u]` : `${op.name}[idx]`};
 }`;
-  if (!vec) return scalar;
+  if (!op.vec) return scalar;
   return `${scalar}
 fn load${X}4(b: u32, ${params}) -> vec4f {
   ${body('vec4f(0.0)')}
-  return ${buf}4[idx / 4u];
+  return ${op.name}4[idx / 4u];
 }`;
 }
 

@@ -1,6 +1,7 @@
 /**
- * The GEMM family: matrix products C = op(A)·op(B) (+ bias, ReLU), and the code generator that the implicit-GEMM
- * convolutions in conv2d.ts share.
+ * The GEMM family: matrix products C = op(A)·op(B) (+ bias, ReLU), and the lanes kernel that runs every GEMM
+ * described by a GemmSpec (gemm-spec.ts: these products and the implicit-GEMM convolutions of conv2d.ts), beside
+ * the workgroup-memory kernel of gemm-tiled.ts that reads the same descriptions (`gemmCall` builds either).
  *
  * Why the kernels look the way they do (measured on lavapipe, see dev/NOTES.md): llvmpipe runs each invocation as
  * one SIMD lane and turns every storage-buffer load whose address is not a compile-time constant into a loop over
@@ -20,8 +21,9 @@ import type { Tensor } from '../engine/tensor.js';
 import type { KernelCall } from '../engine/engine.js';
 import { stateSlot } from '../engine/kernel-state.js';
 import { grid, range } from './common.js';
-import { tiledGemmCode, tiledLoad, tiledWorkgroups } from './gemm-tiled.js';
-import { runGemm, TILED_CONFIGS, type GemmVariant, type TiledVariant } from './gemm-variant.js';
+import { bindingDecls, bufferDecl, denseOperand, storeIndex, type GemmOperand, type GemmSpec, type TapVars } from './gemm-spec.js';
+import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
+import { runGemm, TILED_CONFIGS, type GemmVariant } from './gemm-variant.js';
 
 /** How one workgroup covers its tile of the output. */
 export interface GemmTile {
@@ -103,10 +105,10 @@ export function chooseTile(e: Engine, rows: number, macs: number, maxRows = 16):
   return { L, TM, TNv: 1, bcast };
 }
 
-// ------------------------------------------------------------------ code generation shared with conv2d.ts
+// ------------------------------------------------------------------ the lanes kernel, from a GemmSpec
 
 /** Number of per-lane A registers per K chunk (vec4 each; in 'm' mode one per k of the chunk). */
-export function aSlots(p: GemmPlan): number {
+function aSlots(p: GemmPlan): number {
   const { L, TM, bcast } = p.tile;
   if (p.a === 'k') return bcast ? TM / L : TM;
   return bcast ? Math.ceil(TM / (4 * L)) : Math.ceil(TM / 4);
@@ -116,14 +118,14 @@ export function aSlots(p: GemmPlan): number {
  * Row (relative to the tile's first row) that A slot `s` of this lane holds: in 'k' mode the slot is one row
  * (4 consecutive k); in 'm' mode the first of 4 consecutive rows (one k).
  */
-export function aSlotRow(p: GemmPlan, s: number): string {
+function aSlotRow(p: GemmPlan, s: number): string {
   const { L, bcast } = p.tile;
   if (p.a === 'k') return bcast ? `(lane + ${L * s}u)` : `${s}u`;
   return bcast ? `(4u * lane + ${4 * L * s}u)` : `${4 * s}u`;
 }
 
 /** Name of the A register of slot `s` (and chunk position `q` in 'm' mode). */
-export function aReg(p: GemmPlan, s: number, q: number): string {
+function aReg(p: GemmPlan, s: number, q: number): string {
   return p.a === 'k' ? `va_${s}` : `va_${q}_${s}`;
 }
 
@@ -144,7 +146,7 @@ function aValue(p: GemmPlan, r: number, q: number): string {
  * Column (relative to the tile's first column) of component `c` of this lane's accumulator group `j`: in 'n' mode a
  * lane owns 4 adjacent columns per group (B read as vec4 along N); in 'k' mode columns L apart (B read along K).
  */
-export function colOffset(p: GemmPlan, j: number, c: number): string {
+function colOffset(p: GemmPlan, j: number, c: number): string {
   const L = p.tile.L;
   return p.b === 'n' ? `(${4 * L * j + c}u + 4u * lane)` : `(${L * (4 * j + c)}u + lane)`;
 }
@@ -154,17 +156,12 @@ export function tileCols(t: GemmTile): number {
   return 4 * t.TNv * t.L;
 }
 
-/** Number of per-lane B registers a chunk loads in 'k' mode (one vec4 along K per column). */
-export function bColsPerLane(p: GemmPlan): number {
-  return 4 * p.tile.TNv;
-}
-
 /** The accumulator of tile row r, column group j. */
 function acc(p: GemmPlan, r: number | string, j: number): string {
   return p.tile.loopEpilogue ? `acc[${typeof r === 'number' ? r * p.tile.TNv + j : `${r} * ${p.tile.TNv}u + ${j}u`}]` : `acc_${r}_${j}`;
 }
 
-export function accDecls(p: GemmPlan): string {
+function accDecls(p: GemmPlan): string {
   if (p.tile.loopEpilogue) return `var acc: array<vec4f, ${p.tile.TM * p.tile.TNv}>;`;
   return range(p.tile.TM)
     .map((r) => range(p.tile.TNv).map((j) => `var acc_${r}_${j} = vec4f(0.0);`).join(' '))
@@ -175,7 +172,7 @@ export function accDecls(p: GemmPlan): string {
  * The multiply-adds of one K chunk. Expects `b_${q}_${j}` (vec4, B[k+q] at this lane's group-j columns) for 'n'
  * mode, or `vb_${jj}` (vec4 along K for column jj) for 'k' mode, and the A registers.
  */
-export function fmaChunk(p: GemmPlan): string {
+function fmaChunk(p: GemmPlan): string {
   const { TM, TNv } = p.tile;
   const lines: string[] = [];
   if (p.b === 'k') {
@@ -193,13 +190,8 @@ export function fmaChunk(p: GemmPlan): string {
   return lines.join('\n    ');
 }
 
-/** Bindings in order: each [name, access, element type]. */
-export function bindingDecls(decls: [string, 'read' | 'read_write', string][]): string {
-  return decls.map(([name, access, ty], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${ty}>;`).join('\n');
-}
-
 /** Kernel header: the enable line, and an entry point giving `lane` and a flat workgroup index `wg`. */
-export function gemmEntry(t: GemmTile): { enable: string; entry: string } {
+function gemmEntry(t: GemmTile): { enable: string; entry: string } {
   const lane = t.bcast ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_index) lane: u32';
   return {
     enable: t.bcast ? 'enable subgroups;\n' : '',
@@ -209,8 +201,175 @@ fn main(${lane}, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   };
 }
 
-export interface EpilogueSpec {
-  /** Output columns (N); the output is stored row-major with row stride `N` unless `rowBase` says otherwise. */
+/** The lanes kernel's operand modes: A along k or m, B along n or k. */
+export function specPlan(tile: GemmTile, s: GemmSpec): GemmPlan {
+  return { tile, a: s.a.along === 'k' ? 'k' : 'm', b: s.b.along === 'x' ? 'n' : 'k', aVec: s.a.vec, bVec: s.b.vec };
+}
+
+/** Row tiles of the lanes kernel: per tap when the rows are taps × channels (a row tile never straddles two taps). */
+function rowBlocks(t: GemmTile, s: Pick<GemmSpec, 'M' | 'taps'>): number {
+  return s.taps?.axis === 'm' ? s.taps.KH * s.taps.KW * Math.ceil(s.taps.inner / t.TM) : Math.ceil(s.M / t.TM);
+}
+
+/** The lanes kernel's workgroups: one per tile of each product, as a grid within the per-dimension limit. */
+export function lanesWorkgroups(t: GemmTile, s: Pick<GemmSpec, 'M' | 'N' | 'batch' | 'taps'>): [number, number] {
+  return grid(s.batch * rowBlocks(t, s) * Math.ceil(s.N / tileCols(t)), 1);
+}
+
+/** `let name = v;`, or with the element's validity: the index zeroed where it is not valid (never read there). */
+function located(name: string, at: { ok?: string; base: string }): string {
+  return at.ok ? `let ok${name} = ${at.ok}; let ${name} = select(0u, ${at.base}, ok${name});` : `let ${name} = ${at.base};`;
+}
+
+/**
+ * The lanes GEMM (see the top of this file) of a GemmSpec. K advances 4 at a time; with taps on K, in a loop over
+ * the taps and then 4 channels at a time (each tap's last chunk padded with zeros); with taps on M, each workgroup
+ * takes its tap from its row tile.
+ */
+export function lanesGemmCode(tile: GemmTile, s: GemmSpec): string {
+  const p = specPlan(tile, s);
+  const { a: A, b: B } = s;
+  const kTaps = s.taps?.axis === 'k' ? s.taps : null;
+  const mTaps = s.taps?.axis === 'm' ? s.taps : null;
+  if (mTaps && A.along === 'k') throw new Error('lanes GEMM: rows of taps need A contiguous along them');
+  // Extents of the inner indices (a tapped axis's channels), and the tap in scope for each operand.
+  const kExt = kTaps?.inner ?? s.K;
+  const mExt = mTaps?.inner ?? s.M;
+  const tapA = s.taps ? { ky: 'ky', kx: 'kx' } : null;
+  const tapB = kTaps ? { ky: 'ky', kx: 'kx' } : null;
+  const tail = kExt % 4 !== 0;
+  const colBlocks = Math.ceil(s.N / tileCols(tile));
+  const tiles = rowBlocks(tile, s) * colBlocks;
+  const c = s.c;
+  const vecOut = p.b === 'n' && s.N % 4 === 0 && c.rowStride % 4 === 0 && (c.offset ?? 0) % 4 === 0;
+  const decls = [bufferDecl(A.name, A.vec), bufferDecl(B.name, B.vec)];
+  if (c.bias) decls.push(bufferDecl('bias', vecOut));
+  decls.push(bufferDecl('out', vecOut, 'read_write'));
+
+  const head: string[] = [];
+  const w = s.batch > 1 ? 'wt' : 'wg';
+  if (s.batch > 1) head.push(`let b = wg / ${tiles}u; let wt = wg % ${tiles}u;`);
+  if (mTaps) {
+    const blocks = Math.ceil(mTaps.inner / tile.TM);
+    head.push(
+      `let rb = ${w} / ${colBlocks}u; let tap = rb / ${blocks}u; let ky = tap / ${mTaps.KW}u; let kx = tap % ${mTaps.KW}u;`,
+      `let m0 = (rb % ${blocks}u) * ${tile.TM}u; let row0 = tap * ${mTaps.inner}u + m0;`,
+    );
+  } else head.push(`let row0 = (${w} / ${colBlocks}u) * ${tile.TM}u; let m0 = row0;`);
+  head.push(`let col0 = (${w} % ${colBlocks}u) * ${tileCols(tile)}u;`);
+
+  // Operands whose outer index is the row / column (contiguous along k): located once per workgroup, or per tap.
+  const setup: string[] = [];
+  const perTap: string[] = [];
+  const place = (o: string, op: GemmOperand, sfx: string, tap: TapVars | null) => {
+    if (op.pre) setup.push(op.pre(o, sfx));
+    const at = op.at(o, sfx, tap);
+    (kTaps ? perTap : setup).push(`${at.lines ? `${at.lines} ` : ''}${located(`base${sfx}`, at)}`);
+    return at.ok ? `okbase${sfx}` : null;
+  };
+  const aOk: (string | null)[] = [];
+  for (let i = 0; i < aSlots(p); i++) {
+    if (p.a === 'k') {
+      setup.push(`let am_${i} = min(m0 + ${aSlotRow(p, i)}, ${mExt - 1}u);`);
+      aOk.push(place(`am_${i}`, A, `_a${i}`, tapA));
+    } else setup.push(A.vec ? `let am_${i} = min(m0 + ${aSlotRow(p, i)}, ${mExt - 4}u);` : `let am_${i} = m0 + ${aSlotRow(p, i)};`);
+  }
+  const bOk: (string | null)[] = [];
+  if (p.b === 'k') {
+    for (let jj = 0; jj < 4 * tile.TNv; jj++) {
+      setup.push(`let bn_${jj} = min(col0 + ${colOffset(p, Math.floor(jj / 4), jj % 4)}, ${s.N - 1}u);`);
+      bOk.push(place(`bn_${jj}`, B, `_b${jj}`, tapB));
+    }
+  } else {
+    for (let j = 0; j < tile.TNv; j++) {
+      if (B.vec) setup.push(`let bn_${j} = min(col0 + ${colOffset(p, j, 0)}, ${s.N - 4}u);`);
+      else setup.push(range(4).map((q) => `let bn_${j}_${q} = min(col0 + ${colOffset(p, j, q)}, ${s.N - 1}u);`).join(' '));
+    }
+  }
+
+  // The loads of one chunk (k … k + 3 of the inner depth).
+  const loads: string[] = [];
+  // Operands contiguous along k: 4 consecutive k from their row's (column's) base; past the inner extent, 0 for A.
+  const alongK = (buf: string, vec: boolean, base: string, ok: string | null, zeroTail: boolean): string => {
+    let v: string;
+    if (vec) v = `${buf}4[(${base} + k) / 4u]`;
+    else {
+      const el = (q: number) => {
+        const x = `${buf}[${base} + min(k + ${q}u, ${kExt - 1}u)]`;
+        return zeroTail && tail ? `select(0.0, ${x}, k + ${q}u < ${kExt}u)` : x;
+      };
+      v = `vec4f(${range(4).map(el).join(', ')})`;
+    }
+    return ok ? `select(vec4f(0.0), ${v}, ${ok})` : v;
+  };
+  if (p.a === 'k') for (let i = 0; i < aSlots(p); i++) loads.push(`let va_${i} = ${alongK(A.name, A.vec, `base_a${i}`, aOk[i]!, true)};`);
+  // Operands contiguous along x: 4 consecutive rows (columns) from `c0`, clamped to `ext` (or `c0_q` per column).
+  const alongX = (op: GemmOperand, base: string, c0: string, ext: number | null) =>
+    op.vec
+      ? `${op.name}4[(${base} + ${c0}) / 4u]`
+      : `vec4f(${range(4).map((q) => `${op.name}[${base} + ${ext === null ? `${c0}_${q}` : `min(${c0} + ${q}u, ${ext - 1}u)`}]`).join(', ')})`;
+  if (p.a === 'm' || p.b === 'n') {
+    // Operands whose outer index is k: located per k of the chunk.
+    for (let q = 0; q < 4; q++) {
+      loads.push(`let kq_${q} = ${tail ? `min(k + ${q}u, ${kExt - 1}u)` : `k + ${q}u`};`);
+      const perK = (op: GemmOperand, sfx: string, tap: TapVars | null, zeroTail: boolean) => {
+        if (op.pre) loads.push(op.pre(`kq_${q}`, sfx));
+        const at = op.at(`kq_${q}`, sfx, tap);
+        loads.push(`${at.lines ? `${at.lines} ` : ''}${located(`base${sfx}`, at)}`);
+        const conds = [...(at.ok ? [`okbase${sfx}`] : []), ...(zeroTail && tail ? [`k + ${q}u < ${kExt}u`] : [])];
+        return conds.length ? conds.join(' && ') : null;
+      };
+      if (p.a === 'm') {
+        const ok = perK(A, `_aq${q}`, tapA, true);
+        for (let i = 0; i < aSlots(p); i++) {
+          const v = alongX(A, `base_aq${q}`, `am_${i}`, mExt);
+          loads.push(`let ${aReg(p, i, q)} = ${ok ? `select(vec4f(0.0), ${v}, ${ok})` : v};`);
+        }
+      }
+      if (p.b === 'n') {
+        const ok = perK(B, `_bq${q}`, tapB, false);
+        for (let j = 0; j < tile.TNv; j++) {
+          const v = alongX(B, `base_bq${q}`, `bn_${j}`, null);
+          loads.push(`let b_${q}_${j} = ${ok ? `select(vec4f(0.0), ${v}, ${ok})` : v};`);
+        }
+      }
+    }
+  }
+  if (p.b === 'k') for (let jj = 0; jj < 4 * tile.TNv; jj++) loads.push(`let vb_${jj} = ${alongK(B.name, B.vec, `base_b${jj}`, bOk[jj]!, false)};`);
+
+  const chunk = `for (var k = 0u; k < ${kExt}u; k += 4u) {
+    ${loads.join('\n    ')}
+    ${fmaChunk(p)}
+  }`;
+  const kLoop = kTaps
+    ? `for (var ky = 0u; ky < ${kTaps.KH}u; ky++) {
+    for (var kx = 0u; kx < ${kTaps.KW}u; kx++) {
+      ${perTap.join('\n      ')}
+      ${chunk}
+    }
+  }`
+    : chunk;
+  const { enable, entry } = gemmEntry(tile);
+  return `${enable}${bindingDecls(decls)}
+${entry}
+  if (wg >= ${s.batch * tiles}u) { return; }
+  ${head.join('\n  ')}
+  ${setup.join('\n  ')}
+  ${accDecls(p)}
+  ${kLoop}
+  ${epilogue(p, {
+    N: s.N,
+    col0: 'col0',
+    row: (r) => ({ guard: `m0 + ${r} < ${mExt}u`, base: storeIndex(s, `(row0 + ${r})`, '') }),
+    bias: c.bias ? (vecOut ? 'bias4' : 'bias') : null,
+    relu: c.relu,
+    vecOut,
+  })}
+}`;
+}
+
+interface EpilogueSpec {
+  /** Output columns (N). */
   N: number;
   /** WGSL u32 expression of the tile's first column. */
   col0: string;
@@ -224,7 +383,7 @@ export interface EpilogueSpec {
 }
 
 /** Adds bias, applies ReLU and stores the accumulators (output binding `out` or `out4`). */
-export function epilogue(p: GemmPlan, s: EpilogueSpec): string {
+function epilogue(p: GemmPlan, s: EpilogueSpec): string {
   const { TM, TNv } = p.tile;
   const lines: string[] = [];
   for (let j = 0; j < TNv; j++) {
@@ -253,6 +412,21 @@ export function epilogue(p: GemmPlan, s: EpilogueSpec): string {
     lines.push(loop ? `for (var r = 0u; r < ${TM}u; r++) { ${stmt} }` : stmt);
   }
   return lines.join('\n  ');
+}
+
+/**
+ * The kernel call of one GEMM in variant `v`: the lanes kernel (its tile from `tile()`) or a workgroup-memory tile
+ * (gemm-tiled.ts), both generated from the same spec. `key` names everything the spec depends on; the variant and
+ * the tile are added here.
+ */
+export function gemmCall(v: GemmVariant, name: string, key: string, spec: GemmSpec, tile: () => GemmTile, bindings: Tensor[]): KernelCall {
+  const colon = key.indexOf(':');
+  if (v === 'lanes') {
+    const t = tile();
+    return { name, key: `${key},${tileKey(t)}`, code: () => lanesGemmCode(t, spec), bindings, workgroups: lanesWorkgroups(t, spec) };
+  }
+  const cfg = TILED_CONFIGS[v];
+  return { name, key: `${key.slice(0, colon)}_${v}${key.slice(colon)}`, code: () => tiledGemmCode(cfg, spec), bindings, workgroups: tiledWorkgroups(cfg, spec) };
 }
 
 // ------------------------------------------------------------------ matmul
@@ -286,116 +460,29 @@ export function matmulDims(a: readonly number[], b: readonly number[], transA: b
   return { M, N, K: Ka };
 }
 
-export function matmulPlan(tile: GemmTile, d: MatmulDims, transA: boolean, transB: boolean): GemmPlan {
-  const a: AMode = transA ? 'm' : 'k';
-  const b: BMode = transB ? 'k' : 'n';
-  return { tile, a, b, aVec: (a === 'k' ? d.K : d.M) % 4 === 0, bVec: (b === 'n' ? d.N : d.K) % 4 === 0 };
-}
-
-/** WGSL that loads this chunk's A registers for a plain matrix: A[M,K] ('k') or A[K,M] ('m'); `k` is the chunk start. */
-function matmulLoadA(p: GemmPlan, d: MatmulDims): string {
-  const { M, K } = d;
-  const o = (d.batch ?? 1) > 1 ? 'aOff + ' : '';
-  const tailK = K % 4 !== 0;
-  const lines: string[] = [];
-  for (let s = 0; s < aSlots(p); s++) {
-    if (p.a === 'k') {
-      if (p.aVec) lines.push(`let va_${s} = A4[${o}ar_${s} + k / 4u];`);
-      else {
-        const el = (q: number) => (tailK ? `select(0.0, A[${o}ar_${s} + min(k + ${q}u, ${K - 1}u)], k + ${q}u < ${K}u)` : `A[${o}ar_${s} + k + ${q}u]`);
-        lines.push(`let va_${s} = vec4f(${range(4).map(el).join(', ')});`);
-      }
-    } else {
-      for (let q = 0; q < 4; q++) {
-        const krow = tailK ? `min(k + ${q}u, ${K - 1}u)` : `(k + ${q}u)`;
-        let v = p.aVec ? `A4[${o}${krow} * ${M / 4}u + ar_${s} / 4u]` : `vec4f(${range(4).map((c) => `A[${o}${krow} * ${M}u + min(ar_${s} + ${c}u, ${M - 1}u)]`).join(', ')})`;
-        if (tailK) v = `select(vec4f(0.0), ${v}, k + ${q}u < ${K}u)`;
-        lines.push(`let va_${q}_${s} = ${v};`);
-      }
-    }
-  }
-  return lines.join('\n    ');
-}
-
-/** WGSL that loads this chunk's B registers: B[K,N] ('n', as b_q_j) or B[N,K] ('k', as vb_jj). */
-function matmulLoadB(p: GemmPlan, d: MatmulDims): string {
-  const { N, K } = d;
-  const o = (d.batch ?? 1) > 1 ? 'bOff + ' : '';
-  const lines: string[] = [];
-  const kq = (q: number) => (K % 4 !== 0 ? `min(k + ${q}u, ${K - 1}u)` : `(k + ${q}u)`);
-  if (p.b === 'n') {
-    for (let q = 0; q < 4; q++) {
-      for (let j = 0; j < p.tile.TNv; j++) {
-        if (p.bVec) lines.push(`let b_${q}_${j} = B4[${o}${kq(q)} * ${N / 4}u + bc_${j}_0 / 4u];`);
-        else lines.push(`let b_${q}_${j} = vec4f(${range(4).map((c) => `B[${o}${kq(q)} * ${N}u + bc_${j}_${c}]`).join(', ')});`);
-      }
-    }
-  } else {
-    for (let jj = 0; jj < bColsPerLane(p); jj++) {
-      if (p.bVec) lines.push(`let vb_${jj} = B4[${o}bc_${jj} * ${K / 4}u + k / 4u];`);
-      else lines.push(`let vb_${jj} = vec4f(${range(4).map((q) => `B[${o}bc_${jj} * ${K}u + ${kq(q)}]`).join(', ')});`);
-    }
-  }
-  return lines.join('\n    ');
-}
-
-export function matmulCode(p: GemmPlan, d: MatmulDims, hasBias: boolean, relu: boolean): string {
+/** The GEMM of a (batched) matmul: A [M,K] or [K,M], B [K,N] or [N,K], C [M,N], each one of `batch` slices. */
+export function matmulSpec(d: MatmulDims, transA: boolean, transB: boolean, bias: boolean, relu: boolean): GemmSpec {
   const { M, N, K } = d;
-  const t = p.tile;
-  const rowBlocks = Math.ceil(M / t.TM);
-  const colBlocks = Math.ceil(N / tileCols(t));
-  const vecOut = p.b === 'n' && N % 4 === 0;
-  const decls: [string, 'read' | 'read_write', string][] = [
-    [p.aVec ? 'A4' : 'A', 'read', p.aVec ? 'vec4f' : 'f32'],
-    [p.bVec ? 'B4' : 'B', 'read', p.bVec ? 'vec4f' : 'f32'],
-  ];
-  if (hasBias) decls.push([vecOut ? 'bias4' : 'bias', 'read', vecOut ? 'vec4f' : 'f32']);
-  decls.push([vecOut ? 'out4' : 'out', 'read_write', vecOut ? 'vec4f' : 'f32']);
-  const { enable, entry } = gemmEntry(t);
-  const setup: string[] = [];
-  for (let s = 0; s < aSlots(p); s++) {
-    const row = `row0 + ${aSlotRow(p, s)}`;
-    if (p.a === 'k') setup.push(`let ar_${s} = min(${row}, ${M - 1}u) * ${p.aVec ? K / 4 : K}u;`);
-    else setup.push(`let ar_${s} = min(${row}, ${p.aVec ? M - 4 : M - 1}u);`);
-  }
-  if (p.b === 'n') {
-    for (let j = 0; j < t.TNv; j++) {
-      if (p.bVec) setup.push(`let bc_${j}_0 = min(col0 + ${colOffset(p, j, 0)}, ${N - 4}u);`);
-      else for (let c = 0; c < 4; c++) setup.push(`let bc_${j}_${c} = min(col0 + ${colOffset(p, j, c)}, ${N - 1}u);`);
-    }
-  } else {
-    for (let jj = 0; jj < bColsPerLane(p); jj++) setup.push(`let bc_${jj} = min(col0 + ${colOffset(p, Math.floor(jj / 4), jj % 4)}, ${N - 1}u);`);
-  }
   const batch = d.batch ?? 1;
-  const tiles = rowBlocks * colBlocks;
-  // Batched: the flat workgroup index picks the slice first; each operand's slice starts `slice · its size` in.
-  const sliced =
-    batch > 1
-      ? `let slice = wg / ${tiles}u; let wt = wg % ${tiles}u;
-  let aOff = slice * ${(M * K) / (p.aVec ? 4 : 1)}u; let bOff = slice * ${(K * N) / (p.bVec ? 4 : 1)}u; let cOff = slice * ${M * N}u;`
-      : '';
-  const w = batch > 1 ? 'wt' : 'wg';
-  return `${enable}${bindingDecls(decls)}
-${entry}
-  if (wg >= ${batch * tiles}u) { return; }${sliced ? `\n  ${sliced}` : ''}
-  let row0 = (${w} / ${colBlocks}u) * ${t.TM}u;
-  let col0 = (${w} % ${colBlocks}u) * ${tileCols(t)}u;
-  ${setup.join('\n  ')}
-  ${accDecls(p)}
-  for (var k = 0u; k < ${K}u; k += 4u) {
-    ${matmulLoadA(p, d)}
-    ${matmulLoadB(p, d)}
-    ${fmaChunk(p)}
-  }
-  ${epilogue(p, {
+  const sliced = (size: number) => (batch > 1 ? size : undefined);
+  return {
+    M,
     N,
-    col0: 'col0',
-    row: (r) => ({ guard: `row0 + ${r} < ${M}u`, base: `${batch > 1 ? 'cOff + ' : ''}(row0 + ${r}) * ${N}u` }),
-    bias: hasBias ? (vecOut ? 'bias4' : 'bias') : null,
-    relu,
-    vecOut,
-  })}
-}`;
+    K,
+    batch,
+    a: denseOperand('A', transA ? 'x' : 'k', transA ? M : K, sliced(M * K)),
+    b: denseOperand('B', transB ? 'k' : 'x', transB ? K : N, sliced(K * N)),
+    c: { rowStride: N, batchStride: M * N, bias, relu },
+  };
+}
+
+export function matmulPlan(tile: GemmTile, d: MatmulDims, transA: boolean, transB: boolean): GemmPlan {
+  return specPlan(tile, matmulSpec(d, transA, transB, false, false));
+}
+
+/** The lanes kernel of a matmul with this plan's tile and operand modes. */
+export function matmulCode(p: GemmPlan, d: MatmulDims, hasBias: boolean, relu: boolean): string {
+  return lanesGemmCode(p.tile, matmulSpec(d, p.a === 'm', p.b === 'k', hasBias, relu));
 }
 
 /** Number of workgroups for a tile over rows × cols, as a grid within the per-dimension limit. */
@@ -404,40 +491,6 @@ export function tileGrid(t: GemmTile, rows: number, cols: number): [number, numb
 }
 
 const MATMUL_NAMES = ['matmul', 'matmul_tA', 'matmul_tB', 'matmul_tA_tB'] as const;
-
-/** The workgroup-memory kernel (gemm-tiled.ts) for a plain or batched matmul; vec4 staging where rows allow it. */
-function tiledMatmulCall(name: string, v: TiledVariant, d: MatmulDims, transA: boolean, transB: boolean, hasBias: boolean, relu: boolean, bindings: Tensor[]): KernelCall {
-  const { M, N, K } = d;
-  const batch = d.batch ?? 1;
-  const cfg = TILED_CONFIGS[v];
-  // The contiguous index of each operand, and whether its extent allows vec4 loads.
-  const aVec = (transA ? M : K) % 4 === 0;
-  const bVec = (transB ? K : N) % 4 === 0;
-  const aIdx = `b * ${M * K}u + ${transA ? `k * ${M}u + m` : `m * ${K}u + k`}`;
-  const bIdx = `b * ${K * N}u + ${transB ? `n * ${K}u + k` : `k * ${N}u + n`}`;
-  const code = (): string => {
-    const decls: [string, 'read' | 'read_write', string][] = [aVec ? ['A4', 'read', 'vec4f'] : ['A', 'read', 'f32'], bVec ? ['B4', 'read', 'vec4f'] : ['B', 'read', 'f32']];
-    if (hasBias) decls.push(['bias', 'read', 'f32']);
-    decls.push(['out', 'read_write', 'f32']);
-    let v2 = hasBias ? 'v + bias[n]' : 'v';
-    if (relu) v2 = `max(${v2}, 0.0)`;
-    return tiledGemmCode(cfg, {
-      M,
-      N,
-      K,
-      batch,
-      aAlongK: !transA,
-      bAlongN: !transB,
-      aVec4: aVec,
-      bVec4: bVec,
-      bindings: bindingDecls(decls),
-      functions: `${tiledLoad('A', 'm: u32, k: u32', 'A', aVec, () => `let idx = ${aIdx};`)}
-${tiledLoad('B', 'k: u32, n: u32', 'B', bVec, () => `let idx = ${bIdx};`)}
-fn storeC(b: u32, m: u32, n: u32, v: f32) { out[b * ${M * N}u + m * ${N}u + n] = ${v2}; }`,
-    });
-  };
-  return { name, key: `matmul_${v}:${M},${N},${K},${batch},${transA ? 1 : 0}${transB ? 1 : 0}${hasBias ? 1 : 0}${relu ? 1 : 0}`, code, bindings, workgroups: tiledWorkgroups(cfg, { M, N, batch }) };
-}
 
 /** C = op(A)·op(B) (+ bias) (ReLU). A is [M,K] ([K,M] with transA), B is [K,N] ([N,K] with transB); C is [M,N]. */
 export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
@@ -452,18 +505,11 @@ export function matmulForward(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptio
   const out = opts.out ?? e.empty([d.M, d.N], 'f32', 'matmul');
   const relu = opts.relu ?? false;
   const name = MATMUL_NAMES[(transA ? 1 : 0) + (transB ? 2 : 0)]!;
-  runGemm(e, { family: 'matmul', M: d.M, N: d.N, K: d.K, batch: 1 }, bias ? [a, b, bias, out] : [a, b, out], (v: GemmVariant, bs) => {
-    if (v !== 'lanes') return tiledMatmulCall(name, v, d, transA, transB, bias !== null, relu, bs);
-    const tile = chooseTile(e, d.M, d.M * d.N * d.K);
-    const p = matmulPlan(tile, d, transA, transB);
-    return {
-      name,
-      key: `matmul:${d.M},${d.N},${d.K},1,${planKey(p)},${bias !== null ? 1 : 0}${relu ? 1 : 0}`,
-      code: () => matmulCode(p, d, bias !== null, relu),
-      bindings: bs,
-      workgroups: tileGrid(tile, d.M, d.N),
-    };
-  });
+  const key = `matmul:${d.M},${d.N},${d.K},1,${transA ? 1 : 0}${transB ? 1 : 0}${bias ? 1 : 0}${relu ? 1 : 0}`;
+  const spec = matmulSpec(d, transA, transB, bias !== null, relu);
+  runGemm(e, { family: 'matmul', M: d.M, N: d.N, K: d.K, batch: 1 }, bias ? [a, b, bias, out] : [a, b, out], (v: GemmVariant, bs) =>
+    gemmCall(v, name, key, spec, () => chooseTile(e, d.M, d.M * d.N * d.K), bs),
+  );
   return out;
 }
 
@@ -479,13 +525,10 @@ export function batchedMatmul(e: Engine, a: Tensor, b: Tensor, out?: Tensor): Te
     throw new Error(`batched matmul: output must be [${shape.join(', ')}], got [${out.shape.join(', ')}]`);
   }
   const c = out ?? e.empty(shape, 'f32', 'batched_matmul');
-  runGemm(e, { family: 'batched_matmul', M, N: d.N, K, batch: S }, [a, b, c], (v: GemmVariant, bs) => {
-    if (v !== 'lanes') return tiledMatmulCall('batched_matmul', v, d, false, false, false, false, bs);
-    const tile = chooseTile(e, M, S * M * d.N * K);
-    const p = matmulPlan(tile, d, false, false);
-    const tiles = Math.ceil(M / tile.TM) * Math.ceil(d.N / tileCols(tile));
-    return { name: 'batched_matmul', key: `matmul:${M},${d.N},${K},${S},${planKey(p)},00`, code: () => matmulCode(p, d, false, false), bindings: bs, workgroups: grid(S * tiles, 1) };
-  });
+  const spec = matmulSpec(d, false, false, false, false);
+  runGemm(e, { family: 'batched_matmul', M, N: d.N, K, batch: S }, [a, b, c], (v: GemmVariant, bs) =>
+    gemmCall(v, 'batched_matmul', `matmul:${M},${d.N},${K},${S},0000`, spec, () => chooseTile(e, M, S * M * d.N * K), bs),
+  );
   return c;
 }
 
