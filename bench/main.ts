@@ -9,6 +9,9 @@ import { DEFAULT_CACHE_DIR, NodeTuneStore } from '../src/kernels/tuner-node.js';
 import { startGemmProbes, stopGemmProbes, type GemmProbe } from '../src/kernels/gemm-variant.js';
 import { loadGemmTuning, tuneGemms } from '../src/kernels/tuner.js';
 import { allCases, filterCases } from './cases/index.js';
+import { filterOnnxCases, onnxCases } from './cases/onnx.js';
+import { formatOnnxMarkdown, formatOnnxTable, onnxCaseReport, type OnnxSection } from './onnx/report.js';
+import { ONNX_QUICK_TIMING, ONNX_TIMING, runOnnxCases } from './onnx/run.js';
 import { buildReport, formatMarkdown, formatProfile, formatTable } from './report.js';
 import { runCase, type CaseResult } from './runner.js';
 import { setupTfjs } from './tfjs-setup.js';
@@ -28,6 +31,8 @@ interface Options {
   cacheDir: string;
   tuning: boolean;
   tune?: number;
+  browser: boolean;
+  wasmThreads: number;
 }
 
 const program = new Command()
@@ -36,9 +41,15 @@ const program = new Command()
   .option('--quick', 'every case at reduced batch/size and repetitions (minutes on a CPU driver)')
   .option('--json <file>', 'also write the report as JSON')
   .option('--profile', 'per-kernel GPU time of ours from timestamp queries, top kernels first')
-  .option('--cases <list>', 'comma-separated filters on case name or group (matmul, conv, conv_grad, pool, dense, vgg16, finetune)')
+  .option('--cases <list>', 'comma-separated filters on case name or group (matmul, conv, conv_grad, pool, dense, vgg16, finetune; onnx: opt-in, see bench/README.md)')
   .option('--list', 'list the cases and exit')
-  .option('--no-wasm', 'skip the TF.js wasm (CPU) backend')
+  .option('--no-wasm', 'skip the TF.js wasm (CPU) backend (and, in the ONNX cases, ONNX Runtime Web\'s wasm provider)')
+  .option('--no-browser', 'ONNX cases: skip the headless Chromium sides (ours on its WebGPU adapter, ORT Web WebGPU and wasm)')
+  .option('--wasm-threads <n>', "ONNX cases: threads of ONNX Runtime Web's wasm provider", (v) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`--wasm-threads must be a positive integer, got '${v}'`);
+    return n;
+  }, 2)
   .option('--wasm-dir <dir>', "folder with tfjs-backend-wasm's .wasm files (for bundles that include TF.js)")
   .option('--separate-device', 'give TF.js its own GPUDevice on the same adapter instead of sharing ours')
   .option('--markdown', 'also print the table as Markdown')
@@ -56,9 +67,13 @@ const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n
 
 const engine = await Engine.create();
 const maxBinding = engine.info.limits.maxStorageBufferBindingSize ?? engine.device.limits.maxStorageBufferBindingSize;
-const cases = filterCases(allCases(Boolean(opts.quick), maxBinding), opts.cases);
+// The ONNX cases are opt-in: only a --cases filter that names them selects them.
+const onnxAll = onnxCases();
+const onnxSelected = filterOnnxCases(onnxAll, opts.cases);
+const cases = filterCases(allCases(Boolean(opts.quick), maxBinding), opts.cases, { all: onnxAll.map((c) => c.name), matched: onnxSelected.length });
 if (opts.list) {
   for (const c of cases) process.stdout.write(`${c.name.padEnd(32)} ${c.group.padEnd(9)} ${c.shape}\n`);
+  for (const c of opts.cases ? onnxSelected : onnxAll) process.stdout.write(`${c.name.padEnd(32)} ${c.group.padEnd(9)} ${c.shape}${opts.cases ? '' : ' (opt-in: --cases onnx)'}\n`);
   process.exit(0);
 }
 log(`adapter: ${engine.info.vendor} ${engine.info.architecture} — ${engine.info.description}`);
@@ -112,6 +127,18 @@ for (const [i, def] of cases.entries()) {
   log(`(${i + 1}/${cases.length}) ${def.name}  ${def.shape}`);
   results.push(await runCase(def, { engine, tfjs, quick: Boolean(opts.quick) }, { timing, wasmTiming: QUICK_TIMING, profile: Boolean(opts.profile), wasm: tfjs.wasm, sequential: Boolean(opts.sequential), log }));
 }
+let onnxSection: OnnxSection | undefined;
+if (onnxSelected.length) {
+  const { results: onnxResults, env } = await runOnnxCases(onnxSelected, {
+    engine,
+    timing: opts.quick ? ONNX_QUICK_TIMING : ONNX_TIMING,
+    browser: opts.browser,
+    wasm: opts.wasm,
+    wasmThreads: opts.wasmThreads,
+    log,
+  });
+  onnxSection = { ...env, cases: onnxResults.map(onnxCaseReport) };
+}
 log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
 const report = buildReport(engine.info, {
@@ -125,15 +152,20 @@ const report = buildReport(engine.info, {
     loadEnd: loadavg()[0]!,
     gemmTuning: { file: tuning.location, state: tuning.state, entries: tuning.entries.size },
   }, results);
-process.stdout.write(`${formatTable(report)}\n`);
+if (onnxSection) report.onnx = onnxSection;
+if (report.cases.length || !onnxSection) process.stdout.write(`${formatTable(report)}\n`);
+if (onnxSection) process.stdout.write(`${report.cases.length ? '\n' : ''}${formatOnnxTable(onnxSection)}\n`);
 if (opts.profile) process.stdout.write(`${formatProfile(report)}\n`);
-if (opts.markdown) process.stdout.write(`\n${formatMarkdown(report)}\n`);
+if (opts.markdown) {
+  if (report.cases.length) process.stdout.write(`\n${formatMarkdown(report)}\n`);
+  if (onnxSection) process.stdout.write(`\n${formatOnnxMarkdown(onnxSection)}\n`);
+}
 if (opts.json) {
   mkdirSync(dirname(opts.json), { recursive: true });
   writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
   log(`wrote ${opts.json}`);
 }
-const bad = report.cases.filter((c) => c.check === 'MISMATCH' || c.check === 'error');
+const bad = [...report.cases, ...(report.onnx?.cases ?? [])].filter((c) => c.check === 'MISMATCH' || c.check === 'error');
 if (bad.length) log(`${bad.length} case(s) failed: ${bad.map((c) => `${c.name} (${c.check})`).join(', ')}`);
 // A live GPUDevice keeps Node running: exit explicitly.
 process.exit(bad.length ? 1 : 0);

@@ -1,5 +1,6 @@
 // The JSON report (`--json FILE`) and the plain-text table printed to stdout.
 import type { AdapterSummary, KernelTiming } from '../src/engine/index.js';
+import type { OnnxSection } from './onnx/report.js';
 import type { CaseResult } from './runner.js';
 import type { TimingOptions } from './timing.js';
 
@@ -69,6 +70,8 @@ export interface Report {
   /** The per-adapter GEMM tuning cache the run loaded (`webgpu-transfer tune`); state 'none'/'off': the heuristic. */
   gemm_tuning: { file: string; state: string; entries: number } | null;
   cases: CaseReport[];
+  /** The opt-in ONNX cases (ours against ONNX Runtime; bench/onnx/report.ts), when any ran. */
+  onnx?: OnnxSection;
 }
 
 const finite = (x: number | null | undefined): number | null => (x != null && Number.isFinite(x) ? x : null);
