@@ -14,6 +14,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerExplain } from './commands/explain.js';
 import { registerTune } from './commands/tune.js';
 import { registerOnnx } from './commands/onnx.js';
+import { registerOnnxRun } from './commands/onnx-run.js';
 
 const program = new Command();
 program
@@ -36,7 +37,7 @@ registerEvaluate(program);
 registerPredict(program);
 registerExplain(program);
 registerTune(program);
-registerOnnx(program);
+registerOnnxRun(registerOnnx(program));
 
 program.exitOverride();
 try {

@@ -68,6 +68,11 @@ export interface Backbone {
   defaultPreprocess: Preprocess;
   /** The layers a fine-tuning run unfreezes (VGG16: block5_conv1..3). */
   topLayerNames: string[];
+  /**
+   * The layers to train for `--unfreeze K` (the last K convolutions) or `--trainable-from TENSOR` (every layer from
+   * the node that writes it on); bases without a graph (the built-in ones) name their layers instead.
+   */
+  layersToTrain?(o: { lastConvs?: number; from?: string }): string[];
   /** Where the converted weights are looked for by default, relative to the repository (or served path). */
   defaultWeightsPath: string;
   /**

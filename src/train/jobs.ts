@@ -18,6 +18,7 @@ import { readFeatureSet, SPLITS, type FeatureSet, type SplitName } from './featu
 import { classProbabilities, evaluate, predictLogits } from './fit.js';
 import { uploadImageBatch } from './image-input.js';
 import type { JobEnv, LoadedBackbone, RunHandle } from './job-env.js';
+import type { Backbone } from '../models/types.js';
 import { buildTransferModel, HEAD_DROPOUT, HEAD_UNITS } from './model.js';
 import { checkBatchFits } from './preflight.js';
 import { featureHeadPlan, imageForward, imagePlan, RECIPE_DEFAULTS, type RecipeName } from './recipes.js';
@@ -403,13 +404,25 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
 export interface FinetuneJobOptions extends TrainJobCommon {
   /** The run to start from (its weights and settings). */
   from?: string;
-  /** Layers of the base to train (default: the model's top block, e.g. block5_conv1..3). */
-  unfreeze?: string[];
+  /** Layers of the base to train by name, or (an ONNX base) the last K convolutions (default: the model's top block, e.g. block5_conv1..3). */
+  unfreeze?: string[] | number;
+  /** An ONNX base: train every layer from the node that writes this tensor on. */
+  trainableFrom?: string;
   data?: string;
   steps?: number | null;
   validationSteps?: number | null;
   augment?: boolean;
   onBadImage?: OnBadImage;
+}
+
+/** The layers recipe 3 trains: named, counted from the end (an ONNX base), from a tensor on, or the model's top block. */
+function trainableLayers(bb: Backbone, o: FinetuneJobOptions): string[] {
+  if (o.trainableFrom !== undefined && o.unfreeze !== undefined) throw new Error('give --unfreeze or --trainable-from, not both');
+  if (o.trainableFrom === undefined && typeof o.unfreeze !== 'number') return o.unfreeze ?? bb.topLayerNames;
+  if (!bb.layersToTrain) {
+    throw new Error(`${o.trainableFrom !== undefined ? '--trainable-from' : `--unfreeze ${String(o.unfreeze)}`} needs an ONNX base; name ${bb.name}'s layers with --unfreeze (default: ${bb.topLayerNames.join(',')})`);
+  }
+  return bb.layersToTrain(o.trainableFrom !== undefined ? { from: o.trainableFrom } : { lastConvs: o.unfreeze as number });
 }
 
 /** Recipe 3: continue a run with the top layers of the base unfrozen, at a lower learning rate. */
@@ -427,7 +440,7 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
       );
     }
     const bb = loaded.backbone;
-    const unfreeze = stored?.unfreeze ?? o.unfreeze ?? bb.topLayerNames;
+    const unfreeze = stored?.unfreeze ?? trainableLayers(bb, o);
     bb.model.trainOnly(unfreeze);
     const d = RECIPE_DEFAULTS.finetune;
     // The batch is checked once, before any image is read.

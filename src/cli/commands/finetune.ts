@@ -7,7 +7,13 @@ import { Option } from 'commander';
 
 interface FinetuneCliOptions extends ImageRunCliOptions {
   from?: string;
-  unfreeze?: string[];
+  unfreeze?: string[] | number;
+  trainableFrom?: string;
+}
+
+/** `--unfreeze block5_conv1,block5_conv2` names layers; `--unfreeze 4` counts an ONNX base's last convolutions. */
+function unfreezeOption(v: string): string[] | number {
+  return /^\d+$/.test(v.trim()) ? Number(v) : layerList(v);
 }
 
 export function registerFinetune(program: Command): void {
@@ -16,7 +22,8 @@ export function registerFinetune(program: Command): void {
     .command('finetune')
     .description('recipe 3: start from a run, unfreeze the top layers of the base (VGG16: block5_conv1..3) and train on with RMSprop 1e-5')
     .option('--from <run>', 'the run to start from (a name under --runs-dir, or a path)')
-    .option('--unfreeze <layers>', "comma-separated layers of the base to train (default: the model's top block)", layerList)
+    .option('--unfreeze <layers|K>', "comma-separated layers of the base to train, or K: an ONNX base's last K convolutions (default: the model's top block)", unfreezeOption)
+    .option('--trainable-from <tensor>', 'an ONNX base: train every layer from the node that writes this tensor on')
     .option('--data <dir>', "image folder with train/, validation/ (and test/) (default: the run's)")
     .addOption(new Option('--on-bad-image <mode>', 'a corrupt or unreadable image file: fail or skip').choices(['fail', 'skip']).default('fail'))
     .option('--augment', "the book's random augmentation of training images (the default)", true)
@@ -29,7 +36,8 @@ export function registerFinetune(program: Command): void {
     await withEngine(opts, async (ctx, io) => {
       const r = await finetuneJob(nodeJobEnv(ctx), {
         ...(opts.from ? { from: opts.from } : {}),
-        ...(opts.unfreeze ? { unfreeze: opts.unfreeze } : {}),
+        ...(opts.unfreeze !== undefined ? { unfreeze: opts.unfreeze } : {}),
+        ...(opts.trainableFrom !== undefined ? { trainableFrom: opts.trainableFrom } : {}),
         ...(opts.data ? { data: opts.data } : {}),
         onBadImage: opts.onBadImage,
         augment: opts.augment,

@@ -90,7 +90,7 @@ export function createOnnxBackbone(e: Engine, ref: OnnxModelRef, model: OnnxMode
   if (inputShape.length !== 4 || inputShape[1] !== 3) throw new OnnxImportError(`${ref}: the input '${imported.inputs[0]!.name}' is ${JSON.stringify(inputShape)}, not an RGB image [N, 3, H, W]`);
   const cut = o.cut ?? defaultCut(imported)?.tensor;
   if (!cut) throw new OnnxImportError(`${ref}: no classifier input found to cut at; choose the base's last tensor with --cut TENSOR (see \`webgpu-transfer onnx info\`)`);
-  const base = onnxGraph(e, model, { inputSize, outputs: [cut], name: 'onnx_base' }).graph;
+  const { graph: base, resolve } = onnxGraph(e, model, { inputSize, outputs: [cut], name: 'onnx_base' });
   const spatial = base.outputShape!.length === 3;
   const layers: Layer[] = [base];
   if (spatial && pool === 'avg') layers.push(new GlobalAvgPoolFeatures('onnx_avg_pool'));
@@ -108,6 +108,20 @@ export function createOnnxBackbone(e: Engine, ref: OnnxModelRef, model: OnnxMode
     defaultInputSize: staticInputSize(model) ?? 224,
     defaultPreprocess: 'imagenet',
     topLayerNames: convs.slice(-3),
+    layersToTrain({ lastConvs, from }) {
+      if (from !== undefined) {
+        let tensor: string;
+        try {
+          tensor = resolve(from);
+        } catch {
+          throw new Error(`--trainable-from ${from}: the model has no such tensor (see \`webgpu-transfer onnx info --graph\`)`);
+        }
+        return layersFrom(base, tensor);
+      }
+      const k = lastConvs ?? 3;
+      if (!Number.isInteger(k) || k < 1 || k > convs.length) throw new Error(`--unfreeze ${k}: the base has ${convs.length} convolutions; give 1 to ${convs.length}`);
+      return convs.slice(-k);
+    },
     defaultWeightsPath: ref,
     loadWeights(): WeightsStatus {
       return { pretrained: true, source: o.source ?? ref, parameters: params };

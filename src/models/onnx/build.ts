@@ -26,7 +26,7 @@ export interface OnnxGraph {
 }
 
 /** Conv and Gemm nodes whose output is read only by a Relu (and is not asked for): the Relu runs in their epilogue. */
-function reluFusions(g: StaticGraph, keep: ReadonlySet<string>): { fused: Set<string>; nodes: StaticNode[] } {
+function reluFusions(g: StaticGraph, keep: ReadonlySet<string>): { fused: Set<string>; nodes: StaticNode[]; renamed: Map<string, string> } {
   const readers = new Map<string, StaticNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
   const fused = new Set<string>();
@@ -43,7 +43,8 @@ function reluFusions(g: StaticGraph, keep: ReadonlySet<string>): { fused: Set<st
     rename.set(n, rs[0]!.outputs[0]!);
   }
   const nodes = g.nodes.filter((n) => !drop.has(n)).map((n) => (rename.has(n) ? { ...n, outputs: [rename.get(n)!] } : n));
-  return { fused, nodes };
+  const renamed = new Map([...rename].map(([n, to]) => [n.outputs[0]!, to]));
+  return { fused, nodes, renamed };
 }
 
 export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptions = {}): OnnxGraph {
@@ -56,7 +57,12 @@ export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptio
   };
   const outputs = (opts.outputs ?? [imported.outputs[0]!.tensor]).map(resolve);
   const keep = new Set(outputs);
-  const { fused, nodes: all } = reluFusions(imported, keep);
+  const { fused, nodes: all, renamed } = reluFusions(imported, keep);
+  // A fused Conv's own output is its Relu's: both names lead to the tensor the graph holds.
+  const resolveFused = (t: string): string => {
+    const r = resolve(t);
+    return renamed.get(r) ?? r;
+  };
   // Only what the outputs need is converted (a base cut before the classifier holds none of its weights).
   const need = new Set<string>(outputs);
   const nodes: StaticNode[] = [];
@@ -76,7 +82,7 @@ export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptio
     const output = outputs.find((o) => !imported.constants.has(o));
     if (!output) throw new OnnxImportError(`every requested output (${outputs.join(', ')}) is a constant of the model: nothing to run`);
     const graph = new Graph(opts.name ?? 'onnx', { inputs, output, nodes: gnodes, constants: c.constants });
-    return { graph, imported, resolve };
+    return { graph, imported, resolve: resolveFused };
   } catch (err) {
     for (const n of gnodes) n.layer?.dispose();
     for (const t of c.constants.values()) t.dispose();
