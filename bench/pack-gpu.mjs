@@ -20,7 +20,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['webgpu'],
+  // The opt-in ONNX cases (bench/onnx/) load these at run time only; the GPU machine has none of them.
+  external: ['webgpu', 'onnxruntime-node', 'onnxruntime-web', 'playwright-core', 'esbuild'],
   logLevel: 'warning',
   // CommonJS parts of TF.js call require() and read __dirname; an ES module has neither.
   banner: {
