@@ -34,7 +34,8 @@ function load(dir: string): Loaded {
       const constantInputs = new Map<string, OnnxTensor>();
       model.graph.inputs.forEach((vi, k) => {
         const t = parseOnnxTensor(readFileSync(join(dir, set, `input_${k}.pb`)), `input_${k}.pb`);
-        if (params.has(vi.name) || (t.dtype !== 'float32' && t.dtype !== 'float64')) constantInputs.set(vi.name, t);
+        // Parameters are constants; data of another element type stays an input (the import refuses it by name).
+        if (params.has(vi.name)) constantInputs.set(vi.name, t);
         else inputs.set(vi.name, { shape: t.dims, data: Float32Array.from(tensorNumbers(t)) });
       });
       const outputs = model.graph.outputs.map((_, k) => {

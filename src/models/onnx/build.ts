@@ -49,6 +49,11 @@ function reluFusions(g: StaticGraph, keep: ReadonlySet<string>): { fused: Set<st
 
 export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptions = {}): OnnxGraph {
   const imported = importOnnx(model, opts);
+  const notFloat = imported.inputs.filter((i) => i.elemType !== 'float');
+  if (notFloat.length) {
+    throw new OnnxImportError(`input ${notFloat.map((i) => `'${i.name}' is ${i.elemType}`).join(', ')}: this engine computes in float32 (its inputs must be float tensors)`);
+  }
+  if (imported.inputs.length === 0) throw new OnnxImportError('the model has no runtime input (every input is a constant): nothing to run');
   const resolve = (t: string): string => {
     let name = t;
     for (let k = 0; imported.aliases.has(name) && k < 1000; k++) name = imported.aliases.get(name)!;

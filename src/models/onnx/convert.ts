@@ -253,19 +253,16 @@ function binaryNode(n: StaticNode, c: ConvertContext): GraphNode {
 
 function poolNode(n: StaticNode, c: ConvertContext): GraphNode {
   const a = n.attrs;
-  if (ints(a, 'dilations').some((d) => d !== 1)) unsupported(n, 'dilated pooling');
   const kernel = ints(a, 'kernel') as [number, number];
   const strides = ints(a, 'strides') as [number, number];
   const [t, l, b, r] = ints(a, 'pads') as [number, number, number, number];
   const ceilMode = num(a, 'ceil_mode') === 1;
+  const dilations = ints(a, 'dilations') as [number, number];
   if (n.opType === 'AveragePool') {
     const countIncludePad = num(a, 'count_include_pad') === 1;
-    return node(n, c, [n.inputs[0]!], ([x]) => [F.avgPool2d(x!, { kernel, strides, pads: [t, b, l, r], ceilMode, countIncludePad })]);
+    return node(n, c, [n.inputs[0]!], ([x]) => [F.avgPool2d(x!, { kernel, strides, pads: [t, b, l, r], dilations, ceilMode, countIncludePad })]);
   }
-  if (kernel[0] === kernel[1] && strides[0] === strides[1] && t + l + b + r === 0) {
-    return node(n, c, [n.inputs[0]!], ([x]) => [F.maxPool2d(x!, { size: kernel[0], stride: strides[0], ceilMode })]);
-  }
-  return node(n, c, [n.inputs[0]!], ([x]) => [F.maxPool2d(x!, { kernel, strides, pads: [t, b, l, r], ceilMode })]);
+  return node(n, c, [n.inputs[0]!], ([x]) => [F.maxPool2d(x!, { kernel, strides, pads: [t, b, l, r], dilations, ceilMode })]);
 }
 
 function unaryNode(n: StaticNode, c: ConvertContext, f: (x: Tensor) => Tensor): GraphNode {
