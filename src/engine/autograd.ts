@@ -41,10 +41,6 @@ export class Tape {
     return this.records.length;
   }
 
-  get recording(): boolean {
-    return this.paused === 0;
-  }
-
   /**
    * Whether an op on `inputs` would be recorded: the tape is recording and some input requires a gradient. The one
    * rule for "does anything need a gradient here" — also what lets an op or layer take a no-gradient fast path.
