@@ -9,7 +9,9 @@ import { parseOnnx, parseOnnxTensor, tensorNumbers, type OnnxTensor } from '../s
 import { OnnxImportError, parameterInputs } from '../src/formats/onnx/index.js';
 import { onnxGraph } from '../src/models/onnx/build.js';
 import { runOnnx, type HostTensor } from '../src/models/onnx/run.js';
-import { compareOutputs, NODE_TESTS } from './onnx-harness.js';
+import { importOnnx } from '../src/formats/onnx/index.js';
+import { runReference } from '../src/reference/onnx-graph.js';
+import { compareOutputs, f32, modelBytes, node, NODE_TESTS, seeded, valueInfo } from './onnx-harness.js';
 
 const skips = JSON.parse(readFileSync(join(import.meta.dirname, 'onnx-gpu-skip.json'), 'utf8')) as Record<string, string>;
 const tests = readdirSync(NODE_TESTS).filter((d) => d.startsWith('test_')).sort();
@@ -87,6 +89,34 @@ describe('ONNX backend conformance tests on the GPU', () => {
         });
       }
       expect(problems.join('; ')).toBe('');
+    });
+  }
+});
+
+describe('convolutions beyond the conformance tests, against the float64 reference executor', () => {
+  const cases: { label: string; cin: number; cout: number; k: number; group: number; strides: number[]; pads: number[]; dilations: number[] }[] = [
+    { label: 'grouped (2 groups), stride 2, asymmetric pads', cin: 6, cout: 8, k: 3, group: 2, strides: [2, 2], pads: [1, 0, 2, 1], dilations: [1, 1] },
+    { label: 'grouped (3 groups), 1×1', cin: 9, cout: 6, k: 1, group: 3, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
+    { label: 'depthwise 5×5, dilation 2', cin: 4, cout: 4, k: 5, group: 4, strides: [1, 1], pads: [4, 4, 4, 4], dilations: [2, 2] },
+    { label: '7×7 stride 2 pads 3 (ResNet stem)', cin: 3, cout: 5, k: 7, group: 1, strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1] },
+  ];
+  for (const c of cases) {
+    it(c.label, async () => {
+      const [h, w] = [11, 10];
+      const wShape = [c.cout, c.cin / c.group, c.k, c.k];
+      const bytes = modelBytes({
+        nodes: [node('Conv', ['x', 'w', 'b'], ['y'], { group: c.group, strides: c.strides, pads: c.pads, dilations: c.dilations, kernel_shape: [c.k, c.k] })],
+        inputs: [valueInfo('x', [2, c.cin, h, w])],
+        outputs: [valueInfo('y', [])],
+        initializers: [f32('w', wShape, seeded(wShape.reduce((a, d) => a * d, 1), 3)), f32('b', [c.cout], seeded(c.cout, 4))],
+      });
+      const model = parseOnnx(bytes, 'conv.onnx');
+      const x = seeded(2 * c.cin * h * w, 5);
+      const ref = runReference(importOnnx(model, { inputShapes: { x: [2, c.cin, h, w] } }), { x: { dims: [2, c.cin, h, w], data: Float64Array.from(x) } }).get('y')!;
+      const got = (await runOnnx(engine, model, new Map([['x', { shape: [2, c.cin, h, w], data: x }]]))).get('y')!;
+      expect(got.shape).toEqual(ref.dims);
+      const p = compareOutputs('y', got.shape, got.data, { name: 'y', dtype: 'float32', fileType: 1, dims: ref.dims, data: Float32Array.from(ref.data) });
+      expect(p ?? '').toBe('');
     });
   }
 });

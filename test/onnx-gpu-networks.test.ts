@@ -42,3 +42,18 @@ describe('imported networks on the GPU against PyTorch', () => {
     });
   }
 });
+
+describe('PyTorch exports at several opsets on the GPU (test/onnx-fixtures: view, channel shuffle, split, BatchNorm nodes)', () => {
+  const FIXTURES = join(import.meta.dirname, 'onnx-fixtures');
+  for (const f of ['mix_opset9_bn', 'mix_opset11_bn', 'mix_opset13_bn', 'mix_opset13_folded', 'mix_opset17_bn']) {
+    it(f, async () => {
+      const model = parseOnnx(readFileSync(join(FIXTURES, f, 'model.onnx')), `${f}/model.onnx`);
+      const x = parseNpy(readFileSync(join(FIXTURES, f, 'input.npy')));
+      const want = Float32Array.from(parseNpy(readFileSync(join(FIXTURES, f, 'logits.npy'))).data as Float32Array);
+      const out = await runOnnx(engine, model, new Map([[model.graph.inputs[0]!.name, { shape: [...x.shape], data: Float32Array.from(x.data as Float32Array) }]]));
+      const got = out.get(model.graph.outputs[0]!.name)!;
+      const err = relErr(got.data, want);
+      expect(err, `${f}: normwise relative error ${err}`).toBeLessThan(1e-3);
+    });
+  }
+});

@@ -127,7 +127,8 @@ function convNode(n: StaticNode, c: ConvertContext): GraphNode {
   const [sh, sw] = ints(a, 'strides') as [number, number];
   const [t, l, b, r] = ints(a, 'pads') as [number, number, number, number];
   const group = num(a, 'group');
-  if (ints(a, 'dilations').some((d) => d !== 1)) unsupported(n, 'a dilated convolution');
+  const dilations = ints(a, 'dilations') as [number, number];
+  const dilated = dilations.some((d) => d !== 1);
   const wT = c.constant(n.inputs[1]!);
   if (!wT) unsupported(n, 'a weight that is not a constant');
   const bT = n.inputs[2] ? c.constant(n.inputs[2]) : undefined;
@@ -138,30 +139,54 @@ function convNode(n: StaticNode, c: ConvertContext): GraphNode {
   const wData = Float32Array.from(tensorNumbers(wT));
   const layer = c.paramLayer(n, group === 1 ? 'Conv2D' : 'DepthwiseConv2D');
   const e = c.engine;
-  const bias = bT ? layer.load(e, 'bias', [m], Float32Array.from(tensorNumbers(bT))) : null;
-  if (group === 1) {
-    if (sh !== sw || (sh !== 1 && sh !== 2)) unsupported(n, `stride ${sh}×${sw} (1 or 2 on both axes)`);
-    const kernel = layer.load(e, 'kernel', [kh, kw, cg, m], permuteHost(wData, [m, cg, kh, kw], [2, 3, 1, 0]));
-    const zero = t + l + b + r === 0;
-    const same = !zero && sameAsKerasSame(h, kh, sh, t, b) && sameAsKerasSame(w, kw, sw, l, r);
-    const padding = same ? 'same' : 'valid';
-    const stride = sh as 1 | 2;
-    return node(n, c, [n.inputs[0]!], ([x]) => {
-      if (zero || same) return [F.conv2d(x!, kernel, bias, { stride, padding, relu })];
-      const p = F.zeroPad2d(x!, [t, b, l, r]);
-      const y = F.conv2d(p, kernel, bias, { stride, padding: 'valid', relu });
-      p.dispose();
-      return [y];
-    }, layer);
-  }
+  const biasData = bT ? Float32Array.from(tensorNumbers(bT)) : null;
   if (group === cin && m === cin && cg === 1) {
+    const bias = biasData ? layer.load(e, 'bias', [m], biasData) : null;
     const kernel = layer.load(e, 'kernel', [kh, kw, cin, 1], permuteHost(wData, [m, 1, kh, kw], [2, 3, 0, 1]));
     const activation = relu ? 'relu' : 'linear';
     return node(n, c, [n.inputs[0]!], ([x]) => [
-      F.depthwiseConv2d(x!, kernel, bias, { kernel: [kh, kw], stride: [sh, sw], pads: [t, b, l, r], activation }),
+      F.depthwiseConv2d(x!, kernel, bias, { kernel: [kh, kw], stride: [sh, sw], pads: [t, b, l, r], dilation: dilations, activation }),
     ], layer);
   }
-  return unsupported(n, `a grouped convolution (group ${group} of ${cin} channels; only 1 or depthwise)`);
+  if (dilated) unsupported(n, `a dilated convolution (dilations ${dilations.join('×')}; only depthwise ones)`);
+  if (sh !== sw || (sh !== 1 && sh !== 2)) unsupported(n, `stride ${sh}×${sw} (1 or 2 on both axes)`);
+  const zero = t + l + b + r === 0;
+  const same = !zero && sameAsKerasSame(h, kh, sh, t, b) && sameAsKerasSame(w, kw, sw, l, r);
+  const padding = same ? 'same' : 'valid';
+  const stride = sh as 1 | 2;
+  // A grouped convolution is one convolution per group over its slice of the channels, concatenated.
+  const mg = m / group;
+  const hwio = permuteHost(wData, [m, cg, kh, kw], [2, 3, 1, 0]);
+  const kernels = Array.from({ length: group }, (_, g) => {
+    if (group === 1) return layer.load(e, 'kernel', [kh, kw, cg, m], hwio);
+    const part = new Float32Array(kh * kw * cg * mg);
+    for (let i = 0; i < kh * kw * cg; i++) part.set(hwio.subarray(i * m + g * mg, i * m + (g + 1) * mg), i * mg);
+    return layer.load(e, `kernel_g${g}`, [kh, kw, cg, mg], part);
+  });
+  const biases = !biasData
+    ? kernels.map(() => null)
+    : group === 1
+      ? [layer.load(e, 'bias', [m], biasData)]
+      : kernels.map((_, g) => layer.load(e, `bias_g${g}`, [mg], biasData.slice(g * mg, (g + 1) * mg)));
+  const conv = (x: Tensor, k: Tensor, bb: Tensor | null): Tensor => {
+    if (zero || same) return F.conv2d(x, k, bb, { stride, padding, relu });
+    const p = F.zeroPad2d(x, [t, b, l, r]);
+    const y = F.conv2d(p, k, bb, { stride, padding: 'valid', relu });
+    p.dispose();
+    return y;
+  };
+  return node(n, c, [n.inputs[0]!], ([x]) => {
+    if (group === 1) return [conv(x!, kernels[0]!, biases[0]!)];
+    const outs = kernels.map((k, g) => {
+      const part = F.sliceLastAxis(x!, g * cg, cg);
+      const y = conv(part, k, biases[g] ?? null);
+      part.dispose();
+      return y;
+    });
+    const y = F.concatChannels(outs);
+    for (const o of outs) o.dispose();
+    return [y];
+  }, layer);
 }
 
 function gemmNode(n: StaticNode, c: ConvertContext): GraphNode {
