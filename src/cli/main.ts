@@ -15,6 +15,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerTune } from './commands/tune.js';
 import { registerOnnx } from './commands/onnx.js';
 import { registerOnnxRun } from './commands/onnx-run.js';
+import { registerExport } from './commands/export.js';
 
 const program = new Command();
 program
@@ -38,6 +39,7 @@ registerPredict(program);
 registerExplain(program);
 registerTune(program);
 registerOnnxRun(registerOnnx(program));
+registerExport(program);
 
 program.exitOverride();
 try {

@@ -52,3 +52,4 @@ export { openClassifier, type RunClassifier } from './classifier.js';
 export { gemmTuningReport, recordFinetuneStep, loadGemmTuning, tuneGemms, LocalStorageTuneStore, type GemmTuningReport, type TuneStore, type TuneRow, type TuneOptions, type TuneCacheState } from './tuning.js';
 export { explainJob, explainLayers, gradCamOfPixels, type ExplainJobOptions, type ExplainJobResult, type Explanation } from './explain-job.js';
 export { heatmapOverlay, normaliseHeatmap, resizeMap, viridis, type OverlayImage } from './heatmap.js';
+export { exportJob, exportGraphOf, preprocessMap, EXPORT_FORMATS, ONNX_FILE, TFJS_DIR, EXPORT_README, TFJS_TARGET_VERSION, type ExportFormat, type ExportJobOptions, type ExportJobResult, type ExportLineage } from './export.js';
