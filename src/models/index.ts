@@ -13,3 +13,8 @@ export {
   buildMobileNetV2,
   mobileNetV2WeightsFromOnnx,
 } from './mobilenet_v2.js';
+// Any ONNX CNN as a base (an OnnxModelRef names it: PATH.onnx[#cut=…&pool=…]), and ONNX graphs run on host arrays.
+export { createOnnxBackbone, convLayerNames, layersFrom, FEATURE_POOLINGS, type FeaturePooling, type OnnxBackboneOptions } from './onnx/backbone.js';
+export { loadOnnxBackbone, type LoadedOnnxBackbone } from './onnx/load.js';
+export { onnxGraph, type OnnxGraph, type OnnxGraphOptions } from './onnx/build.js';
+export { runOnnx, type HostTensor as OnnxHostTensor } from './onnx/run.js';

@@ -7,3 +7,4 @@ export { fans, glorotUniform, zeros } from './init.js';
 export * from './optim/index.js';
 export { BinaryMetrics, CategoricalMetrics, ConfusionMatrix, classificationMetrics, type ClassificationMetrics, type MetricsReading } from './metrics.js';
 export { gradCam, gradCamLayers, gradCamDefaultLayer, type GradCamOptions, type GradCamResult } from './gradcam.js';
+export { Graph, ParamLayer, type GraphNode, type GraphSpec, type GraphHooks } from './graph.js';
