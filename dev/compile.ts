@@ -1,8 +1,8 @@
 // Compile cost (CPU seconds on lavapipe's queue thread) of the conv kernels for a few shapes and tiles.
 // Run with MESA_SHADER_CACHE_DISABLE=true: node dev/run.mjs compile
 import { Engine } from '../src/engine/index.js';
-import { conv2dForwardCode, conv2dGeometry, conv2dGradFilterCode, conv2dGradInputCode } from '../src/kernels/conv2d.js';
-import { adapterLanes, tileGrid } from '../src/kernels/matmul.js';
+import { conv2dGeometry, convGemmSpec } from '../src/kernels/conv2d.js';
+import { adapterLanes, lanesGemmCode, tileGrid } from '../src/kernels/matmul.js';
 import { threadCpu } from './harness.js';
 
 const e = await Engine.create();
@@ -24,9 +24,9 @@ for (const [n, h, w, cin, cout] of shapes) {
     const gw = e.empty(wt.shape);
     const parts: string[] = [];
     for (const [name, code, bindings, wg] of [
-      ['fwd', conv2dForwardCode(g, tile, false, true), [x, wt, y], tileGrid(tile, n * h * w, cout)],
-      ['gx', conv2dGradInputCode(g, tile), [gy, wt, gx], tileGrid(tile, n * h * w, cin)],
-      ['gw', conv2dGradFilterCode(g, tile), [x, gy, gw], tileGrid(tile, 9 * Math.ceil(cin / TM) * TM, cout)],
+      ['fwd', lanesGemmCode(tile, convGemmSpec('conv2d_fwd', g, { bias: false, relu: true })), [x, wt, y], tileGrid(tile, n * h * w, cout)],
+      ['gx', lanesGemmCode(tile, convGemmSpec('conv2d_grad_input', g)), [gy, wt, gx], tileGrid(tile, n * h * w, cin)],
+      ['gw', lanesGemmCode(tile, convGemmSpec('conv2d_grad_filter', g)), [x, gy, gw], tileGrid(tile, 9 * Math.ceil(cin / TM) * TM, cout)],
     ] as const) {
       const c0 = threadCpu();
       const t0 = performance.now();

@@ -1,8 +1,8 @@
 // Conv2d kernel ladder on VGG16 layer shapes: each variant checked against the float64 reference and timed.
 // Run: node dev/run.mjs conv2d [filter] [batch]   (MESA_SHADER_CACHE_DISABLE=true to see compile times)
 import { Engine, type Tensor } from '../src/engine/index.js';
-import { conv2dForwardCode, conv2dGeometry, conv2dGradFilterCode, conv2dGradInputCode, type Conv2dGeometry } from '../src/kernels/conv2d.js';
-import { adapterLanes, tileGrid, type GemmTile } from '../src/kernels/matmul.js';
+import { conv2dGeometry, convGemmSpec, type Conv2dGeometry } from '../src/kernels/conv2d.js';
+import { adapterLanes, lanesGemmCode, tileGrid, type GemmTile } from '../src/kernels/matmul.js';
 import { refConv2d, refConv2dBackward, refConvGeometry } from '../src/reference/conv2d.js';
 import { randn, rate, relErr, threadCpu, time, type Timing } from './harness.js';
 
@@ -65,7 +65,7 @@ function gemm(name: string, kind: Variant['kind'], tile: () => GemmTile): Varian
     name,
     kind,
     code: (g) =>
-      kind === 'fwd' ? conv2dForwardCode(g, tile(), true, true) : kind === 'gx' ? conv2dGradInputCode(g, tile()) : conv2dGradFilterCode(g, tile()),
+      lanesGemmCode(tile(), kind === 'fwd' ? convGemmSpec('conv2d_fwd', g, { bias: true, relu: true }) : convGemmSpec(kind === 'gx' ? 'conv2d_grad_input' : 'conv2d_grad_filter', g)),
     workgroups: (g) => {
       const t = tile();
       if (kind === 'fwd') return tileGrid(t, g.N * g.OH * g.OW, g.Cout);

@@ -20,7 +20,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { denseOperand, type GemmOperand, type GemmSpec } from './gemm-spec.js';
 import { runGemm, type GemmShape, type GemmVariant } from './gemm-variant.js';
-import { chooseTile, gemmCall, lanesGemmCode, reluMaskColumnSums, type GemmTile } from './matmul.js';
+import { chooseTile, gemmCall, reluMaskColumnSums, type GemmTile } from './matmul.js';
 import { winogradApplies, winogradConv2d, winogradEnabled, winogradGradInput } from './winograd.js';
 
 export type Conv2dPadding = 'same' | 'valid';
@@ -130,7 +130,7 @@ function filterOfTap(g: Conv2dGeometry, along: 'k' | 'x'): GemmOperand {
   return { name: 'Wt', along, vec: g.Cout % 4 === 0, at: (o, _s, tap) => ({ base: `((${tap!.ky} * ${g.KW}u + ${tap!.kx}) * ${g.Cin}u + ${o}) * ${g.Cout}u` }) };
 }
 
-type ConvFamily = 'conv2d_fwd' | 'conv2d_grad_input' | 'conv2d_grad_filter';
+export type ConvFamily = 'conv2d_fwd' | 'conv2d_grad_input' | 'conv2d_grad_filter';
 
 /** The GEMM a convolution kernel computes (rows, columns, depth). */
 function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
@@ -140,7 +140,7 @@ function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
 }
 
 /** What the forward adds: bias, ReLU, and where its channels go. */
-interface ForwardEpilogue {
+export interface ForwardEpilogue {
   bias: boolean;
   relu: boolean;
   slice?: ChannelSlice;
@@ -181,10 +181,6 @@ export interface ChannelSlice {
   offset: number;
 }
 
-/** The lanes kernel of the forward with this tile. */
-export function conv2dForwardCode(g: Conv2dGeometry, tile: GemmTile, hasBias: boolean, relu: boolean, slice?: ChannelSlice): string {
-  return lanesGemmCode(tile, convGemmSpec('conv2d_fwd', g, { bias: hasBias, relu, ...(slice ? { slice } : {}) }));
-}
 
 export interface Conv2dForwardOptions {
   stride?: 1 | 2;
@@ -236,11 +232,6 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
 
 // ------------------------------------------------------------------ gradient of the input
 
-/** The lanes kernel of the input gradient with this tile. */
-export function conv2dGradInputCode(g: Conv2dGeometry, tile: GemmTile): string {
-  return lanesGemmCode(tile, convGemmSpec('conv2d_grad_input', g));
-}
-
 /**
  * dx for the (already ReLU-masked) output gradient gy [N,OH,OW,Cout]; returns [N,H,W,Cin]. 3×3 stride-1 layers go
  * through Winograd (the flipped filters, winograd.ts) unless `setWinograd(engine, false)` turned it off.
@@ -256,11 +247,6 @@ export function conv2dGradInput(e: Engine, gy: Tensor, w: Tensor, g: Conv2dGeome
 }
 
 // ------------------------------------------------------------------ gradient of the filter
-
-/** The lanes kernel of the filter gradient with this tile. */
-export function conv2dGradFilterCode(g: Conv2dGeometry, tile: GemmTile): string {
-  return lanesGemmCode(tile, convGemmSpec('conv2d_grad_filter', g));
-}
 
 /** dw [KH,KW,Cin,Cout] for input x and the (already ReLU-masked) output gradient gy. */
 export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeometry, out?: Tensor): Tensor {
