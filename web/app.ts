@@ -5,21 +5,34 @@ import type { Engine } from '../src/engine/index.js';
 import { parameterCount } from '../src/formats/tensor.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import { BACKBONE_NAMES } from '../src/models/registry.js';
-import type { BackboneName } from '../src/models/types.js';
+import { isOnnxModelRef, parseOnnxRef, type BackboneName } from '../src/models/types.js';
 import { RECIPE_DEFAULTS, type History, type TrainEvent } from '../src/train/index.js';
 import { TrainingCharts } from './charts.js';
 import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
 import { PredictPanel } from './predict.js';
+import { installDecoderWithoutEval } from './protobuf-no-eval.js';
 import { ResultsPanel } from './results.js';
-import { TabSession, validateConfig, type Classifier, type TabRecipe, type TabTrainingConfig } from './session.js';
+import {
+  OnnxBaseNeededError,
+  TabSession,
+  validateConfig,
+  type Classifier,
+  type TabOnnxBase,
+  type TabOnnxChoice,
+  type TabPooling,
+  type TabRecipe,
+  type TabTrainingConfig,
+} from './session.js';
 import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
 import { fetchWeights, listServerWeights } from './weights.js';
 
 interface AppState {
   engine: Engine | null;
   weights: { name: string; tensors: NamedArrays } | null;
+  /** The .onnx network the user picked, checked as a base (the weights chooser's `ONNX_OPTION` selects it). */
+  onnx: TabOnnxBase | null;
   images: PickedImages | null;
   /** The model the predict panel uses (trained or loaded in this tab); its run can be downloaded and fine-tuned. */
   classifier: Classifier | null;
@@ -28,9 +41,18 @@ interface AppState {
   stopRequested: boolean;
 }
 
-const state: AppState = { engine: null, weights: null, images: null, classifier: null, session: null, running: false, stopRequested: false };
+// The page's Content-Security-Policy forbids the code protobufjs generates to read .onnx files.
+installDecoderWithoutEval();
+
+const state: AppState = { engine: null, weights: null, onnx: null, images: null, classifier: null, session: null, running: false, stopRequested: false };
 /** Model files read so far, successfully or not (the browser test waits on it). */
 let modelLoads = 0;
+/** .onnx files and cut/pooling changes checked so far, successfully or not (the browser test waits on it). */
+let onnxChecks = 0;
+/** The weights chooser's entry for the picked .onnx network. */
+const ONNX_OPTION = 'onnx:picked';
+/** What the model status says about the served weights (shown again when the chooser goes back to them). */
+let serverStatus = 'No model loaded.';
 const decoder = new BrowserImageDecoder();
 /** Decoded pixels of every image seen in this tab, so a second run decodes nothing. */
 const pixelCache = new MemoryPixelCache();
@@ -52,10 +74,18 @@ function backboneOf(weightsName: string): BackboneName {
   return b;
 }
 
+/** Whether the weights chooser is on the picked .onnx network. */
+function usingOnnx(): boolean {
+  return el<HTMLSelectElement>('weights-select').value === ONNX_OPTION;
+}
+
 function updateButtons(): void {
   const ready = !!state.engine && !state.engine.lost;
-  el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !el<HTMLSelectElement>('weights-select').value;
-  el<HTMLButtonElement>('train').disabled = !ready || state.running || !state.images || !el<HTMLSelectElement>('weights-select').value;
+  const value = el<HTMLSelectElement>('weights-select').value;
+  const baseReady = value === ONNX_OPTION ? !!state.onnx : !!value;
+  el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !value || value === ONNX_OPTION;
+  el<HTMLButtonElement>('train').disabled = !ready || state.running || !state.images || !baseReady;
+  for (const id of ['onnx-input', 'onnx-cut', 'onnx-pool']) el<HTMLInputElement>(id).disabled = !ready || state.running;
   el<HTMLButtonElement>('stop').disabled = !state.running;
   el<HTMLButtonElement>('download-model').disabled = state.running || !state.classifier;
   el<HTMLInputElement>('model-input').disabled = !ready || state.running;
@@ -64,6 +94,7 @@ function updateButtons(): void {
 async function fillWeightsList(): Promise<void> {
   const select = el<HTMLSelectElement>('weights-select');
   const list = await listServerWeights();
+  const picked = select.querySelector('optgroup.onnx');
   select.replaceChildren();
   for (const w of list) {
     const o = document.createElement('option');
@@ -77,9 +108,131 @@ async function fillWeightsList(): Promise<void> {
     o.textContent = '(no weights on this server)';
     select.append(o);
   }
+  if (picked) select.append(picked);
   const preferred = list.find((w) => w.name === 'squeezenet1_1');
-  if (preferred) select.value = preferred.name;
+  if (preferred && !state.onnx) select.value = preferred.name;
   updateButtons();
+}
+
+/** The cut and pooling fields as they are (an empty cut: the classifier's input). */
+function readOnnxChoice(): TabOnnxChoice {
+  const cut = el<HTMLInputElement>('onnx-cut').value.trim();
+  return { ...(cut ? { cut } : {}), pool: el<HTMLSelectElement>('onnx-pool').value as TabPooling };
+}
+
+/** The fields back to what the base in use was built with. */
+function showOnnxChoice(base: TabOnnxBase | null): void {
+  el<HTMLInputElement>('onnx-cut').value = base ? (parseOnnxRef(base.ref).cut ?? '') : '';
+  el<HTMLSelectElement>('onnx-pool').value = base?.pool ?? 'avg';
+}
+
+const POOLING_WORDS: Record<TabPooling, string> = { avg: 'average-pooled', max: 'max-pooled', none: 'not pooled' };
+
+function describeOnnx(b: TabOnnxBase): string {
+  const f = b.file;
+  const info = f.info;
+  const cut = info.defaultCut && b.cut === info.defaultCut.tensor ? `'${b.cut}' (${info.defaultCut.reason})` : `'${b.cut}'`;
+  return (
+    `${f.name} (${formatBytes(f.bytes.byteLength)}, ${info.producer}): ${info.nodes} nodes, ${b.parameters.toLocaleString('en')} parameters in the base, read in this tab (not uploaded).\n` +
+    `Base ends at ${cut}, ${POOLING_WORDS[b.pool]} → features [${b.featureShape.join(', ')}]; SHA-256 ${f.checksum.slice(0, 12)}…`
+  );
+}
+
+/** The chooser moved: the status and the ONNX fields follow it. */
+function onBaseChange(): void {
+  const onnx = usingOnnx();
+  el('onnx-options').hidden = !onnx;
+  el('model-status').textContent = onnx && state.onnx ? describeOnnx(state.onnx) : serverStatus;
+  updateButtons();
+}
+
+/** The picked network's entry in the weights chooser (one at a time), selected. */
+function offerOnnx(b: TabOnnxBase): void {
+  const select = el<HTMLSelectElement>('weights-select');
+  let group = select.querySelector<HTMLOptGroupElement>('optgroup.onnx');
+  if (!group) {
+    group = document.createElement('optgroup');
+    group.className = 'onnx';
+    group.label = 'your own network';
+    select.append(group);
+  }
+  const o = document.createElement('option');
+  o.value = ONNX_OPTION;
+  o.textContent = `${b.file.name} (${formatBytes(b.file.bytes.byteLength)}, in this tab)`;
+  group.replaceChildren(o);
+  select.value = ONNX_OPTION;
+}
+
+/** What the base is now, for "could not … ; <this>" messages. */
+function currentBase(): string {
+  if (usingOnnx() && state.onnx) return `the base is still ${state.onnx.file.name}`;
+  const name = el<HTMLSelectElement>('weights-select').value;
+  return name ? `the base is still ${name}` : 'no base chosen';
+}
+
+/**
+ * A picked .onnx file: read in the tab, imported and built once as a base (then freed) at the network's own input
+ * size; on success it becomes the base (the chooser selects it). A file that is not ONNX, an unsupported op or a
+ * cut that does not exist leave everything as it was.
+ */
+async function pickOnnx(f: File): Promise<void> {
+  const status = el('model-status');
+  const session = state.session;
+  if (!session) throw new Error('no usable WebGPU device in this tab (see the message above)');
+  if (state.running) throw new Error(`${f.name}: wait until the training run has finished`);
+  try {
+    state.running = true;
+    updateButtons();
+    status.textContent = `Reading ${f.name}…`;
+    const file = await TabSession.readOnnxFile(f.name, new Uint8Array(await f.arrayBuffer()));
+    status.textContent = `Checking ${f.name} as a base…`;
+    // Another network's cut tensor means nothing here: the new one starts at its classifier's input.
+    const base = await session.checkOnnxBase(file, { pool: readOnnxChoice().pool ?? 'avg' }, file.inputSize);
+    session.useOnnx(base);
+    state.onnx = base;
+    el<HTMLInputElement>('image-size').value = String(base.inputSize);
+    showOnnxChoice(base);
+    offerOnnx(base);
+    state.running = false;
+    onBaseChange();
+  } catch (e) {
+    state.running = false;
+    updateButtons();
+    status.textContent = `Could not use ${f.name}; ${currentBase()}.`;
+    throw e;
+  } finally {
+    onnxChecks++;
+  }
+}
+
+/** The cut or pooling field changed: the base is rebuilt with them, or the fields go back to the base in use. */
+async function recheckOnnx(): Promise<void> {
+  const cur = state.onnx;
+  const session = state.session;
+  if (!cur || !session) return;
+  const choice = readOnnxChoice();
+  if ((choice.cut ?? '') === (parseOnnxRef(cur.ref).cut ?? '') && choice.pool === cur.pool) return;
+  const status = el('model-status');
+  if (state.running) {
+    showOnnxChoice(cur);
+    throw new Error('wait until the training run has finished');
+  }
+  try {
+    state.running = true;
+    updateButtons();
+    status.textContent = `Checking ${cur.file.name}${choice.cut ? ` cut at '${choice.cut}'` : ''}…`;
+    const size = Number(el<HTMLInputElement>('image-size').value);
+    const base = await session.checkOnnxBase(cur.file, choice, Number.isInteger(size) && size >= 32 && size <= 512 ? size : cur.file.inputSize);
+    session.useOnnx(base);
+    state.onnx = base;
+  } catch (e) {
+    showOnnxChoice(cur);
+    throw e;
+  } finally {
+    state.running = false;
+    onnxChecks++;
+    onBaseChange();
+  }
 }
 
 async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
@@ -94,7 +247,8 @@ async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
     });
     state.weights = { name, tensors: w.tensors };
     state.session?.setWeights(backboneOf(name), { tensors: w.tensors, source: `${name}.safetensors` });
-    status.textContent = `${name}: ${w.tensors.size} tensors, ${parameterCount(w.tensors).toLocaleString('en')} parameters (${formatBytes(w.bytes)}), in this tab`;
+    serverStatus = `${name}: ${w.tensors.size} tensors, ${parameterCount(w.tensors).toLocaleString('en')} parameters (${formatBytes(w.bytes)}), in this tab`;
+    status.textContent = serverStatus;
     return state.weights;
   } catch (e) {
     status.textContent = `Could not load ${name}.`;
@@ -201,9 +355,11 @@ async function train(): Promise<History> {
   const status = el('train-status');
   try {
     // Checked before anything is downloaded; the session checks with the same function.
-    const cfg = readConfig(backboneOf(el<HTMLSelectElement>('weights-select').value));
+    const onnx = usingOnnx();
+    if (onnx && !state.onnx) throw new Error('pick an .onnx file first (step 1)');
+    const cfg = readConfig(onnx ? state.onnx!.ref : backboneOf(el<HTMLSelectElement>('weights-select').value));
     validateConfig(cfg);
-    await loadWeights();
+    if (!onnx) await loadWeights();
     const session = state.session!;
     charts.reset(images.classes.length);
     results.clear();
@@ -284,7 +440,8 @@ async function loadModel(files: File[]): Promise<void> {
     const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
     const model = TabSession.readModelFiles(read);
     const need = model.config.model;
-    if (!state.weights || backboneOf(state.weights.name) !== need) {
+    // A model made on an .onnx base needs that file picked in step 1 (the session checks it by SHA-256).
+    if (!isOnnxModelRef(need) && (!state.weights || backboneOf(state.weights.name) !== need)) {
       const select = el<HTMLSelectElement>('weights-select');
       const option = Array.from(select.options).find((o) => {
         try {
@@ -295,6 +452,7 @@ async function loadModel(files: File[]): Promise<void> {
       });
       if (!option) throw new Error(`${files.map((f) => f.name).join(' + ')}: this model was trained on ${need}, and this server has no ${need} weights`);
       select.value = option.value;
+      onBaseChange();
       await loadWeights();
     }
     const classifier = await session.addModel(model);
@@ -303,7 +461,13 @@ async function loadModel(files: File[]): Promise<void> {
     predict.setClassifier(classifier);
     status.textContent = `Model: run ${classifier.run} (${describeRun(classifier)}), loaded from ${model.source}. Drop an image below to classify it.`;
   } catch (e) {
-    status.textContent = state.classifier ? `Could not load that model; still using run ${state.classifier.run}.` : 'Could not load that model.';
+    const still = state.classifier ? `; still using run ${state.classifier.run}` : '';
+    if (e instanceof OnnxBaseNeededError) {
+      status.textContent =
+        e.reason === 'missing'
+          ? `Could not load that model${still}: it was trained on your own network ${e.network}. Pick that .onnx file in step 1, then load the model again.`
+          : `Could not load that model${still}: the .onnx file picked in step 1 is not ${e.network}, the network it was trained on. Pick that file, then load the model again.`;
+    } else status.textContent = `Could not load that model${still}.`;
     throw e;
   } finally {
     state.running = false;
@@ -318,6 +482,7 @@ interface TestRunConfig {
   source?: 'demo' | 'folder';
   /** The demo set (cats_and_dogs_small, flowers12) when the source is 'demo'. */
   demoSet?: string;
+  /** Served weights by name, or 'onnx:picked': the network picked in the .onnx file input. */
   weights?: string;
   recipe?: TabRecipe;
   inputSize?: number;
@@ -337,6 +502,7 @@ async function runFromTest(c: TestRunConfig): Promise<History> {
     if (v !== undefined) el<HTMLInputElement | HTMLSelectElement>(id).value = String(v);
   };
   set('weights-select', c.weights);
+  onBaseChange();
   set('recipe', c.recipe);
   set('image-size', c.inputSize);
   set('epochs', c.epochs);
@@ -364,7 +530,14 @@ async function main(): Promise<void> {
     lastFolder = (ev.target as HTMLInputElement).files;
     void refreshImages();
   });
-  el('weights-select').addEventListener('change', updateButtons);
+  el('weights-select').addEventListener('change', onBaseChange);
+  el<HTMLInputElement>('onnx-input').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const f = input.files?.[0];
+    input.value = '';
+    if (f) void pickOnnx(f).catch((e) => showError(e, 'Could not use that network'));
+  });
+  for (const id of ['onnx-cut', 'onnx-pool']) el(id).addEventListener('change', () => void recheckOnnx().catch((e) => showError(e, 'Could not use that network')));
   el('load-model').addEventListener('click', () => {
     el<HTMLButtonElement>('load-model').disabled = true;
     loadWeights()
@@ -413,6 +586,7 @@ declare global {
     __predictions: () => PredictPanel['results'];
     __engine: () => Engine | null;
     __modelLoads: () => number;
+    __onnxChecks: () => number;
   }
 }
 window.__ready = ready;
@@ -421,3 +595,4 @@ window.__runTraining = runFromTest;
 window.__predictions = () => predict.results;
 window.__engine = () => state.engine;
 window.__modelLoads = () => modelLoads;
+window.__onnxChecks = () => onnxChecks;

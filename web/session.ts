@@ -1,16 +1,20 @@
 /**
  * The tab's training session, on the recipe layer of src/train/jobs.ts: the same `extractJob` / `featureHeadJob` /
  * `imageTrainJob` / `finetuneJob` the CLI runs, in a `MemoryJobEnv` (runs and feature folders in memory, the picked
- * images mounted as a dataset, the backbone weights the page loaded). It also turns a run into a classifier for the
- * predict panel, and a run into one downloadable file and back.
+ * images mounted as a dataset, the backbone weights the page loaded or the .onnx network the user picked). It also
+ * turns a run into a classifier for the predict panel, and a run into one downloadable file and back.
  * Nothing here touches the DOM, so the browser test runs this very code in Node (Dawn) as the oracle.
  */
 import type { BadImage } from '../src/data/errors.js';
 import type { DataFs, ImageDecoder, PixelCache } from '../src/data/types.js';
 import type { Engine } from '../src/engine/index.js';
+import { sha256Hex } from '../src/formats/checksum.js';
+import { onnxInfo, type OnnxInfo } from '../src/formats/onnx-info.js';
+import { parseOnnx } from '../src/formats/onnx.js';
 import { parseSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
 import type { NamedArrays } from '../src/formats/types.js';
-import type { BackboneName, ModelLogger } from '../src/models/types.js';
+import { loadOnnxBackbone } from '../src/models/onnx/load.js';
+import { formatOnnxRef, isOnnxModelRef, parseOnnxRef, type BackboneName, type ModelLogger, type OnnxModelRef } from '../src/models/types.js';
 import {
   CHECKPOINT_FILE,
   CONFIG_FILE,
@@ -126,6 +130,60 @@ export interface ModelFile {
   source: string;
 }
 
+/** An .onnx file the user picked, read and checked in the tab (nothing on the GPU). */
+export interface TabOnnxFile {
+  /** The file's name: the path the runs made on it record (`model.onnx`). */
+  name: string;
+  bytes: Uint8Array;
+  /** SHA-256 of the bytes: what a run records as its weights' checksum. */
+  checksum: string;
+  /** Producer, inputs, op counts, parameters, the default cut (what `webgpu-transfer onnx info` prints). */
+  info: OnnxInfo;
+  /** The network's own input size (its static height = width), else 224. */
+  inputSize: number;
+}
+
+export type TabPooling = 'avg' | 'max' | 'none';
+export const TAB_POOLINGS: readonly TabPooling[] = ['avg', 'max', 'none'];
+
+/** Where the base ends and how a spatial cut becomes features; omitted: the classifier's input, average pooling. */
+export interface TabOnnxChoice {
+  cut?: string;
+  pool?: TabPooling;
+}
+
+/** A picked network built once as a base at an input size (and disposed): what the recipes will train on. */
+export interface TabOnnxBase {
+  file: TabOnnxFile;
+  /** The model reference the runs record (the file name, with `#cut=…&pool=…` when those are not the defaults). */
+  ref: OnnxModelRef;
+  /** The tensor the base ends at (the default cut when none was chosen). */
+  cut: string;
+  pool: TabPooling;
+  inputSize: number;
+  /** Features per image, e.g. [512]. */
+  featureShape: number[];
+  parameters: number;
+}
+
+/** A loaded model needs the .onnx file it was trained on, and the tab has no such file picked (or another one). */
+export class OnnxBaseNeededError extends Error {
+  constructor(
+    message: string,
+    /** The network's file name as the run recorded it. */
+    readonly network: string,
+    readonly reason: 'missing' | 'differs',
+  ) {
+    super(message);
+    this.name = 'OnnxBaseNeededError';
+  }
+}
+
+const ONNX_HINT = 'choose a network exported to ONNX (e.g. torch.onnx.export), a file ending in .onnx';
+
+/** The file name of a path as a run recorded it (a CLI run records the whole path). */
+const baseName = (path: string): string => path.split(/[\\/]/).pop() || path;
+
 /** Where the picked images are mounted for the jobs: `images/train`, `images/validation`. */
 export const DATA_ROOT = 'images';
 /** The safetensors metadata key a downloaded model keeps its config.json in. */
@@ -156,6 +214,8 @@ export interface TabSessionOptions {
 export class TabSession {
   readonly env: MemoryJobEnv;
   private sink: EventSink = () => {};
+  /** The .onnx file in use as the base (`useOnnx`), null until one is picked. */
+  onnx: TabOnnxFile | null = null;
 
   constructor(readonly engine: Engine, o: TabSessionOptions) {
     this.env = new MemoryJobEnv({
@@ -173,6 +233,82 @@ export class TabSession {
     this.env.setWeights(backbone, w);
   }
 
+  /**
+   * Reads a picked .onnx file and checks that this engine can import it (every op supported, a default cut found or
+   * a cut to be chosen). Throws a message naming the file and what is wrong (not ONNX, the unsupported nodes and
+   * their ops, …); nothing changes in the session.
+   */
+  static async readOnnxFile(name: string, bytes: Uint8Array): Promise<TabOnnxFile> {
+    if (!isOnnxModelRef(name) || name.includes('#')) throw new Error(`${name}: not an .onnx file; ${ONNX_HINT}`);
+    let info: OnnxInfo;
+    try {
+      info = onnxInfo(parseOnnx(bytes, name));
+    } catch (err) {
+      const m = (err as Error).message;
+      throw new Error(`${m.startsWith(name) ? m : `${name}: ${m}`}; ${ONNX_HINT}`);
+    }
+    if (info.importError !== undefined) throw new Error(`${name}: this engine cannot import the network: ${info.importError}`);
+    const image = info.inputs.find((i) => i.shape?.length === 4);
+    const [h, w] = [image?.shape?.[2], image?.shape?.[3]];
+    const inputSize = typeof h === 'number' && h === w && h >= 32 && h <= 512 ? h : 224;
+    return { name, bytes, checksum: await sha256Hex(bytes), info, inputSize };
+  }
+
+  /**
+   * Builds `file` as a base at `inputSize` with the chosen cut and pooling (then frees it), so a wrong cut or a size
+   * the network cannot take shows now, not in the middle of a run. Nothing changes in the session.
+   */
+  async checkOnnxBase(file: TabOnnxFile, choice: TabOnnxChoice, inputSize: number): Promise<TabOnnxBase> {
+    const cut = choice.cut?.trim() || undefined;
+    const pool = choice.pool ?? 'avg';
+    if (!TAB_POOLINGS.includes(pool)) throw new Error(`Pooling: choose one of ${TAB_POOLINGS.join(', ')} (got ${String(pool)})`);
+    if (!file.info.defaultCut && !cut) throw new Error(`${file.name}: no classifier input found to cut at; enter the tensor the base ends at (Cut at tensor)`);
+    const ref = formatOnnxRef({ path: file.name, ...(cut ? { cut } : {}), ...(pool !== 'avg' ? { pool } : {}) });
+    let loaded: Awaited<ReturnType<typeof loadOnnxBackbone>>;
+    try {
+      loaded = await loadOnnxBackbone(this.engine, ref, file.bytes, { inputSize, source: file.name });
+    } catch (err) {
+      const m = (err as Error).message;
+      throw new Error(m.includes(file.name) ? m : `${file.name}${cut ? ` cut at '${cut}'` : ''} at ${inputSize}×${inputSize}: ${m}`);
+    }
+    const bb = loaded.backbone;
+    try {
+      return { file, ref, cut: cut ?? file.info.defaultCut!.tensor, pool, inputSize: bb.inputSize, featureShape: [...bb.featureShape], parameters: loaded.status.parameters };
+    } finally {
+      bb.model.dispose();
+    }
+  }
+
+  /** Makes the checked network the one ONNX base of this session: the recipes train on `base.ref` from now on. */
+  useOnnx(base: TabOnnxBase): void {
+    this.env.setOnnxModel(base.file.name, base.file.bytes);
+    this.onnx = base.file;
+  }
+
+  /** A run made on an .onnx base gets the picked file when it is the same network (by SHA-256); else a message why not. */
+  private provideOnnxFor(config: RunConfig, source: string): void {
+    const ref = config.model as OnnxModelRef;
+    const path = parseOnnxRef(ref).path;
+    const name = baseName(path);
+    const want = config.weights.checksum;
+    const file = this.onnx;
+    if (!file) {
+      throw new OnnxBaseNeededError(
+        `${source}: this model was trained on your own network ${name} (SHA-256 ${want.slice(0, 12)}…), which is not picked in this tab; pick that .onnx file in step 1 ("or your own network"), then load the model again`,
+        name,
+        'missing',
+      );
+    }
+    if (file.checksum !== want) {
+      throw new OnnxBaseNeededError(
+        `${source}: this model was trained on the network ${name} (SHA-256 ${want.slice(0, 12)}…), but the .onnx file picked in step 1 (${file.name}, SHA-256 ${file.checksum.slice(0, 12)}…) is a different file; pick the one it was trained on, then load the model again`,
+        name,
+        'differs',
+      );
+    }
+    this.env.setOnnxModel(path, file.bytes);
+  }
+
   /** Runs recipe 1, 2 or 3 on `data`, reporting through `hooks.sink`; returns the history and a classifier. */
   async train(data: TabData, cfg: TabTrainingConfig, hooks: TabHooks = {}): Promise<TabTrainingResult> {
     validateConfig(cfg);
@@ -187,13 +323,15 @@ export class TabSession {
       const common = { epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed };
       const images = { steps: cfg.steps ?? null, validationSteps: null, augment: true, onBadImage: 'skip' as const };
       let result: TrainJobResult;
+      // An .onnx base has its weights in its file; a built-in one without loaded weights trains on a random base (with a warning).
+      const allowRandom = !isOnnxModelRef(cfg.backbone) && !env.hasWeights(cfg.backbone);
       if (cfg.recipe === 'features') {
-        const out = `features/${cfg.backbone}-${cfg.inputSize}`;
-        const ex = await extractJob(env, { model: cfg.backbone, data: DATA_ROOT, out, inputSize: cfg.inputSize, batch: cfg.batch, onBadImage: 'skip', seed: cfg.seed, allowRandom: !env.hasWeights(cfg.backbone) });
+        const out = `features/${cfg.backbone.replace(/[^A-Za-z0-9._-]+/g, '_')}-${cfg.inputSize}`;
+        const ex = await extractJob(env, { model: cfg.backbone, data: DATA_ROOT, out, inputSize: cfg.inputSize, batch: cfg.batch, onBadImage: 'skip', seed: cfg.seed, allowRandom });
         ex.loaded.backbone.model.dispose();
         result = await featureHeadJob(env, { ...common, features: out }, { extract_s: ex.seconds, extract_images: ex.images, features_reused: ex.reused ? 'yes' : 'no' });
       } else if (cfg.recipe === 'augment') {
-        result = await imageTrainJob(env, { ...common, ...images, model: cfg.backbone, data: DATA_ROOT, inputSize: cfg.inputSize, allowRandom: !env.hasWeights(cfg.backbone) });
+        result = await imageTrainJob(env, { ...common, ...images, model: cfg.backbone, data: DATA_ROOT, inputSize: cfg.inputSize, allowRandom });
       } else {
         result = await finetuneJob(env, { ...common, ...images, from: cfg.from!, data: DATA_ROOT });
       }
@@ -283,8 +421,12 @@ export class TabSession {
     return { config, checkpoint: ckptFile.bytes, source: files.map((f) => f.name).join(' + ') };
   }
 
-  /** Adds a read model file to the session as a run and builds its classifier (the run is dropped if that fails). */
+  /**
+   * Adds a read model file to the session as a run and builds its classifier (the run is dropped if that fails). A
+   * model made on an .onnx base needs that very file picked (`useOnnx`): else OnnxBaseNeededError, saying which.
+   */
   async addModel(m: ModelFile): Promise<Classifier> {
+    if (isOnnxModelRef(m.config.model)) this.provideOnnxFor(m.config, m.source);
     const enc = new TextEncoder();
     const run = this.env.runs.add(m.config.name || 'model', [
       [CHECKPOINT_FILE, m.checkpoint],
