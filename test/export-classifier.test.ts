@@ -3,27 +3,47 @@
 // padding, residual adds), on a few real images. The exported ONNX file is read back by our own parser (topological
 // order, every tensor typed, metadata) and run by onnxruntime-node; the TF.js layers model is loaded by
 // tf.loadLayersModel; both must give `predict`'s probabilities within 1e-4 on the same decoded pixels.
-import { mkdtemp, readdir, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../src/formats/onnx.js';
-import { exportJob, type ExportJobResult } from '../src/train/export.js';
+import { exportGraphOf, exportJob, type ExportJobResult } from '../src/train/export.js';
+import { loadRunModel, openRun } from '../src/train/jobs.js';
+import { writeOnnxClassifier } from '../src/formats/onnx-writer.js';
+import { writeTfjsLayersModel } from '../src/formats/tfjs-layers-writer.js';
 import { extractJob, featureHeadJob, imageTrainJob, nodeJobEnv, predictJob, type JobContext } from '../src/train/jobs-node.js';
 import { writeExportFolder } from '../src/cli/commands/export.js';
 import { testEngine } from './helpers/engine.js';
-import { makeTinyDataset } from './helpers/train-data.js';
+import { makeTinyDataset, SHARED_DATA } from './helpers/train-data.js';
+
+const SHARED = resolve(SHARED_DATA, '..');
 
 let tmp = '';
 let data = '';
 let images: string[] = [];
+let flowers = '';
+let flowerImages: string[] = [];
+const CATS_DOGS = ['cats', 'dogs'];
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'export-'));
   data = await makeTinyDataset(join(tmp, 'data'), { train: 4, validation: 2, test: 2 });
   images = (['cats', 'dogs'] as const).flatMap((c) => [0, 1].map((i) => join(data, 'test', c, `${c.slice(0, -1)}.${1500 + i}.jpg`)));
+  // Twelve classes: the first images of each flowers12 class (2 train, 1 validation, 1 test).
+  flowers = join(tmp, 'flowers');
+  const source = join(SHARED, 'flowers12');
+  for (const [split, n] of [['train', 2], ['validation', 1], ['test', 1]] as const) {
+    for (const cls of (await readdir(join(source, split))).sort()) {
+      await mkdir(join(flowers, split, cls), { recursive: true });
+      for (const f of (await readdir(join(source, split, cls))).sort().slice(0, n)) {
+        await copyFile(join(source, split, cls, f), join(flowers, split, cls, f));
+        if (split === 'test' && flowerImages.length < 6) flowerImages.push(join(flowers, split, cls, f));
+      }
+    }
+  }
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -33,20 +53,30 @@ async function ctx(): Promise<JobContext> {
   return { engine: await testEngine(), runsDir: join(tmp, 'runs'), pixelCacheDir: join(tmp, 'pixels') };
 }
 
-/** Probabilities per image as `predict` gives them: [p(class 1)] for a binary head, every class's for softmax. */
-async function predicted(run: string, classes: number): Promise<number[][]> {
-  const r = await predictJob(await ctx(), { from: run, images });
-  return r.predictions.map((p) => {
-    if (classes === 1) return [p.probability];
-    const row = new Array<number>(p.top.length);
-    for (const t of p.top) row[t.label] = t.probability;
-    return row;
-  });
+/**
+ * What `predict` reports for `files`: per image the probabilities of its (up to) 3 most probable classes by label
+ * ([p(class 1)] for a binary head), and the logit it reports (binary: the one logit; softmax: the top class's), a
+ * check that saturated probabilities cannot hide.
+ */
+async function predicted(run: string, files: string[]): Promise<{ probs: Map<number, number>[]; logits: { label: number; logit: number }[] }> {
+  const r = await predictJob(await ctx(), { from: run, images: files, batch: files.length });
+  const binary = r.config.classes.length === 2 && (r.config.class_mode ?? 'binary') === 'binary';
+  return {
+    probs: r.predictions.map((p) => (binary ? new Map([[0, p.probability]]) : new Map(p.top.map((t) => [t.label, t.probability])))),
+    logits: r.predictions.map((p) => ({ label: binary ? 0 : p.label, logit: p.logit })),
+  };
 }
 
-function maxDiff(a: number[][], b: ArrayLike<number>): number {
+/** Largest |ours − theirs| over the entries predict reports; `theirs` is images × units row-major. */
+function maxDiff(ours: Map<number, number>[], theirs: ArrayLike<number>, units: number): number {
   let d = 0;
-  a.flat().forEach((v, i) => (d = Math.max(d, Math.abs(v - b[i]!))));
+  ours.forEach((row, i) => row.forEach((v, label) => (d = Math.max(d, Math.abs(v - theirs[i * units + label]!)))));
+  return d;
+}
+
+function relDiff(ours: { label: number; logit: number }[], theirs: ArrayLike<number>, units: number): number {
+  let d = 0;
+  ours.forEach(({ label, logit }, i) => (d = Math.max(d, Math.abs(logit - theirs[i * units + label]!) / Math.max(1, Math.abs(logit)))));
   return d;
 }
 
@@ -105,31 +135,56 @@ async function tfjsProbabilities(files: ReadonlyMap<string, Uint8Array>, pixels:
   return out;
 }
 
-async function checkExport(r: ExportJobResult, run: string, units: number, size: number): Promise<void> {
-  const ours = await predicted(run, units);
-  const pixels = await nodeJobEnv(await ctx()).data.decodeImages(images, size);
+/** The run's graph with the head's logits as output (the final sigmoid / softmax left out). */
+async function logitFiles(run: string): Promise<{ onnx: Uint8Array; tfjs: Map<string, Uint8Array> }> {
+  const env = nodeJobEnv(await ctx());
+  const opened = await openRun(env, run);
+  const { model, checkpoint } = await loadRunModel(env, opened);
+  try {
+    const g = await exportGraphOf(model, opened.config, { run, checkpointSha256: checkpoint.sha256, epoch: checkpoint.epoch });
+    const last = g.nodes[g.nodes.length - 1]!;
+    if (last.op === 'dense') last.activation = 'linear';
+    const t = writeTfjsLayersModel(g);
+    return { onnx: writeOnnxClassifier(g), tfjs: new Map([['tfjs/model.json', new TextEncoder().encode(JSON.stringify(t.modelJson))], ...t.shards.map(([n, b]) => [`tfjs/${n}`, b] as [string, Uint8Array])]) };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function checkExport(r: ExportJobResult, run: string, files: string[], labels: string[]): Promise<void> {
+  const size = r.config.input_size;
+  const units = labels.length === 2 && (r.config.class_mode ?? 'binary') === 'binary' ? 1 : labels.length;
+  const pixels = await nodeJobEnv(await ctx()).data.decodeImages(files, size);
+  const ours = await predicted(run, files);
 
   const onnx = r.files.get('model.onnx')!;
   const m = checkOnnx(onnx, units, size);
-  expect(JSON.parse(m.metadata['labels']!)).toEqual(['cats', 'dogs']);
+  expect(JSON.parse(m.metadata['labels']!)).toEqual(labels);
   expect(m.metadata['input_size']).toBe(String(size));
   expect(m.metadata['preprocess']).toBe(r.config.preprocess);
   expect(m.metadata['backbone']).toBe(r.config.model);
   expect(m.metadata['run']).toBe(run);
   expect(m.metadata['checkpoint_sha256']).toBe(r.checkpoint.sha256);
   const po = await onnxProbabilities(onnx, pixels, size);
-  expect(po.length).toBe(images.length * units);
-  const dOnnx = maxDiff(ours, po);
+  expect(po.length).toBe(files.length * units);
+  const dOnnx = maxDiff(ours.probs, po, units);
   expect(dOnnx, `onnxruntime vs predict: ${dOnnx}`).toBeLessThan(1e-4);
 
   const pt = await tfjsProbabilities(r.files, pixels, size);
-  const dTfjs = maxDiff(ours, pt);
+  const dTfjs = maxDiff(ours.probs, pt, units);
+  for (let i = 0; i < files.length; i++) expect(Array.from(po.subarray(i * units, (i + 1) * units)).reduce((a, b) => a + b, 0)).toBeCloseTo(units === 1 ? po[i]! : 1, 5);
   expect(dTfjs, `tf.js vs predict: ${dTfjs}`).toBeLessThan(1e-4);
   const meta = JSON.parse(new TextDecoder().decode(r.files.get('tfjs/metadata.json')!)) as Record<string, unknown>;
-  expect(meta).toMatchObject({ labels: ['cats', 'dogs'], imageSize: size, modelName: run });
+  expect(meta).toMatchObject({ labels, imageSize: size, modelName: run });
   for (const k of ['tfjsVersion', 'timeStamp']) expect(typeof meta[k]).toBe('string');
   expect(new TextDecoder().decode(r.files.get('README.txt')!)).toMatch(/onnxruntime/);
-  console.log(`${run}: |onnx - predict| ${dOnnx.toExponential(2)}, |tfjs - predict| ${dTfjs.toExponential(2)}; probabilities ${JSON.stringify(ours.map((r) => r.map((v) => +v.toFixed(4))))}`);
+  const lf = await logitFiles(run);
+  const lo = relDiff(ours.logits, await onnxProbabilities(lf.onnx, pixels, size), units);
+  const lt = relDiff(ours.logits, await tfjsProbabilities(lf.tfjs, pixels, size), units);
+  expect(lo, `onnxruntime logits vs predict: ${lo}`).toBeLessThan(1e-4);
+  expect(lt, `tf.js logits vs predict: ${lt}`).toBeLessThan(1e-4);
+  const logits = `logits ${JSON.stringify(ours.logits.map((v) => +v.logit.toFixed(3)))}: relative |onnx - predict| ${lo.toExponential(2)}, |tfjs - predict| ${lt.toExponential(2)}`;
+  console.log(`${run}: probabilities |onnx - predict| ${dOnnx.toExponential(2)}, |tfjs - predict| ${dTfjs.toExponential(2)} (${JSON.stringify(ours.probs.map((r) => [...r.values()].map((v) => +v.toFixed(4))))}); ${logits}`);
 }
 
 describe('export to ONNX and TF.js', () => {
@@ -138,13 +193,27 @@ describe('export to ONNX and TF.js', () => {
     (await extractJob(await ctx(), { model: 'squeezenet1_1', data, out: features, inputSize: 64, batch: 4, onBadImage: 'fail' })).loaded.backbone.model.dispose();
     await featureHeadJob(await ctx(), { features, epochs: 2, batch: 4, name: 'sq' });
     const r = await exportJob(nodeJobEnv(await ctx()), { from: 'sq', formats: ['onnx', 'tfjs'] });
-    await checkExport(r, 'sq', 1, 64);
+    await checkExport(r, 'sq', images, CATS_DOGS);
   }, 240_000);
 
   it('MobileNetV2 (32×32, recipe 2, categorical head): onnxruntime and TF.js give predict’s probabilities', async () => {
-    await imageTrainJob(await ctx(), { model: 'mobilenet_v2', data, inputSize: 32, steps: 1, validationSteps: 1, epochs: 1, batch: 4, name: 'mb', classMode: 'categorical' });
+    await imageTrainJob(await ctx(), { model: 'mobilenet_v2', data, inputSize: 32, preprocess: 'rescale', steps: 1, validationSteps: 1, epochs: 1, batch: 4, name: 'mb', classMode: 'categorical' });
     const r = await exportJob(nodeJobEnv(await ctx()), { from: 'mb', formats: ['onnx', 'tfjs'] });
-    await checkExport(r, 'mb', 2, 32);
+    await checkExport(r, 'mb', images, CATS_DOGS);
+  }, 240_000);
+
+  it('VGG16 (random weights, 32×32, caffe preprocessing, recipe 2, binary head: Flatten)', async () => {
+    await imageTrainJob(await ctx(), { model: 'vgg16', allowRandom: true, data, inputSize: 32, preprocess: 'caffe', steps: 1, validationSteps: 1, epochs: 1, batch: 4, name: 'vgg' });
+    const r = await exportJob(nodeJobEnv(await ctx()), { from: 'vgg', formats: ['onnx', 'tfjs'] });
+    await checkExport(r, 'vgg', images.slice(0, 2), CATS_DOGS);
+  }, 300_000);
+
+  it('twelve classes (flowers12, SqueezeNet 1.1 at 64×64, recipe 1, softmax head)', async () => {
+    const features = join(tmp, 'features12');
+    (await extractJob(await ctx(), { model: 'squeezenet1_1', data: flowers, out: features, inputSize: 64, batch: 4, onBadImage: 'fail' })).loaded.backbone.model.dispose();
+    await featureHeadJob(await ctx(), { features, epochs: 2, batch: 4, name: 'f12' });
+    const r = await exportJob(nodeJobEnv(await ctx()), { from: 'f12', formats: ['onnx', 'tfjs'] });
+    await checkExport(r, 'f12', flowerImages, (await readdir(join(flowers, 'train'))).sort());
   }, 240_000);
 
   it('refuses an unknown run, a run without a checkpoint and an unknown format, naming them', async () => {
