@@ -104,4 +104,16 @@ describe('webgpu-transfer export (spawned CLI)', () => {
     expect(existsSync(join(dir, 'runs', 'nope'))).toBe(false);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   }, 120_000);
+
+  it('an imported ONNX base is refused with a clear message (not supported yet), nothing written', async () => {
+    const model = join(import.meta.dirname, '../../shared/onnx/squeezenet1_1_real/model.onnx');
+    const ex = await run(['extract', '--model', model, '--data', 'data', '--out', 'feats-onnx', '--input-size', '64', '--batch', '2', '--cache-dir', 'pixels']);
+    expect(ex.code, ex.stderr).toBe(0);
+    const tr = await run(['train-head', '--features', 'feats-onnx', '--epochs', '1', '--batch', '2', '--name', 'onnx-base']);
+    expect(tr.code, tr.stderr).toBe(0);
+    const r = await run(['export', '--from', 'onnx-base']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/is an imported ONNX graph \(ops .*Conv.*\); exporting imported ONNX bases is not supported yet/);
+    expect(existsSync(join(dir, 'runs', 'onnx-base', 'export'))).toBe(false);
+  }, 180_000);
 });
