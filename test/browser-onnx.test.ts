@@ -15,7 +15,7 @@ import { ONNX_SCHEMA } from '../src/formats/onnx-schema.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
 import type { History } from '../src/train/history.js';
 import { decodeWithoutEval } from '../web/protobuf-no-eval.js';
-import { TabSession } from '../web/session.js';
+import { TabSession, type TabData, type TabOnnxFile, type TabPooling, type TabRecipe } from '../web/session.js';
 import { demoImages, fetchDemoListing, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
 import { relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
@@ -87,17 +87,34 @@ async function openPage(): Promise<{ page: Page; console: string[] }> {
   return { page, console };
 }
 
-/** The same run in this process (Dawn): the tab's session code, the same server, sharp decoding the JPEGs. */
-async function nodeRun(): Promise<{ history: History; probe: number; model: string; checksum: string }> {
-  const e = await testEngine();
-  const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
-  const session = new TabSession(e, { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
-  const file = await TabSession.readOnnxFile('model.onnx', new Uint8Array(await readFile(ONNX_FILE)));
-  const base = await session.checkOnnxBase(file, {}, RUN.inputSize);
+/** The tab's session in this process (Dawn): the same code, the same server, sharp decoding the JPEGs. */
+let nodeTab: { session: TabSession; data: TabData; file: TabOnnxFile; runs: Map<TabRecipe, string> } | null = null;
+
+/** One run of `cfg` in the Node session (recipe 3 continues its last recipe-2 run), and P(dog) of the probe image. */
+async function nodeRun(cfg: Omit<typeof RUN, 'recipe'> & { recipe: TabRecipe; pool?: TabPooling; steps?: number }): Promise<{ history: History; probe: number; model: string; checksum: string }> {
+  if (!nodeTab) {
+    const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
+    const session = new TabSession(await testEngine(), { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
+    const file = await TabSession.readOnnxFile('model.onnx', new Uint8Array(await readFile(ONNX_FILE)));
+    nodeTab = { session, data: { fs: picked.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR }, file, runs: new Map() };
+  }
+  const { session, data, file, runs } = nodeTab;
+  const base = await session.checkOnnxBase(file, { ...(cfg.pool ? { pool: cfg.pool } : {}) }, cfg.inputSize);
   session.useOnnx(base);
-  const result = await session.train({ fs: picked.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR }, { recipe: RUN.recipe, backbone: base.ref, inputSize: RUN.inputSize, epochs: RUN.epochs, batch: RUN.batch, lr: RUN.lr, seed: RUN.seed });
+  const result = await session.train(data, {
+    recipe: cfg.recipe,
+    backbone: base.ref,
+    inputSize: cfg.inputSize,
+    epochs: cfg.epochs,
+    batch: cfg.batch,
+    lr: cfg.lr,
+    seed: cfg.seed,
+    ...(cfg.steps ? { steps: cfg.steps } : {}),
+    ...(cfg.recipe === 'finetune' ? { from: runs.get('augment')! } : {}),
+  });
+  runs.set(cfg.recipe, result.run);
   try {
-    const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [RUN.inputSize, RUN.inputSize], 'nearest');
+    const pixels = await new SharpImageDecoder().decode(new Uint8Array(await readFile(PROBE_IMAGE)), PROBE_IMAGE, [cfg.inputSize, cfg.inputSize], 'nearest');
     const probe = (await result.classifier.probabilities(pixels, 1))[0]!;
     return { history: result.history, probe, model: result.classifier.config.model, checksum: result.classifier.config.weights.checksum };
   } finally {
@@ -105,18 +122,18 @@ async function nodeRun(): Promise<{ history: History; probe: number; model: stri
   }
 }
 
-function expectSameHistory(browserH: History, nodeH: History): void {
-  expect(browserH.loss.length).toBe(RUN.epochs);
+function expectSameHistory(browserH: History, nodeH: History, what: string, epochs: number): void {
+  expect(browserH.loss.length, what).toBe(epochs);
   for (const key of ['loss', 'val_loss'] as const) {
-    for (let i = 0; i < RUN.epochs; i++) {
+    for (let i = 0; i < epochs; i++) {
       const b = browserH[key][i]!;
       const n = nodeH[key][i]!;
-      expect(Number.isFinite(b) && Number.isFinite(n), `${key}[${i}]: browser ${b}, node ${n}`).toBe(true);
-      expect(Math.abs(b - n) / Math.abs(n), `${key}[${i}]: browser ${b}, node ${n}`).toBeLessThanOrEqual(1e-3);
+      expect(Number.isFinite(b) && Number.isFinite(n), `${what} ${key}[${i}]: browser ${b}, node ${n}`).toBe(true);
+      expect(Math.abs(b - n) / Math.abs(n), `${what} ${key}[${i}]: browser ${b}, node ${n}`).toBeLessThanOrEqual(1e-3);
     }
   }
-  expect(relErr(browserH.acc, nodeH.acc), 'acc').toBeLessThanOrEqual(1e-6);
-  expect(relErr(browserH.val_acc, nodeH.val_acc), 'val_acc').toBeLessThanOrEqual(1e-6);
+  expect(relErr(browserH.acc, nodeH.acc), `${what} acc`).toBeLessThanOrEqual(1e-6);
+  expect(relErr(browserH.val_acc, nodeH.val_acc), `${what} val_acc`).toBeLessThanOrEqual(1e-6);
 }
 
 type Files = Parameters<Page['setInputFiles']>[1];
@@ -224,22 +241,35 @@ describe('your own .onnx network as the base in the tab', () => {
 
       // Recipe 1 on it: the same losses and accuracies as the Node engine's, the same prediction.
       const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), RUN);
-      const node = await nodeRun();
+      const node = await nodeRun(RUN);
       expect(node.model).toBe('model.onnx');
       expect(node.checksum).toBe(await sha256Hex(new Uint8Array(await readFile(ONNX_FILE))));
-      expectSameHistory(browserH, node.history);
-      const p0 = await probe();
-      expect(Math.abs(p0 - node.probe), `P(dog): browser ${p0}, node ${node.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(node.probe, 1e-3));
+      expectSameHistory(browserH, node.history, 'features', RUN.epochs);
+      const p1 = await probe();
+      expect(Math.abs(p1 - node.probe), `P(dog): browser ${p1}, node ${node.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(node.probe, 1e-3));
       expect(await page.textContent('#model-file-status')).toMatch(/^Model: run feature-head-\d+ \(feature-head, model\.onnx at 32×32, classes cats \/ dogs\), trained in this tab\.$/);
-      const pred = (await page.evaluate(() => window.__predictions())).at(-1)!;
-      expect(pred.heatmap, console.join('\n')).toMatchObject({ finite: true });
+      expect((await page.evaluate(() => window.__predictions())).at(-1)!.heatmap, console.join('\n')).toMatchObject({ finite: true });
+
+      // Max pooling instead (the run records `model.onnx#pool=max`): recipe 2 on it, then recipe 3 fine-tuning the
+      // network's last three convolutions from that model, each as in Node.
+      await checked(() => page.selectOption('#onnx-pool', 'max'));
+      expect(await status()).toMatch(/, max-pooled → features \[512\]/);
+      const augment = { ...RUN, recipe: 'augment' as const, pool: 'max' as const, epochs: 1 };
+      expectSameHistory(await page.evaluate((cfg) => window.__runTraining(cfg), augment), (await nodeRun(augment)).history, 'augment', 1);
+      const finetune = { ...augment, recipe: 'finetune' as const, lr: 1e-5 };
+      const browserFt = await page.evaluate((cfg) => window.__runTraining(cfg), finetune);
+      const nodeFt = await nodeRun(finetune);
+      expect(nodeFt.model).toBe('model.onnx#pool=max');
+      expectSameHistory(browserFt, nodeFt.history, 'finetune', 1);
+      const p0 = await probe();
+      expect(Math.abs(p0 - nodeFt.probe), `P(dog): browser ${p0}, node ${nodeFt.probe}`).toBeLessThanOrEqual(1e-3 * Math.max(nodeFt.probe, 1e-3));
 
       // Downloaded: the run's config records the network and the file's SHA-256.
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
       const file = join(dir, download.suggestedFilename());
       await download.saveAs(file);
       const config = JSON.parse(parseSafetensors(new Uint8Array(await readFile(file))).metadata['config']!) as { model: string; weights: { path: string; checksum: string } };
-      expect(config).toMatchObject({ model: 'model.onnx', weights: { path: 'model.onnx', checksum: node.checksum } });
+      expect(config).toMatchObject({ model: 'model.onnx#pool=max', weights: { path: 'model.onnx', checksum: node.checksum } });
 
       // Loaded back with the same network picked: the same prediction.
       await load(page, file);
