@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../src/formats/onnx.js';
+import type { BackboneName } from '../src/models/types.js';
 import { exportGraphOf, exportJob, type ExportJobResult } from '../src/train/export.js';
 import { loadRunModel, openRun } from '../src/train/jobs.js';
 import { writeOnnxClassifier } from '../src/formats/onnx-writer.js';
@@ -93,7 +94,8 @@ function checkOnnx(bytes: Uint8Array, units: number, size: number): ReturnType<t
     }
   }
   const typed = new Map([...m.graph.valueInfo, ...m.graph.outputs, ...m.graph.inputs].map((v) => [v.name, v]));
-  for (const n of m.graph.nodes) for (const o of n.outputs) expect(typed.get(o)?.elemType, `${o} has no type`).toBe('float');
+  // Every tensor the export makes is typed (an imported base's own tensors, copied from its file, are not).
+  for (const n of m.graph.nodes) for (const o of n.outputs) if (!o.startsWith('base/') || !n.name.startsWith('base/')) expect(typed.get(o)?.elemType, `${o} has no type`).toBe('float');
   expect(m.graph.inputs.map((i) => [i.name, i.shape])).toEqual([['image', ['N', size, size, 3]]]);
   expect(m.graph.outputs.map((o) => [o.name, o.shape])).toEqual([['probabilities', ['N', units]]]);
   return m;
@@ -136,14 +138,15 @@ async function tfjsProbabilities(files: ReadonlyMap<string, Uint8Array>, pixels:
 }
 
 /** The run's graph with the head's logits as output (the final sigmoid / softmax left out). */
-async function logitFiles(run: string): Promise<{ onnx: Uint8Array; tfjs: Map<string, Uint8Array> }> {
+async function logitFiles(run: string, onnxSource?: Uint8Array): Promise<{ onnx: Uint8Array; tfjs: Map<string, Uint8Array> | null }> {
   const env = nodeJobEnv(await ctx());
   const opened = await openRun(env, run);
   const { model, checkpoint } = await loadRunModel(env, opened);
   try {
-    const g = await exportGraphOf(model, opened.config, { run, checkpointSha256: checkpoint.sha256, epoch: checkpoint.epoch });
+    const g = await exportGraphOf(model, opened.config, { run, checkpointSha256: checkpoint.sha256, epoch: checkpoint.epoch }, onnxSource ? { onnxSource } : {});
     const last = g.nodes[g.nodes.length - 1]!;
     if (last.op === 'dense') last.activation = 'linear';
+    if (onnxSource) return { onnx: writeOnnxClassifier(g), tfjs: null };
     const t = writeTfjsLayersModel(g);
     return { onnx: writeOnnxClassifier(g), tfjs: new Map([['tfjs/model.json', new TextEncoder().encode(JSON.stringify(t.modelJson))], ...t.shards.map(([n, b]) => [`tfjs/${n}`, b] as [string, Uint8Array])]) };
   } finally {
@@ -151,7 +154,7 @@ async function logitFiles(run: string): Promise<{ onnx: Uint8Array; tfjs: Map<st
   }
 }
 
-async function checkExport(r: ExportJobResult, run: string, files: string[], labels: string[]): Promise<void> {
+async function checkExport(r: ExportJobResult, run: string, files: string[], labels: string[], onnxSource?: Uint8Array): Promise<void> {
   const size = r.config.input_size;
   const units = labels.length === 2 && (r.config.class_mode ?? 'binary') === 'binary' ? 1 : labels.length;
   const pixels = await nodeJobEnv(await ctx()).data.decodeImages(files, size);
@@ -170,21 +173,24 @@ async function checkExport(r: ExportJobResult, run: string, files: string[], lab
   const dOnnx = maxDiff(ours.probs, po, units);
   expect(dOnnx, `onnxruntime vs predict: ${dOnnx}`).toBeLessThan(1e-4);
 
-  const pt = await tfjsProbabilities(r.files, pixels, size);
+  const tfjs = r.files.has('tfjs/model.json');
+  const pt = tfjs ? await tfjsProbabilities(r.files, pixels, size) : po;
   const dTfjs = maxDiff(ours.probs, pt, units);
   for (let i = 0; i < files.length; i++) expect(Array.from(po.subarray(i * units, (i + 1) * units)).reduce((a, b) => a + b, 0)).toBeCloseTo(units === 1 ? po[i]! : 1, 5);
   expect(dTfjs, `tf.js vs predict: ${dTfjs}`).toBeLessThan(1e-4);
-  const meta = JSON.parse(new TextDecoder().decode(r.files.get('tfjs/metadata.json')!)) as Record<string, unknown>;
-  expect(meta).toMatchObject({ labels, imageSize: size, modelName: run });
-  for (const k of ['tfjsVersion', 'timeStamp']) expect(typeof meta[k]).toBe('string');
+  if (tfjs) {
+    const meta = JSON.parse(new TextDecoder().decode(r.files.get('tfjs/metadata.json')!)) as Record<string, unknown>;
+    expect(meta).toMatchObject({ labels, imageSize: size, modelName: run });
+    for (const k of ['tfjsVersion', 'timeStamp']) expect(typeof meta[k]).toBe('string');
+  }
   expect(new TextDecoder().decode(r.files.get('README.txt')!)).toMatch(/onnxruntime/);
-  const lf = await logitFiles(run);
+  const lf = await logitFiles(run, onnxSource);
   const lo = relDiff(ours.logits, await onnxProbabilities(lf.onnx, pixels, size), units);
-  const lt = relDiff(ours.logits, await tfjsProbabilities(lf.tfjs, pixels, size), units);
+  const lt = lf.tfjs ? relDiff(ours.logits, await tfjsProbabilities(lf.tfjs, pixels, size), units) : 0;
   expect(lo, `onnxruntime logits vs predict: ${lo}`).toBeLessThan(1e-4);
   expect(lt, `tf.js logits vs predict: ${lt}`).toBeLessThan(1e-4);
-  const logits = `logits ${JSON.stringify(ours.logits.map((v) => +v.logit.toFixed(3)))}: relative |onnx - predict| ${lo.toExponential(2)}, |tfjs - predict| ${lt.toExponential(2)}`;
-  console.log(`${run}: probabilities |onnx - predict| ${dOnnx.toExponential(2)}, |tfjs - predict| ${dTfjs.toExponential(2)} (${JSON.stringify(ours.probs.map((r) => [...r.values()].map((v) => +v.toFixed(4))))}); ${logits}`);
+  const logits = `logits ${JSON.stringify(ours.logits.map((v) => +v.logit.toFixed(3)))}: relative |onnx - predict| ${lo.toExponential(2)}, |tfjs - predict| ${tfjs ? lt.toExponential(2) : 'n/a'}`;
+  console.log(`${run}: probabilities |onnx - predict| ${dOnnx.toExponential(2)}, |tfjs - predict| ${tfjs ? dTfjs.toExponential(2) : 'n/a'} (${JSON.stringify(ours.probs.map((r) => [...r.values()].map((v) => +v.toFixed(4))))}); ${logits}`);
 }
 
 describe('export to ONNX and TF.js', () => {
@@ -214,6 +220,19 @@ describe('export to ONNX and TF.js', () => {
     await featureHeadJob(await ctx(), { features, epochs: 2, batch: 4, name: 'f12' });
     const r = await exportJob(nodeJobEnv(await ctx()), { from: 'f12', formats: ['onnx', 'tfjs'] });
     await checkExport(r, 'f12', flowerImages, (await readdir(join(flowers, 'train'))).sort());
+  }, 240_000);
+
+  it('an imported ONNX base (SqueezeNet 1.1 from PyTorch at 64×64, recipe 1): ONNX re-emits its source graph; TF.js is refused', async () => {
+    const model = join(SHARED, '..', 'onnx', 'squeezenet1_1_real', 'model.onnx') as BackboneName;
+    const features = join(tmp, 'features-onnx');
+    (await extractJob(await ctx(), { model, data, out: features, inputSize: 64, batch: 4, onBadImage: 'fail' })).loaded.backbone.model.dispose();
+    await featureHeadJob(await ctx(), { features, epochs: 2, batch: 4, name: 'ob' });
+    const readFile2 = async (p: string) => new Uint8Array(await readFile(p));
+    await expect(exportJob(nodeJobEnv(await ctx()), { from: 'ob', formats: ['onnx', 'tfjs'], readFile: readFile2 })).rejects.toThrow(/TF\.js layers cannot express an arbitrary ONNX graph: export it with --format onnx/);
+    await expect(exportJob(nodeJobEnv(await ctx()), { from: 'ob', formats: ['onnx'] })).rejects.toThrow(/needs the source file/);
+    const r = await exportJob(nodeJobEnv(await ctx()), { from: 'ob', formats: ['onnx'], readFile: readFile2 });
+    expect([...r.files.keys()].sort()).toEqual(['README.txt', 'model.onnx']);
+    await checkExport(r, 'ob', images, CATS_DOGS, await readFile2(model));
   }, 240_000);
 
   it('refuses an unknown run, a run without a checkpoint and an unknown format, naming them', async () => {

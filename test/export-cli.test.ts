@@ -105,7 +105,7 @@ describe('webgpu-transfer export (spawned CLI)', () => {
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   }, 120_000);
 
-  it('an imported ONNX base is refused with a clear message (not supported yet), nothing written', async () => {
+  it('an imported ONNX base exports to ONNX only: --format all is refused with the way out, --format onnx runs', async () => {
     const model = join(import.meta.dirname, '../../shared/onnx/squeezenet1_1_real/model.onnx');
     const ex = await run(['extract', '--model', model, '--data', 'data', '--out', 'feats-onnx', '--input-size', '64', '--batch', '2', '--cache-dir', 'pixels']);
     expect(ex.code, ex.stderr).toBe(0);
@@ -113,7 +113,14 @@ describe('webgpu-transfer export (spawned CLI)', () => {
     expect(tr.code, tr.stderr).toBe(0);
     const r = await run(['export', '--from', 'onnx-base']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/is an imported ONNX graph \(ops .*Conv.*\); exporting imported ONNX bases is not supported yet/);
+    expect(r.stderr).toMatch(/the run's base is an imported ONNX network \(.*model\.onnx\); TF\.js layers cannot express an arbitrary ONNX graph: export it with --format onnx/);
     expect(existsSync(join(dir, 'runs', 'onnx-base', 'export'))).toBe(false);
+    const ok = await run(['export', '--from', 'onnx-base', '--format', 'onnx']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const s = await ort.InferenceSession.create(join(dir, 'runs', 'onnx-base', 'export', 'model.onnx'));
+    const x = Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 53) % 256);
+    const p = (await s.run({ image: new ort.Tensor('float32', x, [1, 64, 64, 3]) }))['probabilities']!;
+    await s.release();
+    expect(p.dims).toEqual([1, 1]);
   }, 180_000);
 });

@@ -141,6 +141,8 @@ function reference(g: ExportGraph, image: Float64Array): Float64Array {
         else out = z.map((t) => act(t, n.activation));
         break;
       }
+      default:
+        throw new Error(`no reference for ${n.op}`);
     }
     vals.set(n.name, out);
   }

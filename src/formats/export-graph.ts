@@ -56,14 +56,32 @@ export interface DenseNode {
   activation: 'linear' | 'relu' | 'sigmoid' | 'softmax';
 }
 
+/**
+ * An imported ONNX base, re-emitted from its source file: the source's nodes that its `output` tensor needs (with
+ * their initializers, tensor names prefixed `base/`), the source's image input fed by this node's NCHW input. ONNX
+ * only (TF.js layers cannot express arbitrary ONNX graphs). `shape` is the engine's (NHWC) shape of `output`.
+ */
+export interface OnnxSubgraphNode {
+  op: 'onnx';
+  /** The source ONNX file. */
+  source: Uint8Array;
+  /** The source tensor the base ends at. */
+  output: string;
+  /** The source's op types the part uses (for messages). */
+  ops: string[];
+}
+
 export type ExportOp =
   | PreprocessNode
+  | OnnxSubgraphNode
   | ConvNode
   | DepthwiseNode
   | MaxPoolNode
   | DenseNode
   | { op: 'zeropad'; pads: Pads }
   | { op: 'gap' }
+  /** Global max pooling → [C]. */
+  | { op: 'gmp' }
   | { op: 'concat' }
   | { op: 'add' }
   | { op: 'flatten' };

@@ -49,6 +49,61 @@ interface Value {
   layout: 'nhwc' | 'nchw' | 'flat';
 }
 
+const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
+const ModelProto = root.lookupType('onnx.ModelProto');
+
+interface SourcePart {
+  /** The source's image input (fed by the export's preprocessing). */
+  input: string;
+  nodes: Obj[];
+  initializers: Obj[];
+  opset: number;
+  irVersion: number;
+  otherOpsets: { domain: string; version: number }[];
+}
+
+/**
+ * The nodes of an ONNX file that `output` needs, in the file's (topological) order, with the initializers they read,
+ * as decoded protobuf objects (re-encoded unchanged). Refused: subgraph attributes, external data, opsets before 11
+ * (the export's own Clip and Pad take their bounds as inputs), and anything but one image input.
+ */
+function sourcePart(bytes: Uint8Array, output: string, name: string): SourcePart {
+  const m = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false }) as Obj;
+  const g = m['graph'] as Obj;
+  const all = (g['node'] as Obj[] | undefined) ?? [];
+  const inits = (g['initializer'] as Obj[] | undefined) ?? [];
+  const initNames = new Set(inits.map((t) => t['name'] as string));
+  const producer = new Map<string, Obj>();
+  for (const nd of all) for (const o of (nd['output'] as string[] | undefined) ?? []) producer.set(o, nd);
+  if (!producer.has(output)) throw new Error(`ONNX export: the base '${name}': the source has no node writing '${output}'`);
+  const need = new Set<Obj>();
+  const used = new Set<string>();
+  const stack = [output];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (used.has(t)) continue;
+    used.add(t);
+    const p = producer.get(t);
+    if (!p || need.has(p)) continue;
+    need.add(p);
+    for (const i of (p['input'] as string[] | undefined) ?? []) if (i) stack.push(i);
+  }
+  const nodes = all.filter((nd) => need.has(nd));
+  for (const nd of nodes) {
+    for (const a of (nd['attribute'] as Obj[] | undefined) ?? []) {
+      if (a['g'] || (a['graphs'] as unknown[] | undefined)?.length) throw new Error(`ONNX export: the base '${name}': node '${String(nd['name'])}' (${String(nd['opType'])}) has a subgraph, which the export does not copy`);
+    }
+  }
+  const initializers = inits.filter((t) => used.has(t['name'] as string));
+  for (const t of initializers) if ((t['externalData'] as unknown[] | undefined)?.length) throw new Error(`ONNX export: the base '${name}': initializer '${String(t['name'])}' is stored outside the file (external data)`);
+  const inputs = (((g['input'] as Obj[] | undefined) ?? []).map((v) => v['name'] as string)).filter((i) => !initNames.has(i) && used.has(i));
+  if (inputs.length !== 1) throw new Error(`ONNX export: the base '${name}' reads ${inputs.length} graph inputs (${inputs.join(', ')}); one image input is needed`);
+  const opsets = ((m['opsetImport'] as Obj[] | undefined) ?? []).map((o) => ({ domain: (o['domain'] as string | undefined) ?? '', version: Number(o['version']) }));
+  const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
+  if (opset < 11) throw new Error(`ONNX export: the base '${name}' uses opset ${opset}; the export needs 11 or later (convert the file with onnx.version_converter)`);
+  return { input: inputs[0]!, nodes, initializers, opset, irVersion: Number(m['irVersion'] ?? 0), otherOpsets: opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx') };
+}
+
 /** The ONNX bytes of a classifier graph. */
 export function writeOnnxClassifier(g: ExportGraph, opts: { producerVersion?: string; docString?: string } = {}): Uint8Array {
   checkExportGraph(g);
@@ -59,6 +114,9 @@ export function writeOnnxClassifier(g: ExportGraph, opts: { producerVersion?: st
   const [H, W] = g.inputShape;
   values.set(EXPORT_INPUT, { name: EXPORT_INPUT, layout: 'nhwc' });
   const shapes = new Map<string, readonly number[]>([[EXPORT_INPUT, g.inputShape]]);
+  let opset = ONNX_EXPORT_OPSET;
+  let irVersion = IR_VERSION;
+  const extraOpsets: { domain: string; version: number }[] = [];
 
   const f32 = (name: string, dims: number[], data: Float32Array): string => {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`ONNX export: initializer '${name}' has ${data.length} values for dims [${dims.join(', ')}]`);
@@ -143,6 +201,34 @@ export function writeOnnxClassifier(g: ExportGraph, opts: { producerVersion?: st
         out = emit('Pad', n.name, [nchw(n.inputs[0]!), i64(`${n.name}_pads`, [0, 0, t, l, 0, 0, b, r])], n.name, dims, { mode: 'constant' });
         break;
       }
+      case 'onnx': {
+        const part = sourcePart(n.source, n.output, n.name);
+        const x = nchw(n.inputs[0]!);
+        // The source's image input is fed by our preprocessing's output; every other name gets the `base/` prefix.
+        const rename = (t: string): string => (t === '' ? t : t === part.input ? x : `base/${t}`);
+        for (const nd of part.nodes) {
+          nd.input = (nd.input as string[]).map(rename);
+          nd.output = (nd.output as string[]).map(rename);
+          nd.name = `base/${(nd.name as string) || (nd.output as string[])[0]}`;
+          nodes.push(nd);
+        }
+        for (const t of part.initializers) {
+          t.name = rename(t.name as string);
+          inits.push(t);
+        }
+        opset = Math.max(opset, part.opset);
+        irVersion = Math.max(irVersion, part.irVersion);
+        for (const o of part.otherOpsets) if (!extraOpsets.some((e) => e.domain === o.domain)) extraOpsets.push(o);
+        out = rename(n.output);
+        infos.set(out, n.shape.length === 3 ? nchwDims(n.shape) : ['N', ...n.shape]);
+        break;
+      }
+      case 'gmp': {
+        const c = inShape[2]!;
+        const p = emit('GlobalMaxPool', n.name, [nchw(n.inputs[0]!)], `${n.name}_pooled`, ['N', c, 1, 1]);
+        out = emit('Flatten', `${n.name}_flatten`, [p], n.name, ['N', c], { axis: 1 });
+        break;
+      }
       case 'gap': {
         const c = inShape[2]!;
         const p = emit('GlobalAveragePool', n.name, [nchw(n.inputs[0]!)], `${n.name}_pooled`, ['N', c, 1, 1]);
@@ -189,14 +275,12 @@ export function writeOnnxClassifier(g: ExportGraph, opts: { producerVersion?: st
   for (const nd of nodes) nd.output = (nd.output as string[]).map((o) => (o === last.name ? EXPORT_OUTPUT : o));
   infos.delete(last.name);
 
-  const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
-  const ModelProto = root.lookupType('onnx.ModelProto');
   const model = {
-    irVersion: IR_VERSION,
+    irVersion,
     producerName: 'webgpu-transfer',
     producerVersion: opts.producerVersion ?? '',
     ...(opts.docString ? { docString: opts.docString } : {}),
-    opsetImport: [{ domain: '', version: ONNX_EXPORT_OPSET }],
+    opsetImport: [{ domain: '', version: opset }, ...extraOpsets],
     metadataProps: Object.entries(g.metadata).map(([key, value]) => ({ key, value })),
     graph: {
       name: g.name,

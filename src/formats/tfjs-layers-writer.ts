@@ -132,6 +132,11 @@ export function writeTfjsLayersModel(g: ExportGraph, opts: { generatedBy?: strin
       case 'gap':
         add('GlobalAveragePooling2D', n.name, [x], { data_format: 'channels_last' });
         break;
+      case 'gmp':
+        add('GlobalMaxPooling2D', n.name, [x], { data_format: 'channels_last' });
+        break;
+      case 'onnx':
+        throw new Error(`TF.js export: the base '${n.name}' is an imported ONNX graph (ops ${n.ops.join(', ')}), which TF.js layers cannot express; export it with --format onnx`);
       case 'concat':
         add('Concatenate', n.name, n.inputs, { axis: -1 });
         break;

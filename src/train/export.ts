@@ -9,6 +9,7 @@ import { Graph } from '../nn/graph.js';
 import type { Layer } from '../nn/layer.js';
 import { Conv2D, Dense, DepthwiseConv2D, Dropout, Fire, Flatten, GlobalAveragePooling2D, InvertedResidual, MaxPool2D, ZeroPadding2D } from '../nn/layers/index.js';
 import { Sequential } from '../nn/sequential.js';
+import { isOnnxModelRef, parseOnnxRef } from '../models/types.js';
 import { CAFFE_BGR_MEAN, IMAGENET_MEAN, IMAGENET_STD, RESCALE, type PreprocessMode } from '../util/preprocess.js';
 import { headOutputs, type RunConfig } from './config.js';
 import type { JobEnv, RunHandle } from './job-env.js';
@@ -60,7 +61,12 @@ function samePads(h: number, w: number, k: number, s: number): Pads {
  * is the identity at inference), then the sigmoid (binary, [N, 1]) or softmax ([N, C]) that `predict` applies.
  * Layers the writers cannot express are refused naming the layer and its kind.
  */
-export async function exportGraphOf(model: Sequential, config: Pick<RunConfig, 'name' | 'model' | 'input_size' | 'preprocess' | 'classes' | 'class_mode'>, lineage: ExportLineage): Promise<ExportGraph> {
+export async function exportGraphOf(
+  model: Sequential,
+  config: Pick<RunConfig, 'name' | 'model' | 'input_size' | 'preprocess' | 'classes' | 'class_mode'> & { unfreeze?: string[] },
+  lineage: ExportLineage,
+  opts: { onnxSource?: Uint8Array } = {},
+): Promise<ExportGraph> {
   const size = config.input_size;
   const nodes: ExportNode[] = [];
   const pending: Promise<void>[] = [];
@@ -120,8 +126,15 @@ export async function exportGraphOf(model: Sequential, config: Pick<RunConfig, '
 
   const walk = (l: Layer, x: string): string => {
     if (l instanceof Graph) {
-      const ops = [...new Set(l.nodes.map((n) => n.op))].join(', ');
-      throw new Error(`export: the base '${l.name}' is an imported ONNX graph (ops ${ops}); exporting imported ONNX bases is not supported yet — only the built-in backbones (vgg16, squeezenet1_1, mobilenet_v2)`);
+      const ops = [...new Set(l.nodes.map((n) => n.op))];
+      if (!opts.onnxSource) {
+        throw new Error(`export: the base '${l.name}' is an imported ONNX graph (ops ${ops.join(', ')}); it exports to ONNX only (--format onnx), from its source file`);
+      }
+      const trained = l.walk ? [...l.walk()].map((c) => c.name).filter((n) => config.unfreeze?.includes(n)) : [];
+      if (trained.length) {
+        throw new Error(`export: the imported ONNX base '${l.name}' was fine-tuned (${trained.slice(0, 3).join(', ')}${trained.length > 3 ? ', …' : ''}); exporting a fine-tuned ONNX base is not supported yet (a frozen one is: recipes 1 and 2)`);
+      }
+      return push({ op: 'onnx', name: safe(l.name), inputs: [x], shape: shapeOf(l), source: opts.onnxSource, output: l.output, ops });
     }
     if (l instanceof Sequential) {
       let h = x;
@@ -139,7 +152,8 @@ export async function exportGraphOf(model: Sequential, config: Pick<RunConfig, '
         nonNegative.has(x),
       );
     }
-    if (l instanceof GlobalAveragePooling2D) return push({ op: 'gap', name: safe(l.name), inputs: [x], shape: shapeOf(l) }, nonNegative.has(x));
+    if (l.kind === 'GlobalMaxPooling2D' && l.inputShape?.length === 3) return push({ op: 'gmp', name: safe(l.name), inputs: [x], shape: shapeOf(l) }, nonNegative.has(x));
+    if ((l instanceof GlobalAveragePooling2D || l.kind === 'GlobalAveragePooling2D') && l.inputShape?.length === 3) return push({ op: 'gap', name: safe(l.name), inputs: [x], shape: shapeOf(l) }, nonNegative.has(x));
     if (l instanceof ZeroPadding2D) return push({ op: 'zeropad', name: safe(l.name), inputs: [x], shape: shapeOf(l), pads: [...l.pads] }, nonNegative.has(x));
     if (l instanceof Flatten) return push({ op: 'flatten', name: safe(l.name), inputs: [x], shape: shapeOf(l) }, nonNegative.has(x));
     if (l instanceof Dropout) return x;
@@ -215,6 +229,11 @@ export interface ExportJobOptions {
   formats: readonly ExportFormat[];
   /** Recorded in metadata (default: now). */
   timeStamp?: string;
+  /**
+   * Reads a file's bytes: an imported ONNX base (config.model `PATH.onnx[#cut=…]`) is re-emitted from its source file
+   * (ONNX only). Without it such a run is refused.
+   */
+  readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 export interface ExportJobResult {
@@ -231,10 +250,18 @@ export async function exportJob(env: JobEnv, o: ExportJobOptions): Promise<Expor
   if (formats.length === 0) throw new Error('choose at least one export format (onnx, tfjs)');
   for (const f of formats) if (!EXPORT_FORMATS.includes(f)) throw new Error(`unknown export format '${String(f)}'; choose onnx, tfjs or all`);
   const { run, config } = await openRun(env, o.from);
+  let onnxSource: Uint8Array | undefined;
+  if (isOnnxModelRef(config.model)) {
+    if (formats.includes('tfjs')) {
+      throw new Error(`the run's base is an imported ONNX network (${config.model}); TF.js layers cannot express an arbitrary ONNX graph: export it with --format onnx`);
+    }
+    if (!o.readFile) throw new Error(`the run's base is an imported ONNX network (${config.model}); its export needs the source file, which this environment cannot read`);
+    onnxSource = await o.readFile(parseOnnxRef(config.model).path);
+  }
   const { model, checkpoint } = await loadRunModel(env, { run, config });
   let graph: ExportGraph;
   try {
-    graph = await exportGraphOf(model, config, { run: run.name, checkpointSha256: checkpoint.sha256, epoch: checkpoint.epoch });
+    graph = await exportGraphOf(model, config, { run: run.name, checkpointSha256: checkpoint.sha256, epoch: checkpoint.epoch }, onnxSource ? { onnxSource } : {});
   } finally {
     model.dispose();
   }

@@ -3,7 +3,7 @@
 // folder beside DIR and renamed into place at the end, so a failure leaves nothing half-written.
 import { Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EXPORT_FORMATS, exportJob, openRun, type ExportFormat } from '../../train/index.js';
 import { nodeJobEnv } from '../../train/node.js';
@@ -64,7 +64,9 @@ export function registerExport(program: Command): void {
     .command('export')
     .description("export a run's classifier (base + head, as trained) to ONNX and/or a TensorFlow.js layers model that take RGB pixels in 0-255 and give probabilities")
     .requiredOption('--from <run>', 'the run to export (a name under --runs-dir, or a path)')
-    .addOption(new Option('--format <format>', 'onnx: model.onnx; tfjs: tfjs/model.json + shards + metadata.json; all: both').choices(['onnx', 'tfjs', 'all']).default('all'))
+    .addOption(
+      new Option('--format <format>', 'onnx: model.onnx; tfjs: tfjs/model.json + shards + metadata.json; all: both (an imported ONNX base exports to onnx only)').choices(['onnx', 'tfjs', 'all']).default('all'),
+    )
     .option('--out <dir>', "the folder to write (default: the run's export/ folder)")
     .option('--force', 'replace --out when it exists and is not empty')
     .option('--runs-dir <dir>', 'where run folders are', 'runs')
@@ -77,7 +79,7 @@ export function registerExport(program: Command): void {
         const why = await checkExportDir(out, Boolean(opts.force));
         if (why) throw new Error(why);
         const formats: ExportFormat[] = opts.format === 'all' ? [...EXPORT_FORMATS] : [opts.format];
-        const r = await exportJob(env, { from: run.location, formats });
+        const r = await exportJob(env, { from: run.location, formats, readFile: async (p) => new Uint8Array(await readFile(p)) });
         await writeExportFolder(out, r.files, Boolean(opts.force));
         for (const [rel, bytes] of r.files) {
           io.reporter.say(`${join(out, rel)}  ${(bytes.length / 1024).toFixed(1)} KiB`);
