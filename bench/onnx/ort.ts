@@ -38,7 +38,8 @@ export async function ortSide(ort: OrtLike, modelBytes: Uint8Array, input: NchwB
       return [await chain];
     },
     dispose() {
-      void chain.finally(() => session.release());
+      // After the runs in flight (a failed one included); a release that fails has nothing left to free.
+      void chain.catch(() => undefined).then(() => session.release()).catch(() => undefined);
     },
   };
 }

@@ -9,7 +9,7 @@ import { parseOnnx } from '../../src/formats/onnx.js';
 import type { OnnxCaseDef } from '../cases/onnx.js';
 import type { Side } from '../cases/types.js';
 import { measureInterleaved, type Timing, type TimingOptions } from '../timing.js';
-import { startBrowserSide, type BrowserSide } from './browser.js';
+import { CHROMIUM_ARGS, startBrowserSide, type BrowserSide } from './browser.js';
 import { caseData, modelPath } from './data.js';
 import { ortSide, type OrtLike } from './ort.js';
 import { oursOnnxSide } from './ours.js';
@@ -81,7 +81,6 @@ export async function runOnnxCases(defs: OnnxCaseDef[], o: OnnxRunOptions): Prom
   let browser: BrowserSide | null = null;
   try {
     browser = await startBrowserSide({ wasmThreads: o.wasmThreads, log: (s) => o.log(`chromium: ${s}`) });
-    const { CHROMIUM_ARGS } = await import('./browser.js');
     env.browser = { ...browser.info, args: CHROMIUM_ARGS };
     env.ort_web_version = browser.info.ortVersion;
     o.log(`chromium: WebGPU adapter ${browser.info.vendor} ${browser.info.architecture}${browser.info.fallback ? ' (fallback)' : ''}; ORT Web ${browser.info.ortVersion}; cross-origin isolated ${browser.info.crossOriginIsolated}`);
