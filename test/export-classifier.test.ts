@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../src/formats/onnx.js';
 import type { BackboneName } from '../src/models/types.js';
+import { runOnnx } from '../src/models/onnx/run.js';
 import { exportGraphOf, exportJob, type ExportJobResult } from '../src/train/export.js';
 import { loadRunModel, openRun } from '../src/train/jobs.js';
 import { writeOnnxClassifier } from '../src/formats/onnx-writer.js';
@@ -173,6 +174,14 @@ async function checkExport(r: ExportJobResult, run: string, files: string[], lab
   const dOnnx = maxDiff(ours.probs, po, units);
   expect(dOnnx, `onnxruntime vs predict: ${dOnnx}`).toBeLessThan(1e-4);
 
+  // Round trip: the exported file through this engine's own ONNX import, on the GPU.
+  const x = new Float32Array(pixels.length * size * size * 3);
+  pixels.forEach((p, i) => x.set(p, i * p.length));
+  const back = (await runOnnx(await testEngine(), m, new Map([['image', { shape: [pixels.length, size, size, 3], data: x }]]))).get('probabilities')!;
+  expect(back.shape).toEqual([pixels.length, units]);
+  const dBack = maxDiff(ours.probs, back.data, units);
+  expect(dBack, `our ONNX import vs predict: ${dBack}`).toBeLessThan(1e-4);
+
   const tfjs = r.files.has('tfjs/model.json');
   const pt = tfjs ? await tfjsProbabilities(r.files, pixels, size) : po;
   const dTfjs = maxDiff(ours.probs, pt, units);
@@ -190,7 +199,7 @@ async function checkExport(r: ExportJobResult, run: string, files: string[], lab
   expect(lo, `onnxruntime logits vs predict: ${lo}`).toBeLessThan(1e-4);
   expect(lt, `tf.js logits vs predict: ${lt}`).toBeLessThan(1e-4);
   const logits = `logits ${JSON.stringify(ours.logits.map((v) => +v.logit.toFixed(3)))}: relative |onnx - predict| ${lo.toExponential(2)}, |tfjs - predict| ${tfjs ? lt.toExponential(2) : 'n/a'}`;
-  console.log(`${run}: probabilities |onnx - predict| ${dOnnx.toExponential(2)}, |tfjs - predict| ${tfjs ? dTfjs.toExponential(2) : 'n/a'} (${JSON.stringify(ours.probs.map((r) => [...r.values()].map((v) => +v.toFixed(4))))}); ${logits}`);
+  console.log(`${run}: probabilities |onnx - predict| ${dOnnx.toExponential(2)}, |our onnx import - predict| ${dBack.toExponential(2)}, |tfjs - predict| ${tfjs ? dTfjs.toExponential(2) : 'n/a'} (${JSON.stringify(ours.probs.map((r) => [...r.values()].map((v) => +v.toFixed(4))))}); ${logits}`);
 }
 
 describe('export to ONNX and TF.js', () => {
