@@ -1,6 +1,7 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { entry1d, f32, flatIndex, grid } from './common.js';
 import { sumAxis1 } from './reduce.js';
+import { decodeNhwc, inverseOutput, overWindowInputs, overWindowOutputs, windowGeometry, windowKey, windowOutputSize, windowTap, windowTaps, type Window2d, type WindowGeometry } from './window.js';
 
 /** Pooling on NHWC tensors: max pooling without padding (floor or ceil rounding), ONNX MaxPool / AveragePool (below) and global average pooling. */
 
@@ -13,13 +14,10 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
-export interface PoolGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  oh: number;
-  ow: number;
+/** An input [n, h, w, c] and its pooled output size oh × ow. */
+type Pooled = Pick<WindowGeometry, 'n' | 'h' | 'w' | 'c' | 'oh' | 'ow'>;
+
+export interface PoolGeometry extends Pooled {
   size: number;
   stride: number;
 }
@@ -78,10 +76,7 @@ ${withArgmax ? `@group(0) @binding(2) var<storage, read_write> argmax: array<${v
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
   if (i >= ${total}u) { return; }
-  let c = i % ${C}u;
-  let ow = (i / ${C}u) % ${g.ow}u;
-  let oh = (i / ${C * g.ow}u) % ${g.oh}u;
-  let n = i / ${C * g.ow * g.oh}u;
+  ${decodeNhwc('i', g.oh, g.ow, C, ['n', 'oh', 'ow', 'c'])}
   let h0 = oh * ${g.stride}u;
   let w0 = ow * ${g.stride}u;
   let base = n * ${g.h * g.w * C}u + c;
@@ -104,10 +99,7 @@ function maxPoolBackwardCode(g: PoolGeometry): string {
 ${entry1d(WG)} {
   let i = ${flatIndex(WG)};
   if (i >= ${total}u) { return; }
-  let c = i % ${g.c}u;
-  let w = i32((i / ${g.c}u) % ${g.w}u);
-  let h = i32((i / ${g.c * g.w}u) % ${g.h}u);
-  let n = i / ${g.c * g.w * g.h}u;
+  ${decodeNhwc('i', g.h, g.w, g.c, ['n', 'h', 'w', 'c'], (v) => `i32(${v})`)}
   // Windows oh with oh·s ≤ h < oh·s + k.
   let oh0 = max(h + (${s - k}), 0) / ${s};
   let ow0 = max(w + (${s - k}), 0) / ${s};
@@ -128,26 +120,61 @@ ${entry1d(WG)} {
 
 export function maxPoolForward(e: Engine, x: Tensor, opts: PoolOptions, out?: Tensor): Tensor {
   const g = poolGeometry(x.shape, opts);
-  const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
-  e.run({ name: 'maxpool_fwd', key: `maxpool_fwd:${poolKey(g)},0`, code: () => maxPoolForwardCode(g, false), bindings: [x, y], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
+  const { y, workgroups } = pooledOutput(e, g, out, 'maxPool');
+  dispatchMaxPool(e, 'maxpool', poolKey(g), () => maxPoolForwardCode(g, false), x, y, false, workgroups);
   return y;
 }
 
 /** Forward that also records, per output, which element of its window was the maximum (for backward). */
 export function maxPoolForwardArgmax(e: Engine, x: Tensor, opts: PoolOptions, out?: Tensor): { y: Tensor; argmax: Tensor } {
   const g = poolGeometry(x.shape, opts);
-  const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool');
-  const argmax = e.empty(y.shape, 'u32', 'maxpool_argmax');
-  e.run({ name: 'maxpool_fwd_argmax', key: `maxpool_fwd:${poolKey(g)},1`, code: () => maxPoolForwardCode(g, true), bindings: [x, y, argmax], workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) });
-  return { y, argmax };
+  const { y, workgroups } = pooledOutput(e, g, out, 'maxPool');
+  return { y, argmax: dispatchMaxPool(e, 'maxpool', poolKey(g), () => maxPoolForwardCode(g, true), x, y, true, workgroups)! };
 }
 
 /** The gradient w.r.t. the input of shape `inputShape`, from the output gradient and the stored argmax. */
 export function maxPoolBackward(e: Engine, gy: Tensor, argmax: Tensor, inputShape: readonly number[], opts: PoolOptions, out?: Tensor): Tensor {
   const g = poolGeometry(inputShape, opts);
-  if (gy.size !== g.n * g.oh * g.ow * g.c || argmax.size !== gy.size) throw new Error('maxPoolBackward: gradient or argmax does not match the pooled shape');
-  const gx = out ?? e.empty(inputShape, 'f32', 'maxpool_grad');
-  e.run({ name: 'maxpool_bwd', key: `maxpool_bwd:${poolKey(g)}`, code: () => maxPoolBackwardCode(g), bindings: [gy, argmax, gx], workgroups: grid(gx.size, WG) });
+  return dispatchMaxPoolGrad(e, 'maxpool', poolKey(g), () => maxPoolBackwardCode(g), g, gy, argmax, inputShape, out, 'maxPoolBackward');
+}
+
+/** The pooled output [N, OH, OW, C] (`out` when given, checked) and the workgroups of a kernel over it (a vec4 of channels each when C is a multiple of 4). */
+function pooledOutput(e: Engine, g: Pooled, out: Tensor | undefined, what: string): { y: Tensor; workgroups: ReturnType<typeof grid> } {
+  const shape = [g.n, g.oh, g.ow, g.c];
+  const y = out ?? e.empty(shape, 'f32', what.toLowerCase());
+  if (y.size !== g.n * g.oh * g.ow * g.c) throw new Error(`${what}: output tensor [${y.shape.join(', ')}] is not [${shape.join(', ')}]`);
+  return { y, workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG) };
+}
+
+/** Runs a max-pool kernel of `family` writing y (and, when asked, the window-local argmax, which it returns). */
+function dispatchMaxPool(e: Engine, family: string, keyPart: string, code: () => string, x: Tensor, y: Tensor, withArgmax: boolean, workgroups: ReturnType<typeof grid>): Tensor | null {
+  const argmax = withArgmax ? e.empty(y.shape, 'u32', `${family}_argmax`) : null;
+  e.run({
+    name: withArgmax ? `${family}_fwd_argmax` : `${family}_fwd`,
+    key: `${family}_fwd:${keyPart},${withArgmax ? 1 : 0}`,
+    code,
+    bindings: argmax ? [x, y, argmax] : [x, y],
+    workgroups,
+  });
+  return argmax;
+}
+
+/** Runs the max-pool gradient kernel of `family` after checking gy and argmax against the pooled shape. */
+function dispatchMaxPoolGrad(
+  e: Engine,
+  family: string,
+  keyPart: string,
+  code: () => string,
+  g: Pooled,
+  gy: Tensor,
+  argmax: Tensor,
+  inputShape: readonly number[],
+  out: Tensor | undefined,
+  what: string,
+): Tensor {
+  if (gy.size !== g.n * g.oh * g.ow * g.c || argmax.size !== gy.size) throw new Error(`${what}: gradient or argmax does not match the pooled shape`);
+  const gx = out ?? e.empty(inputShape, 'f32', `${family}_grad`);
+  e.run({ name: `${family}_bwd`, key: `${family}_bwd:${keyPart}`, code, bindings: [gy, argmax, gx], workgroups: grid(gx.size, WG) });
   return gx;
 }
 
@@ -187,42 +214,14 @@ export function globalAvgPoolBackward(e: Engine, gy: Tensor, inputShape: readonl
 // Max pooling with no pads, a square kernel and stride, dilation 1 and no dropped window keeps the kernels above
 // (`isClassicMaxPool`; the op entry dispatches), so existing networks run exactly what they ran before.
 
-export interface Pool2dWindow {
-  kernel: readonly [number, number];
-  strides: readonly [number, number];
-  /** [top, bottom, left, right] */
-  pads: readonly [number, number, number, number];
-  dilations: readonly [number, number];
+export interface Pool2dWindow extends Window2d {
   ceilMode: boolean;
 }
 
-export interface Pool2dGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  pt: number;
-  pb: number;
-  pl: number;
-  pr: number;
-  oh: number;
-  ow: number;
-}
+export type Pool2dGeometry = WindowGeometry;
 
 /** ONNX's output size on one axis, with ceil_mode's rule that the last window starts inside the input or the leading pad. */
-export function pool2dOutputSize(inSize: number, k: number, s: number, d: number, padBegin: number, padEnd: number, ceilMode: boolean): number {
-  const span = inSize + padBegin + padEnd - d * (k - 1) - 1;
-  if (span < 0) return 0;
-  let out = (ceilMode ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  if (ceilMode && (out - 1) * s >= inSize + padBegin) out--;
-  return out;
-}
+export const pool2dOutputSize = windowOutputSize;
 
 /** Per output position on one axis: how many window cells lie in [lo, hi) (the divisor's factor of an average). */
 export function poolAxisCounts(out: number, k: number, s: number, d: number, padBegin: number, lo: number, hi: number): number[] {
@@ -237,21 +236,7 @@ export function poolAxisCounts(out: number, k: number, s: number, d: number, pad
 }
 
 export function pool2dGeometry(shape: readonly number[], win: Pool2dWindow, what = 'pool2d'): Pool2dGeometry {
-  if (shape.length !== 4) throw new Error(`${what}: expects an NHWC tensor, got shape [${shape.join(', ')}]`);
-  const [n, h, w, c] = shape as [number, number, number, number];
-  const ints = (vs: readonly number[], len: number, min: number): boolean => vs.length === len && vs.every((v) => Number.isInteger(v) && v >= min);
-  if (!ints(win.kernel, 2, 1)) throw new Error(`${what}: kernel must be two integers ≥ 1, got [${win.kernel.join(', ')}]`);
-  if (!ints(win.strides, 2, 1)) throw new Error(`${what}: strides must be two integers ≥ 1, got [${win.strides.join(', ')}]`);
-  if (!ints(win.dilations, 2, 1)) throw new Error(`${what}: dilations must be two integers ≥ 1, got [${win.dilations.join(', ')}]`);
-  if (!ints(win.pads, 4, 0)) throw new Error(`${what}: pads must be four integers ≥ 0 [top, bottom, left, right], got [${win.pads.join(', ')}]`);
-  const [kh, kw] = win.kernel;
-  const [sh, sw] = win.strides;
-  const [dh, dw] = win.dilations;
-  const [pt, pb, pl, pr] = win.pads;
-  const oh = pool2dOutputSize(h, kh, sh, dh, pt, pb, win.ceilMode);
-  const ow = pool2dOutputSize(w, kw, sw, dw, pl, pr, win.ceilMode);
-  if (oh < 1 || ow < 1) throw new Error(`${what}: input [${shape.join(', ')}] is smaller than the ${kh}×${kw} window (pads [${win.pads.join(', ')}], dilations ${dh}, ${dw})`);
-  return { n, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow };
+  return windowGeometry(shape, win, win.ceilMode, what);
 }
 
 /** Throws when some window holds no input cell (pads as wide as the window): its max or uncounted-pad mean is undefined. */
@@ -274,51 +259,27 @@ export function isClassicMaxPool(shape: readonly number[], win: Pool2dWindow): b
   return g.oh === poolOutputSize(h, kh, sh, win.ceilMode) && g.ow === poolOutputSize(w, kw, sw, win.ceilMode);
 }
 
-function pool2dKey(g: Pool2dGeometry): string {
-  return `${g.n},${g.h},${g.w},${g.c},k${g.kh}x${g.kw},s${g.sh}x${g.sw},d${g.dh}x${g.dw},p${g.pt},${g.pb},${g.pl},${g.pr},o${g.oh}x${g.ow}`;
+/** A kernel over the pooled output, one invocation per output pixel and vec4 of channels (f32 channels when C is not a multiple of 4). */
+function outputKernel(g: Pool2dGeometry, bindings: string, body: string[]): string {
+  const cv = g.c % 4 === 0 ? g.c / 4 : g.c;
+  return `${bindings}
+${entry1d(WG)} {
+  ${overWindowOutputs(g, cv, WG, 'oh', 'ow')}
+  ${body.join('\n  ')}
+}`;
 }
 
-/** WGSL: the window origin (iy0, ix0) of output (oh, ow) and, per kernel row / column, whether it is inside the input. */
-function pool2dBounds(g: Pool2dGeometry): string {
-  const lines = [`let iy0 = i32(oh * ${g.sh}u) - ${g.pt};`, `let ix0 = i32(ow * ${g.sw}u) - ${g.pl};`];
-  for (let k = 0; k < g.kh; k++) {
-    const lo = -g.pt + k * g.dh;
-    const hi = (g.oh - 1) * g.sh - g.pt + k * g.dh;
-    lines.push(`let r${k} = ${lo >= 0 && hi < g.h ? 'true' : `u32(iy0 + ${k * g.dh}) < ${g.h}u`};`);
-  }
-  for (let k = 0; k < g.kw; k++) {
-    const lo = -g.pl + k * g.dw;
-    const hi = (g.ow - 1) * g.sw - g.pl + k * g.dw;
-    lines.push(`let c${k} = ${lo >= 0 && hi < g.w ? 'true' : `u32(ix0 + ${k * g.dw}) < ${g.w}u`};`);
-  }
-  return lines.join('\n  ');
-}
-
-/** WGSL: for input (iy, ix), per kernel row / column, the output row / column whose window puts that tap there. */
-function pool2dInverse(g: Pool2dGeometry): string {
-  const axis = (name: string, i: string, k: number, pad: number, dil: number, stride: number, lim: number): string => {
-    const t = `${name}t${k}`;
-    const head = `let ${t} = ${i} + ${pad - k * dil};`;
-    if (stride === 1) return `${head} let ${name}${k} = u32(max(${t}, 0)); let ${name}ok${k} = ${t} >= 0 && ${name}${k} < ${lim}u;`;
-    return `${head} let ${name}${k} = u32(max(${t}, 0)) / ${stride}u; let ${name}ok${k} = ${t} >= 0 && u32(${t}) % ${stride}u == 0u && ${name}${k} < ${lim}u;`;
-  };
-  const lines: string[] = [];
-  for (let k = 0; k < g.kh; k++) lines.push(axis('oy', 'iy', k, g.pt, g.dh, g.sh, g.oh));
-  for (let k = 0; k < g.kw; k++) lines.push(axis('ox', 'ix', k, g.pl, g.dw, g.sw, g.ow));
-  return lines.join('\n  ');
-}
-
-function pool2dHeader(g: Pool2dGeometry, cv: number): string {
-  return `let c = i % ${cv}u;
-  let ow = (i / ${cv}u) % ${g.ow}u;
-  let oh = (i / ${cv * g.ow}u) % ${g.oh}u;
-  let n = i / ${cv * g.ow * g.oh}u;
-  let base = n * ${g.h * g.w * cv}u + c;
-  ${pool2dBounds(g)}`;
-}
-
-function pool2dTap(g: Pool2dGeometry, cv: number, ky: number, kx: number): string {
-  return `base + (u32(iy0 + ${ky * g.dh}) * ${g.w}u + u32(ix0 + ${kx * g.dw})) * ${cv}u`;
+/** A gradient kernel, one invocation per input element: `acc` sums what each window tap holding it contributes, in fixed tap order. */
+function inputKernel(g: Pool2dGeometry, bindings: string, tap: (ky: number, kx: number, k: number) => string): string {
+  return `${bindings}
+${entry1d(WG)} {
+  ${overWindowInputs(g, g.c, WG)}
+  var acc = 0.0;
+  ${windowTaps(g)
+    .map(({ ky, kx, k }) => tap(ky, kx, k))
+    .join('\n  ')}
+  gx[i] = acc;
+}`;
 }
 
 /**
@@ -333,53 +294,35 @@ function maxPool2dCode(g: Pool2dGeometry, withArgmax: boolean): string {
   // `best` starts at 0, but `found` makes the first input cell win whatever it holds.
   const lines: string[] = [`var best = ${T}(0.0);`, 'var found = false;'];
   if (withArgmax) lines.push(`var bestK = ${U}(0u);`);
-  for (let ky = 0; ky < g.kh; ky++)
-    for (let kx = 0; kx < g.kw; kx++) {
-      const k = ky * g.kw + kx;
-      lines.push(`let ok${k} = r${ky} && c${kx};`, `let v${k} = x[select(base, ${pool2dTap(g, cv, ky, kx)}, ok${k})];`);
-      lines.push(vec ? `let t${k} = ((v${k} > best) | vec4<bool>(!found)) & vec4<bool>(ok${k});` : `let t${k} = (v${k} > best || !found) && ok${k};`);
-      lines.push(`best = select(best, v${k}, t${k});`);
-      if (withArgmax) lines.push(`bestK = select(bestK, ${U}(${k}u), t${k});`);
-      lines.push(`found = found || ok${k};`);
-    }
-  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+  for (const { ky, kx, k } of windowTaps(g)) {
+    lines.push(`let ok${k} = r${ky} && c${kx};`, `let v${k} = x[select(base, ${windowTap(g, cv, ky, kx)}, ok${k})];`);
+    lines.push(vec ? `let t${k} = ((v${k} > best) | vec4<bool>(!found)) & vec4<bool>(ok${k});` : `let t${k} = (v${k} > best || !found) && ok${k};`);
+    lines.push(`best = select(best, v${k}, t${k});`);
+    if (withArgmax) lines.push(`bestK = select(bestK, ${U}(${k}u), t${k});`);
+    lines.push(`found = found || ok${k};`);
+  }
+  lines.push('y[i] = best;', withArgmax ? 'argmax[i] = bestK;' : '');
+  return outputKernel(
+    g,
+    `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> y: array<${T}>;
-${withArgmax ? `@group(0) @binding(2) var<storage, read_write> argmax: array<${U}>;` : ''}
-${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${g.n * g.oh * g.ow * cv}u) { return; }
-  ${pool2dHeader(g, cv)}
-  ${lines.join('\n  ')}
-  y[i] = best;
-  ${withArgmax ? 'argmax[i] = bestK;' : ''}
-}`;
+${withArgmax ? `@group(0) @binding(2) var<storage, read_write> argmax: array<${U}>;` : ''}`,
+    lines,
+  );
 }
 
 /** Per input element: the output gradients of the windows whose stored maximum is this element, in fixed tap order. */
 function maxPool2dBackwardCode(g: Pool2dGeometry): string {
-  const taps: string[] = [];
-  for (let ky = 0; ky < g.kh; ky++)
-    for (let kx = 0; kx < g.kw; kx++) {
-      taps.push(`if (oyok${ky} && oxok${kx}) {
-    let o = ((n * ${g.oh}u + oy${ky}) * ${g.ow}u + ox${kx}) * ${g.c}u + c;
-    if (argmax[o] == ${ky * g.kw + kx}u) { acc += gy[o]; }
-  }`);
-    }
-  return `@group(0) @binding(0) var<storage, read> gy: array<f32>;
+  return inputKernel(
+    g,
+    `@group(0) @binding(0) var<storage, read> gy: array<f32>;
 @group(0) @binding(1) var<storage, read> argmax: array<u32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${g.n * g.h * g.w * g.c}u) { return; }
-  let c = i % ${g.c}u;
-  let ix = i32((i / ${g.c}u) % ${g.w}u);
-  let iy = i32((i / ${g.c * g.w}u) % ${g.h}u);
-  let n = i / ${g.c * g.w * g.h}u;
-  ${pool2dInverse(g)}
-  var acc = 0.0;
-  ${taps.join('\n  ')}
-  gx[i] = acc;
-}`;
+@group(0) @binding(2) var<storage, read_write> gx: array<f32>;`,
+    (ky, kx, k) => `if (oyok${ky} && oxok${kx}) {
+    let o = ${inverseOutput(g, g.c, ky, kx)};
+    if (argmax[o] == ${k}u) { acc += gy[o]; }
+  }`,
+  );
 }
 
 /** Per-axis divisor factors of an average as WGSL private tables cy[oh], cx[ow]. */
@@ -394,43 +337,25 @@ function avgPool2dCode(g: Pool2dGeometry, countIncludePad: boolean): string {
   const vec = g.c % 4 === 0;
   const T = vec ? 'vec4f' : 'f32';
   const cv = vec ? g.c / 4 : g.c;
-  const taps: string[] = [];
-  for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) taps.push(`if (r${ky} && c${kx}) { acc += x[${pool2dTap(g, cv, ky, kx)}]; }`);
-  return `@group(0) @binding(0) var<storage, read> x: array<${T}>;
+  const taps = windowTaps(g).map(({ ky, kx }) => `if (r${ky} && c${kx}) { acc += x[${windowTap(g, cv, ky, kx)}]; }`);
+  return outputKernel(
+    g,
+    `@group(0) @binding(0) var<storage, read> x: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> y: array<${T}>;
-${avgDivisorTables(g, countIncludePad)}
-${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${g.n * g.oh * g.ow * cv}u) { return; }
-  ${pool2dHeader(g, cv)}
-  var acc = ${T}(0.0);
-  ${taps.join('\n  ')}
-  y[i] = acc / (cy[oh] * cx[ow]);
-}`;
+${avgDivisorTables(g, countIncludePad)}`,
+    [`var acc = ${T}(0.0);`, ...taps, 'y[i] = acc / (cy[oh] * cx[ow]);'],
+  );
 }
 
 /** Per input element: Σ gy / divisor over the windows that hold it, in fixed tap order. */
 function avgPool2dBackwardCode(g: Pool2dGeometry, countIncludePad: boolean): string {
-  const taps: string[] = [];
-  for (let ky = 0; ky < g.kh; ky++)
-    for (let kx = 0; kx < g.kw; kx++) {
-      taps.push(`if (oyok${ky} && oxok${kx}) { acc += gy[((n * ${g.oh}u + oy${ky}) * ${g.ow}u + ox${kx}) * ${g.c}u + c] / (cy[oy${ky}] * cx[ox${kx}]); }`);
-    }
-  return `@group(0) @binding(0) var<storage, read> gy: array<f32>;
+  return inputKernel(
+    g,
+    `@group(0) @binding(0) var<storage, read> gy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> gx: array<f32>;
-${avgDivisorTables(g, countIncludePad)}
-${entry1d(WG)} {
-  let i = ${flatIndex(WG)};
-  if (i >= ${g.n * g.h * g.w * g.c}u) { return; }
-  let c = i % ${g.c}u;
-  let ix = i32((i / ${g.c}u) % ${g.w}u);
-  let iy = i32((i / ${g.c * g.w}u) % ${g.h}u);
-  let n = i / ${g.c * g.w * g.h}u;
-  ${pool2dInverse(g)}
-  var acc = 0.0;
-  ${taps.join('\n  ')}
-  gx[i] = acc;
-}`;
+${avgDivisorTables(g, countIncludePad)}`,
+    (ky, kx) => `if (oyok${ky} && oxok${kx}) { acc += gy[${inverseOutput(g, g.c, ky, kx)}] / (cy[oy${ky}] * cx[ox${kx}]); }`,
+  );
 }
 
 function maxPool2dGeometry(shape: readonly number[], win: Pool2dWindow): Pool2dGeometry {
@@ -439,49 +364,30 @@ function maxPool2dGeometry(shape: readonly number[], win: Pool2dWindow): Pool2dG
   return g;
 }
 
-/** ONNX MaxPool of an NHWC tensor (see Pool2dWindow); with `withArgmax` also the window-local index of each maximum. */
-export function maxPool2dForward(e: Engine, x: Tensor, win: Pool2dWindow, withArgmax: boolean, out?: Tensor): { y: Tensor; argmax: Tensor | null } {
-  const g = maxPool2dGeometry(x.shape, win);
-  const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'maxpool2d');
-  if (y.size !== g.n * g.oh * g.ow * g.c) throw new Error(`maxPool2d: output tensor [${y.shape.join(', ')}] is not [${[g.n, g.oh, g.ow, g.c].join(', ')}]`);
-  const argmax = withArgmax ? e.empty(y.shape, 'u32', 'maxpool2d_argmax') : null;
-  e.run({
-    name: withArgmax ? 'maxpool2d_fwd_argmax' : 'maxpool2d_fwd',
-    key: `maxpool2d_fwd:${pool2dKey(g)},${withArgmax ? 1 : 0}`,
-    code: () => maxPool2dCode(g, withArgmax),
-    bindings: argmax ? [x, y, argmax] : [x, y],
-    workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG),
-  });
-  return { y, argmax };
-}
-
-/** The gradient of maxPool2dForward w.r.t. its input of shape `inputShape`, from the output gradient and the argmax. */
-export function maxPool2dBackward(e: Engine, gy: Tensor, argmax: Tensor, inputShape: readonly number[], win: Pool2dWindow, out?: Tensor): Tensor {
-  const g = maxPool2dGeometry(inputShape, win);
-  if (gy.size !== g.n * g.oh * g.ow * g.c || argmax.size !== gy.size) throw new Error('maxPool2d backward: gradient or argmax does not match the pooled shape');
-  const gx = out ?? e.empty(inputShape, 'f32', 'maxpool2d_grad');
-  e.run({ name: 'maxpool2d_bwd', key: `maxpool2d_bwd:${pool2dKey(g)}`, code: () => maxPool2dBackwardCode(g), bindings: [gy, argmax, gx], workgroups: grid(gx.size, WG) });
-  return gx;
-}
-
 function avgPool2dGeometry(shape: readonly number[], win: Pool2dWindow, countIncludePad: boolean): Pool2dGeometry {
   const g = pool2dGeometry(shape, win, 'avgPool2d');
   if (!countIncludePad) checkPoolWindowsSeeInput(g, 'avgPool2d (count_include_pad 0)');
   return g;
 }
 
+/** ONNX MaxPool of an NHWC tensor (see Pool2dWindow); with `withArgmax` also the window-local index of each maximum. */
+export function maxPool2dForward(e: Engine, x: Tensor, win: Pool2dWindow, withArgmax: boolean, out?: Tensor): { y: Tensor; argmax: Tensor | null } {
+  const g = maxPool2dGeometry(x.shape, win);
+  const { y, workgroups } = pooledOutput(e, g, out, 'maxPool2d');
+  return { y, argmax: dispatchMaxPool(e, 'maxpool2d', windowKey(g), () => maxPool2dCode(g, withArgmax), x, y, withArgmax, workgroups) };
+}
+
+/** The gradient of maxPool2dForward w.r.t. its input of shape `inputShape`, from the output gradient and the argmax. */
+export function maxPool2dBackward(e: Engine, gy: Tensor, argmax: Tensor, inputShape: readonly number[], win: Pool2dWindow, out?: Tensor): Tensor {
+  const g = maxPool2dGeometry(inputShape, win);
+  return dispatchMaxPoolGrad(e, 'maxpool2d', windowKey(g), () => maxPool2dBackwardCode(g), g, gy, argmax, inputShape, out, 'maxPool2d backward');
+}
+
 /** ONNX AveragePool of an NHWC tensor (see Pool2dWindow; `countIncludePad` as count_include_pad). */
 export function avgPool2dForward(e: Engine, x: Tensor, win: Pool2dWindow, countIncludePad: boolean, out?: Tensor): Tensor {
   const g = avgPool2dGeometry(x.shape, win, countIncludePad);
-  const y = out ?? e.empty([g.n, g.oh, g.ow, g.c], 'f32', 'avgpool2d');
-  if (y.size !== g.n * g.oh * g.ow * g.c) throw new Error(`avgPool2d: output tensor [${y.shape.join(', ')}] is not [${[g.n, g.oh, g.ow, g.c].join(', ')}]`);
-  e.run({
-    name: 'avgpool2d_fwd',
-    key: `avgpool2d_fwd:${pool2dKey(g)},${countIncludePad ? 1 : 0}`,
-    code: () => avgPool2dCode(g, countIncludePad),
-    bindings: [x, y],
-    workgroups: grid(y.size / (g.c % 4 === 0 ? 4 : 1), WG),
-  });
+  const { y, workgroups } = pooledOutput(e, g, out, 'avgPool2d');
+  e.run({ name: 'avgpool2d_fwd', key: `avgpool2d_fwd:${windowKey(g)},${countIncludePad ? 1 : 0}`, code: () => avgPool2dCode(g, countIncludePad), bindings: [x, y], workgroups });
   return y;
 }
 
@@ -492,7 +398,7 @@ export function avgPool2dBackward(e: Engine, gy: Tensor, inputShape: readonly nu
   const gx = out ?? e.empty(inputShape, 'f32', 'avgpool2d_grad');
   e.run({
     name: 'avgpool2d_bwd',
-    key: `avgpool2d_bwd:${pool2dKey(g)},${countIncludePad ? 1 : 0}`,
+    key: `avgpool2d_bwd:${windowKey(g)},${countIncludePad ? 1 : 0}`,
     code: () => avgPool2dBackwardCode(g, countIncludePad),
     bindings: [gy, gx],
     workgroups: grid(gx.size, WG),

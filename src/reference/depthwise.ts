@@ -4,6 +4,7 @@
  * epilogue. The defaults (3×3, pads 1, dilation 1) are MobileNetV2's depthwise layer. The oracle for
  * src/kernels/depthwise.ts. Filter layout [KH, KW, C, 1] (Keras DepthwiseConv2D, multiplier 1).
  */
+import { refWindows, type RefWindows } from './window.js';
 
 export type DepthwiseActivation = 'linear' | 'relu' | 'relu6';
 
@@ -16,19 +17,10 @@ export interface DepthwiseWindow {
   dilation?: number | readonly [number, number];
 }
 
-export interface DepthwiseGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
+/** An input [n, h, w, c], its filter's KH × KW, the output size ho × wo and each output row's / column's taps. */
+export interface DepthwiseGeometry extends RefWindows {
   kh: number;
   kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  pt: number;
-  pl: number;
   ho: number;
   wo: number;
 }
@@ -43,15 +35,32 @@ const pair = (v: number | readonly [number, number]): [number, number] => (typeo
 export function depthwiseGeometry(xShape: readonly number[], win: DepthwiseWindow | number = {}): DepthwiseGeometry {
   const o: DepthwiseWindow = typeof win === 'number' ? { stride: win } : win;
   if (xShape.length !== 4) throw new Error(`depthwise conv: input must be NHWC, got [${xShape.join(', ')}]`);
-  const [n, h, w, c] = xShape as [number, number, number, number];
-  const [kh, kw] = o.kernel ?? [DEPTHWISE_K, DEPTHWISE_K];
-  const [sh, sw] = pair(o.stride ?? 1);
-  const [dh, dw] = pair(o.dilation ?? 1);
-  const [pt, pb, pl, pr] = o.pads ?? [DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD];
-  const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
-  const wo = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
-  if (ho < 1 || wo < 1) throw new Error(`depthwise conv: input [${xShape.join(', ')}] too small`);
-  return { n, h, w, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo };
+  const kernel = o.kernel ?? [DEPTHWISE_K, DEPTHWISE_K];
+  const pads = o.pads ?? [DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD, DEPTHWISE_PAD];
+  const g = refWindows(xShape, { kernel, strides: pair(o.stride ?? 1), pads, dilations: pair(o.dilation ?? 1) }, false);
+  if (g.oh < 1 || g.ow < 1) throw new Error(`depthwise conv: input [${xShape.join(', ')}] too small`);
+  return { ...g, kh: kernel[0], kw: kernel[1], ho: g.oh, wo: g.ow };
+}
+
+/**
+ * Calls `visit(o, ch, taps)` for every output element o (row-major NHWC) with its channel and its window's taps
+ * inside the input, as [flat input index, flat filter index] pairs of channel 0 (add ch) in row-major window order.
+ */
+function eachOutput(g: DepthwiseGeometry, visit: (o: number, ch: number, taps: readonly (readonly [number, number])[]) => void): void {
+  const { n, h, w, c, kw, rows, cols } = g;
+  let o = 0;
+  for (let b0 = 0; b0 < n; b0++)
+    for (let oy = 0; oy < g.oh; oy++)
+      for (let ox = 0; ox < g.ow; ox++) {
+        const taps: [number, number][] = [];
+        rows[oy]!.forEach((iy, ky) => {
+          if (iy < 0 || iy >= h) return;
+          cols[ox]!.forEach((ix, kx) => {
+            if (ix >= 0 && ix < w) taps.push([((b0 * h + iy) * w + ix) * c, (ky * kw + kx) * c]);
+          });
+        });
+        for (let ch = 0; ch < c; ch++, o++) visit(o, ch, taps);
+      }
 }
 
 /** Applies the activation to a pre-activation value. */
@@ -77,25 +86,14 @@ export function depthwisePreactivation(
   win: DepthwiseWindow | number = {},
 ): { z: Float64Array; shape: number[] } {
   const g = depthwiseGeometry(xShape, win);
-  const { n, h, w: wd, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo } = g;
+  const { n, c, kh, kw, ho, wo } = g;
   if (w.length !== kh * kw * c) throw new Error(`depthwise conv: filter has ${w.length} values, expected ${kh}·${kw}·${c}`);
   const z = new Float64Array(n * ho * wo * c);
-  for (let b0 = 0; b0 < n; b0++)
-    for (let oy = 0; oy < ho; oy++)
-      for (let ox = 0; ox < wo; ox++)
-        for (let ch = 0; ch < c; ch++) {
-          let s = b ? b[ch]! : 0;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (ix < 0 || ix >= wd) continue;
-              s += x[((b0 * h + iy) * wd + ix) * c + ch]! * w[(ky * kw + kx) * c + ch]!;
-            }
-          }
-          z[((b0 * ho + oy) * wo + ox) * c + ch] = s;
-        }
+  eachOutput(g, (o, ch, taps) => {
+    let s = b ? b[ch]! : 0;
+    for (const [xi, wi] of taps) s += x[xi + ch]! * w[wi + ch]!;
+    z[o] = s;
+  });
   return { z, shape: [n, ho, wo, c] };
 }
 
@@ -125,32 +123,19 @@ export function depthwiseBackward(
 ): { gx: Float64Array; gw: Float64Array; gb: Float64Array } {
   const act = opts.activation ?? 'linear';
   const g = depthwiseGeometry(xShape, opts);
-  const { n, h, w: wd, c, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo } = g;
   const { z } = depthwisePreactivation(x, xShape, w, b, opts);
   if (gy.length !== z.length) throw new Error(`depthwise backward: gradient has ${gy.length} values, expected ${z.length}`);
-  const gx = new Float64Array(n * h * wd * c);
-  const gw = new Float64Array(kh * kw * c);
-  const gb = new Float64Array(c);
-  for (let b0 = 0; b0 < n; b0++)
-    for (let oy = 0; oy < ho; oy++)
-      for (let ox = 0; ox < wo; ox++)
-        for (let ch = 0; ch < c; ch++) {
-          const o = ((b0 * ho + oy) * wo + ox) * c + ch;
-          const gz = gy[o]! * activationSlope(z[o]!, act);
-          if (gz === 0) continue;
-          gb[ch] += gz;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (ix < 0 || ix >= wd) continue;
-              const xi = ((b0 * h + iy) * wd + ix) * c + ch;
-              const wi = (ky * kw + kx) * c + ch;
-              gx[xi] += gz * w[wi]!;
-              gw[wi] += gz * x[xi]!;
-            }
-          }
-        }
+  const gx = new Float64Array(g.n * g.h * g.w * g.c);
+  const gw = new Float64Array(g.kh * g.kw * g.c);
+  const gb = new Float64Array(g.c);
+  eachOutput(g, (o, ch, taps) => {
+    const gz = gy[o]! * activationSlope(z[o]!, act);
+    if (gz === 0) return;
+    gb[ch] += gz;
+    for (const [x0, w0] of taps) {
+      gx[x0 + ch] += gz * w[w0 + ch]!;
+      gw[w0 + ch] += gz * x[x0 + ch]!;
+    }
+  });
   return { gx, gw, gb };
 }

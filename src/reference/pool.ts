@@ -1,4 +1,5 @@
 /** Float64 reference of max pooling (NHWC, no padding, floor or ceil rounding), ONNX MaxPool / AveragePool (below) and global average pooling. */
+import { refAxisTaps, refWindows, type RefWindows, type Window2d } from './window.js';
 
 export interface RefPoolOptions {
   size: number;
@@ -16,35 +17,59 @@ export function refPoolShape(shape: readonly number[], opts: RefPoolOptions): [n
   return [n, outSize(h, opts.size, opts.stride, !!opts.ceilMode), outSize(w, opts.size, opts.stride, !!opts.ceilMode), c];
 }
 
+/** The windows of the pooling without padding, clipped at the border. */
+function clippedWindows(shape: readonly number[], opts: RefPoolOptions): RefWindows {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const [, oh, ow] = refPoolShape(shape, opts);
+  const { size, stride } = opts;
+  const cells = (out: number, inSize: number): number[][] => refAxisTaps(out, size, stride, 1, 0).map((ps) => ps.filter((p) => p < inSize));
+  return { n, h, w, c, oh, ow, rows: cells(oh, h), cols: cells(ow, w) };
+}
+
+/**
+ * Calls `visit(o, cells, all)` for every output pixel in row-major order: o is its flat index at channel 0, cells the
+ * flat input indices (channel 0; add the channel) of its window's cells inside the input in row-major window order,
+ * all how many cells its window has in all (padding included).
+ */
+function eachWindow(g: RefWindows, visit: (o: number, cells: number[], all: number) => void): void {
+  const { n, h, w, c, oh, ow, rows, cols } = g;
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        const cells: number[] = [];
+        for (const iy of rows[i]!) for (const ix of cols[j]!) if (iy >= 0 && iy < h && ix >= 0 && ix < w) cells.push(((b * h + iy) * w + ix) * c);
+        visit(((b * oh + i) * ow + j) * c, cells, rows[i]!.length * cols[j]!.length);
+      }
+}
+
+/** Per output: the maximum over its window's input cells and the flat input index of the first one (−1 when none). */
+function maxOverWindows(x: ArrayLike<number>, g: RefWindows): { y: Float64Array; argmax: Int32Array; shape: number[] } {
+  const y = new Float64Array(g.n * g.oh * g.ow * g.c);
+  const argmax = new Int32Array(y.length);
+  eachWindow(g, (o, cells) => {
+    for (let ch = 0; ch < g.c; ch++) {
+      let best = -Infinity;
+      let at = -1;
+      for (const cell of cells) {
+        const idx = cell + ch;
+        if (at < 0 || x[idx]! > best) {
+          best = x[idx]!;
+          at = idx;
+        }
+      }
+      y[o + ch] = best;
+      argmax[o + ch] = at;
+    }
+  });
+  return { y, argmax, shape: [g.n, g.oh, g.ow, g.c] };
+}
+
 /**
  * Max pooling; `argmax` holds, per output, the flat input index of the window's maximum. Windows are clipped at
  * the border; ties keep the first maximum in row-major window order.
  */
 export function refMaxPool(x: ArrayLike<number>, shape: readonly number[], opts: RefPoolOptions): { y: Float64Array; argmax: Int32Array; shape: number[] } {
-  const [n, h, w, c] = shape as [number, number, number, number];
-  const [, oh, ow] = refPoolShape(shape, opts);
-  const { size, stride } = opts;
-  const y = new Float64Array(n * oh * ow * c);
-  const argmax = new Int32Array(y.length);
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let ch = 0; ch < c; ch++, o++) {
-          let best = -Infinity;
-          let at = -1;
-          for (let di = 0; di < size && i * stride + di < h; di++)
-            for (let dj = 0; dj < size && j * stride + dj < w; dj++) {
-              const idx = ((b * h + i * stride + di) * w + j * stride + dj) * c + ch;
-              if (at < 0 || x[idx]! > best) {
-                best = x[idx]!;
-                at = idx;
-              }
-            }
-          y[o] = best;
-          argmax[o] = at;
-        }
-  return { y, argmax, shape: [n, oh, ow, c] };
+  return maxOverWindows(x, clippedWindows(shape, opts));
 }
 
 /** Routes each output gradient to the input its window's maximum came from. */
@@ -70,121 +95,46 @@ export function refGlobalAvgPoolBackward(gy: ArrayLike<number>, shape: readonly 
 }
 
 /** ONNX MaxPool / AveragePool window: kernel, strides, pads [top, bottom, left, right], dilations, ceil_mode. */
-export interface RefPool2dWindow {
-  kernel: readonly [number, number];
-  strides: readonly [number, number];
-  pads: readonly [number, number, number, number];
-  dilations: readonly [number, number];
+export interface RefPool2dWindow extends Window2d {
   ceilMode: boolean;
 }
 
-/** ONNX's output size: floor or ceil, and with ceil a last window that starts past the input and its leading pad is dropped. */
-function onnxOutSize(inSize: number, k: number, s: number, d: number, p0: number, p1: number, ceil: boolean): number {
-  const span = inSize + p0 + p1 - d * (k - 1) - 1;
-  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  if (ceil && (out - 1) * s >= inSize + p0) out--;
-  return out;
-}
-
-interface Window2d {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  oh: number;
-  ow: number;
-  /** Per output row / column: the input rows / columns of its window inside the padded extent (−pad … size + pad). */
-  rows: number[][];
-  cols: number[][];
-}
-
-function window2d(shape: readonly number[], win: RefPool2dWindow): Window2d {
-  const [n, h, w, c] = shape as [number, number, number, number];
-  const [kh, kw] = win.kernel;
-  const [sh, sw] = win.strides;
-  const [dh, dw] = win.dilations;
+/** The ONNX windows: each keeps its cells inside the padded extent (−pad … size + pad). */
+function window2d(shape: readonly number[], win: RefPool2dWindow): RefWindows {
+  const g = refWindows(shape, win, win.ceilMode);
   const [pt, pb, pl, pr] = win.pads;
-  const oh = onnxOutSize(h, kh, sh, dh, pt, pb, win.ceilMode);
-  const ow = onnxOutSize(w, kw, sw, dw, pl, pr, win.ceilMode);
-  const cells = (o: number, k: number, s: number, d: number, p0: number, p1: number, size: number): number[] =>
-    Array.from({ length: k }, (_, j) => o * s - p0 + j * d).filter((p) => p >= -p0 && p < size + p1);
-  return {
-    n,
-    h,
-    w,
-    c,
-    oh,
-    ow,
-    rows: Array.from({ length: oh }, (_, o) => cells(o, kh, sh, dh, pt, pb, h)),
-    cols: Array.from({ length: ow }, (_, o) => cells(o, kw, sw, dw, pl, pr, w)),
-  };
+  const inside = (ps: number[], p0: number, p1: number, size: number): number[] => ps.filter((p) => p >= -p0 && p < size + p1);
+  return { ...g, rows: g.rows.map((ps) => inside(ps, pt, pb, g.h)), cols: g.cols.map((ps) => inside(ps, pl, pr, g.w)) };
 }
 
 /** ONNX MaxPool: padded cells never win; `argmax` is the flat input index of the first maximum in row-major window order. */
 export function refMaxPool2d(x: ArrayLike<number>, shape: readonly number[], win: RefPool2dWindow): { y: Float64Array; argmax: Int32Array; shape: number[] } {
-  const { n, h, w, c, oh, ow, rows, cols } = window2d(shape, win);
-  const y = new Float64Array(n * oh * ow * c);
-  const argmax = new Int32Array(y.length);
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let ch = 0; ch < c; ch++, o++) {
-          let best = -Infinity;
-          let at = -1;
-          for (const iy of rows[i]!) {
-            if (iy < 0 || iy >= h) continue;
-            for (const ix of cols[j]!) {
-              if (ix < 0 || ix >= w) continue;
-              const idx = ((b * h + iy) * w + ix) * c + ch;
-              if (at < 0 || x[idx]! > best) {
-                best = x[idx]!;
-                at = idx;
-              }
-            }
-          }
-          if (at < 0) throw new Error('refMaxPool2d: a window holds no input cell');
-          y[o] = best;
-          argmax[o] = at;
-        }
-  return { y, argmax, shape: [n, oh, ow, c] };
+  const r = maxOverWindows(x, window2d(shape, win));
+  if (r.argmax.includes(-1)) throw new Error('refMaxPool2d: a window holds no input cell');
+  return r;
 }
 
 /** ONNX AveragePool: the mean over the window's input cells, or with count_include_pad over its cells inside the padded extent. */
 export function refAvgPool2d(x: ArrayLike<number>, shape: readonly number[], win: RefPool2dWindow, countIncludePad: boolean): { y: Float64Array; shape: number[] } {
-  const { n, h, w, c, oh, ow, rows, cols } = window2d(shape, win);
-  const y = new Float64Array(n * oh * ow * c);
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let ch = 0; ch < c; ch++, o++) {
-          let sum = 0;
-          let count = 0;
-          for (const iy of rows[i]!)
-            for (const ix of cols[j]!) {
-              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-              if (inside) sum += x[((b * h + iy) * w + ix) * c + ch]!;
-              if (inside || countIncludePad) count++;
-            }
-          y[o] = sum / count;
-        }
-  return { y, shape: [n, oh, ow, c] };
+  const g = window2d(shape, win);
+  const y = new Float64Array(g.n * g.oh * g.ow * g.c);
+  eachWindow(g, (o, cells, all) => {
+    const count = countIncludePad ? all : cells.length;
+    for (let ch = 0; ch < g.c; ch++) {
+      let sum = 0;
+      for (const cell of cells) sum += x[cell + ch]!;
+      y[o + ch] = sum / count;
+    }
+  });
+  return { y, shape: [g.n, g.oh, g.ow, g.c] };
 }
 
 export function refAvgPool2dBackward(gy: ArrayLike<number>, shape: readonly number[], win: RefPool2dWindow, countIncludePad: boolean): Float64Array {
-  const { n, h, w, c, oh, ow, rows, cols } = window2d(shape, win);
-  const gx = new Float64Array(n * h * w * c);
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++) {
-        let count = 0;
-        for (const iy of rows[i]!) for (const ix of cols[j]!) if (countIncludePad || (iy >= 0 && iy < h && ix >= 0 && ix < w)) count++;
-        for (let ch = 0; ch < c; ch++, o++) {
-          for (const iy of rows[i]!)
-            for (const ix of cols[j]!) if (iy >= 0 && iy < h && ix >= 0 && ix < w) gx[((b * h + iy) * w + ix) * c + ch] += gy[o]! / count;
-        }
-      }
+  const g = window2d(shape, win);
+  const gx = new Float64Array(g.n * g.h * g.w * g.c);
+  eachWindow(g, (o, cells, all) => {
+    const count = countIncludePad ? all : cells.length;
+    for (let ch = 0; ch < g.c; ch++) for (const cell of cells) gx[cell + ch] += gy[o + ch]! / count;
+  });
   return gx;
 }

@@ -36,6 +36,17 @@ export interface FeatureHeadOptions {
   config: Record<string, unknown>;
 }
 
+/** The plan's optimiser and schedule fields, as every recipe's options give them. */
+function scheduleFields(o: { lr: number; rho?: number; epsilon?: number; epochs: number; seed: number }): Pick<TrainingPlan, 'lr' | 'rho' | 'epsilon' | 'epochs' | 'seed'> {
+  return {
+    lr: o.lr,
+    ...(o.rho !== undefined ? { rho: o.rho } : {}),
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
+    epochs: o.epochs,
+    seed: o.seed,
+  };
+}
+
 /** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1 or C) on extracted features, RMSprop, BCE or softmax CE, reshuffled each epoch. */
 export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: TrainingPlan; model: Sequential } {
   const shape = o.train.featureShape;
@@ -52,11 +63,7 @@ export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: Train
     config: o.config,
     params: model.trainableParams(),
     forward,
-    lr: o.lr,
-    ...(o.rho !== undefined ? { rho: o.rho } : {}),
-    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
-    epochs: o.epochs,
-    seed: o.seed,
+    ...scheduleFields(o),
     train: (epoch) => featureBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch }),
     validation: () => evalStream(o.validation),
     ...(o.test ? { test: () => evalStream(o.test!) } : {}),
@@ -121,11 +128,7 @@ export function imagePlan(e: Engine, o: ImageRecipeOptions): TrainingPlan {
     config: o.config,
     params,
     forward,
-    lr: o.lr,
-    ...(o.rho !== undefined ? { rho: o.rho } : {}),
-    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
-    epochs: o.epochs,
-    seed: o.seed,
+    ...scheduleFields(o),
     train: (epoch) => imageBatches(e, o.train, { batchSize: o.batch, shuffle: true, seed: o.seed, epoch, ...(o.steps ? { steps: o.steps } : {}) }),
     validation: () => imageBatches(e, o.validation, { batchSize: o.batch, shuffle: false, seed: o.seed, ...(o.validationSteps ? { steps: o.validationSteps } : {}) }),
     ...(o.test ? { test: () => imageBatches(e, o.test!, { batchSize: o.batch, shuffle: false, seed: o.seed }) } : {}),
