@@ -49,8 +49,8 @@ function depthwiseCase(n: number, h: number, w: number, c: number, attrs: Depthw
 
 /**
  * Depthwise convolution: x [N,H,W,C] NHWC, w [KH,KW,C,1], b [C] or null, fused activation; any kernel, strides,
- * zero pads [top, bottom, left, right] and dilations (defaults: 3×3, pads 1, dilation 1). The 3×3 / pads 1 /
- * stride 1 or 2 / dilation 1 case runs the original MobileNetV2 kernels, the rest the general ones. The tape holds w
+ * zero pads [top, bottom, left, right] and dilations (defaults: 3×3, pads 1, dilation 1), one family of kernels
+ * for every window (MobileNetV2's 3×3 gets the numbers it always got, bit for bit). The tape holds w
  * for the input gradient, x for the filter and bias gradients (one kernel computes both), y to mask the activation.
  */
 export const DEPTHWISE_CONV2D: OpDef<DepthwiseAttrs> = {
