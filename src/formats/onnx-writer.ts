@@ -52,6 +52,12 @@ interface Value {
 const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
 const ModelProto = root.lookupType('onnx.ModelProto');
 
+/** The default domain's opset an encoded model imports. */
+export function onnxOpsetOf(bytes: Uint8Array): number {
+  const m = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number }) as { opsetImport?: { domain?: string; version?: number }[] };
+  return Number(m.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
+}
+
 interface SourcePart {
   /** The source's image input (fed by the export's preprocessing). */
   input: string;

@@ -3,7 +3,7 @@
 // head's sigmoid or softmax last), which the pure writers turn into bytes. Nothing here touches files: the result is
 // the files' bytes by relative path (the CLI writes them into a folder atomically; the tab can zip them).
 import { checkExportGraph, type ExportGraph, type ExportNode, type Pads } from '../formats/export-graph.js';
-import { ONNX_EXPORT_OPSET, writeOnnxClassifier } from '../formats/onnx-writer.js';
+import { ONNX_EXPORT_OPSET, onnxOpsetOf, writeOnnxClassifier } from '../formats/onnx-writer.js';
 import { writeTfjsLayersModel } from '../formats/tfjs-layers-writer.js';
 import { Graph } from '../nn/graph.js';
 import type { Layer } from '../nn/layer.js';
@@ -130,7 +130,7 @@ export async function exportGraphOf(
       if (!opts.onnxSource) {
         throw new Error(`export: the base '${l.name}' is an imported ONNX graph (ops ${ops.join(', ')}); it exports to ONNX only (--format onnx), from its source file`);
       }
-      const trained = l.walk ? [...l.walk()].map((c) => c.name).filter((n) => config.unfreeze?.includes(n)) : [];
+      const trained = [...l.walk()].map((c) => c.name).filter((n) => config.unfreeze?.includes(n));
       if (trained.length) {
         throw new Error(`export: the imported ONNX base '${l.name}' was fine-tuned (${trained.slice(0, 3).join(', ')}${trained.length > 3 ? ', …' : ''}); exporting a fine-tuned ONNX base is not supported yet (a frozen one is: recipes 1 and 2)`);
       }
@@ -267,8 +267,12 @@ export async function exportJob(env: JobEnv, o: ExportJobOptions): Promise<Expor
   }
   const enc = new TextEncoder();
   const files = new Map<string, Uint8Array>();
+  let opset = ONNX_EXPORT_OPSET;
   if (formats.includes('onnx')) {
-    files.set(ONNX_FILE, writeOnnxClassifier(graph, { docString: `${config.model} classifier of run '${run.name}' (webgpu-transfer)` }));
+    const bytes = writeOnnxClassifier(graph, { docString: `${config.model} classifier of run '${run.name}' (webgpu-transfer)` });
+    // An imported base keeps its file's opset when that is later than 13.
+    opset = onnxOpsetOf(bytes);
+    files.set(ONNX_FILE, bytes);
   }
   if (formats.includes('tfjs')) {
     const { modelJson, shards } = writeTfjsLayersModel(graph);
@@ -293,11 +297,11 @@ export async function exportJob(env: JobEnv, o: ExportJobOptions): Promise<Expor
     };
     files.set(`${TFJS_DIR}/metadata.json`, enc.encode(`${JSON.stringify(metadata, null, 2)}\n`));
   }
-  files.set(EXPORT_README, enc.encode(exportReadme(config, formats)));
+  files.set(EXPORT_README, enc.encode(exportReadme(config, formats, opset)));
   return { run, config, checkpoint, files };
 }
 
-function exportReadme(config: RunConfig, formats: readonly ExportFormat[]): string {
+function exportReadme(config: RunConfig, formats: readonly ExportFormat[], opset: number): string {
   const s = config.input_size;
   const units = headOutputs(config);
   const out = units === 1 ? `[N, 1]: the probability of '${config.classes[1]}' (sigmoid; '${config.classes[0]}' is 1 - p)` : `[N, ${units}]: softmax over the labels`;
@@ -312,7 +316,7 @@ function exportReadme(config: RunConfig, formats: readonly ExportFormat[]): stri
   ];
   if (formats.includes('onnx')) {
     lines.push(
-      `model.onnx (ONNX opset ${ONNX_EXPORT_OPSET}; input 'image', output 'probabilities'; labels in its metadata_props):`,
+      `model.onnx (ONNX opset ${opset}; input 'image', output 'probabilities'; labels in its metadata_props):`,
       '',
       '  Python (onnxruntime):',
       '    import onnxruntime as ort, numpy as np',
