@@ -16,7 +16,7 @@ import { exportGraphOf, exportJob, type ExportJobResult } from '../src/train/exp
 import { loadRunModel, openRun } from '../src/train/jobs.js';
 import { writeOnnxClassifier } from '../src/formats/onnx-writer.js';
 import { writeTfjsLayersModel } from '../src/formats/tfjs-layers-writer.js';
-import { extractJob, featureHeadJob, imageTrainJob, nodeJobEnv, predictJob, type JobContext } from '../src/train/jobs-node.js';
+import { extractJob, featureHeadJob, finetuneJob, imageTrainJob, nodeJobEnv, predictJob, type JobContext } from '../src/train/jobs-node.js';
 import { writeExportFolder } from '../src/cli/commands/export.js';
 import { testEngine } from './helpers/engine.js';
 import { makeTinyDataset, SHARED_DATA } from './helpers/train-data.js';
@@ -217,17 +217,32 @@ describe('export to ONNX and TF.js', () => {
     await checkExport(r, 'mb', images, CATS_DOGS);
   }, 240_000);
 
+  it('a fine-tuned run (MobileNetV2 at 32×32, recipe 3): its moved base weights are what is exported', async () => {
+    await imageTrainJob(await ctx(), { model: 'mobilenet_v2', data, inputSize: 32, preprocess: 'rescale', steps: 1, validationSteps: 1, epochs: 1, batch: 4, name: 'mb0', classMode: 'categorical' });
+    const ft = await finetuneJob(await ctx(), { from: 'mb0', lr: 1e-4, steps: 2, validationSteps: 1, epochs: 1, batch: 4, name: 'mbft' });
+    expect(ft.config.unfreeze.length).toBeGreaterThan(0);
+    const r = await exportJob(nodeJobEnv(await ctx()), { from: 'mbft', formats: ['onnx', 'tfjs'] });
+    await checkExport(r, 'mbft', images, CATS_DOGS);
+    // The base's top layer in the export is the fine-tuned one, not the pretrained one.
+    const before = await exportJob(nodeJobEnv(await ctx()), { from: 'mb0', formats: ['onnx'] });
+    const w = (m: ReturnType<typeof parseOnnx>) => Array.from(m.graph.initializers.get('Conv_1_W')!.data as Float32Array);
+    expect(w(parseOnnx(r.files.get('model.onnx')!))).not.toEqual(w(parseOnnx(before.files.get('model.onnx')!)));
+  }, 240_000);
+
   it('VGG16 (random weights, 32×32, caffe preprocessing, recipe 2, binary head: Flatten)', async () => {
     await imageTrainJob(await ctx(), { model: 'vgg16', allowRandom: true, data, inputSize: 32, preprocess: 'caffe', steps: 1, validationSteps: 1, epochs: 1, batch: 4, name: 'vgg' });
     const r = await exportJob(nodeJobEnv(await ctx()), { from: 'vgg', formats: ['onnx', 'tfjs'] });
     await checkExport(r, 'vgg', images.slice(0, 2), CATS_DOGS);
   }, 300_000);
 
-  it('twelve classes (flowers12, SqueezeNet 1.1 at 64×64, recipe 1, softmax head)', async () => {
+  it('twelve classes (flowers12, SqueezeNet 1.1 at 66×66 — ceil-mode pools that pad — recipe 1, softmax head)', async () => {
     const features = join(tmp, 'features12');
-    (await extractJob(await ctx(), { model: 'squeezenet1_1', data: flowers, out: features, inputSize: 64, batch: 4, onBadImage: 'fail' })).loaded.backbone.model.dispose();
+    // At 66 the first pool sees 32×32: ceil mode gives 16 (floor 15), so the export pads it (ZeroPadding2D in TF.js).
+    (await extractJob(await ctx(), { model: 'squeezenet1_1', data: flowers, out: features, inputSize: 66, batch: 4, onBadImage: 'fail' })).loaded.backbone.model.dispose();
     await featureHeadJob(await ctx(), { features, epochs: 2, batch: 4, name: 'f12' });
     const r = await exportJob(nodeJobEnv(await ctx()), { from: 'f12', formats: ['onnx', 'tfjs'] });
+    const topology = JSON.parse(new TextDecoder().decode(r.files.get('tfjs/model.json')!)) as { modelTopology: { config: { layers: { name: string }[] } } };
+    expect(topology.modelTopology.config.layers.map((l) => l.name)).toContain('pool1_pad');
     await checkExport(r, 'f12', flowerImages, (await readdir(join(flowers, 'train'))).sort());
   }, 240_000);
 
