@@ -2,6 +2,7 @@
 // checks every entry listed here against its float64 reference and finite differences.
 import { BROADCAST_ADD, BROADCAST_DIV, BROADCAST_MUL, BROADCAST_SUB } from './broadcast.js';
 import { CONV2D } from './conv2d.js';
+import { CONV2D_GENERAL } from './conv2d-general.js';
 import { DENSE, MATMUL } from './dense.js';
 import { DEPTHWISE_CONV2D } from './depthwise.js';
 import { DROPOUT } from './dropout.js';
@@ -24,6 +25,7 @@ export const OPS: readonly OpDef<any>[] = [
   LEAKY_RELU,
   ADD,
   CONV2D,
+  CONV2D_GENERAL,
   DEPTHWISE_CONV2D,
   DENSE,
   MATMUL,
@@ -52,6 +54,7 @@ export const OPS: readonly OpDef<any>[] = [
 export { apply, type OpDef, type OpCase, type CaseInput, type RefTensor, type SavedRef, type BackwardContext } from './op.js';
 export { relu, sigmoid, relu6, hardSwish, leakyRelu, add, hardSigmoid, clip } from './elementwise.js';
 export { conv2d, type Conv2dOptions } from './conv2d.js';
+export { conv2dGeneral, type Conv2dGeneralOptions } from './conv2d-general.js';
 export { depthwiseConv2d, type DepthwiseActivation } from './depthwise.js';
 export { dense, matmul } from './dense.js';
 export { maxPool2d, avgPool2d, globalAvgPool, type MaxPool2dOptions, type AvgPool2dOptions } from './pool.js';
