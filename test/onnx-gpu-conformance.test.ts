@@ -99,6 +99,8 @@ describe('convolutions beyond the conformance tests, against the float64 referen
     { label: 'grouped (3 groups), 1×1', cin: 9, cout: 6, k: 1, group: 3, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] },
     { label: 'depthwise 5×5, dilation 2', cin: 4, cout: 4, k: 5, group: 4, strides: [1, 1], pads: [4, 4, 4, 4], dilations: [2, 2] },
     { label: '7×7 stride 2 pads 3 (ResNet stem)', cin: 3, cout: 5, k: 7, group: 1, strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1] },
+    { label: 'dilation 2 (a regular convolution: the direct kernels)', cin: 5, cout: 6, k: 3, group: 1, strides: [1, 1], pads: [2, 2, 2, 2], dilations: [2, 2] },
+    { label: 'stride 3 × 2, grouped, asymmetric pads (the direct kernels per group)', cin: 4, cout: 6, k: 3, group: 2, strides: [3, 2], pads: [0, 1, 1, 0], dilations: [1, 1] },
   ];
   for (const c of cases) {
     it(c.label, async () => {

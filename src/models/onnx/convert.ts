@@ -148,8 +148,9 @@ function convNode(n: StaticNode, c: ConvertContext): GraphNode {
       F.depthwiseConv2d(x!, kernel, bias, { kernel: [kh, kw], stride: [sh, sw], pads: [t, b, l, r], dilation: dilations, activation }),
     ], layer);
   }
-  if (dilated) unsupported(n, `a dilated convolution (dilations ${dilations.join('×')}; only depthwise ones)`);
-  if (sh !== sw || (sh !== 1 && sh !== 2)) unsupported(n, `stride ${sh}×${sw} (1 or 2 on both axes)`);
+  // The fast kernels (Winograd, the GEMM tiles) take strides 1 or 2 on both axes and no dilation; the rest runs the
+  // direct-loop convolution.
+  const direct = dilated || sh !== sw || (sh !== 1 && sh !== 2);
   const zero = t + l + b + r === 0;
   const same = !zero && sameAsKerasSame(h, kh, sh, t, b) && sameAsKerasSame(w, kw, sw, l, r);
   const padding = same ? 'same' : 'valid';
@@ -169,6 +170,7 @@ function convNode(n: StaticNode, c: ConvertContext): GraphNode {
       ? [layer.load(e, 'bias', [m], biasData)]
       : kernels.map((_, g) => layer.load(e, `bias_g${g}`, [mg], biasData.slice(g * mg, (g + 1) * mg)));
   const conv = (x: Tensor, k: Tensor, bb: Tensor | null): Tensor => {
+    if (direct) return F.conv2dGeneral(x, k, bb, { strides: [sh, sw], dilations, pads: [t, b, l, r], relu });
     if (zero || same) return F.conv2d(x, k, bb, { stride, padding, relu });
     const p = F.zeroPad2d(x, [t, b, l, r]);
     const y = F.conv2d(p, k, bb, { stride, padding: 'valid', relu });
