@@ -6,7 +6,7 @@ import { parameterCount } from '../src/formats/tensor.js';
 import type { NamedArrays } from '../src/formats/types.js';
 import { BACKBONE_NAMES } from '../src/models/registry.js';
 import { isOnnxModelRef, parseOnnxRef, type BackboneName } from '../src/models/types.js';
-import { RECIPE_DEFAULTS, type History, type TrainEvent } from '../src/train/index.js';
+import { RECIPE_DEFAULTS, type ExportFormat, type History, type TrainEvent } from '../src/train/index.js';
 import { TrainingCharts } from './charts.js';
 import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
@@ -22,6 +22,7 @@ import {
   type TabOnnxBase,
   type TabOnnxChoice,
   type TabPooling,
+  type TabExport,
   type TabRecipe,
   type TabTrainingConfig,
 } from './session.js';
@@ -38,15 +39,19 @@ interface AppState {
   classifier: Classifier | null;
   session: TabSession | null;
   running: boolean;
+  /** An ONNX / TF.js export is being made (it builds the model on the GPU): training and other downloads wait. */
+  exporting: boolean;
   stopRequested: boolean;
 }
 
 // The page's Content-Security-Policy forbids the code protobufjs generates to read .onnx files.
 installDecoderWithoutEval();
 
-const state: AppState = { engine: null, weights: null, onnx: null, images: null, classifier: null, session: null, running: false, stopRequested: false };
+const state: AppState = { engine: null, weights: null, onnx: null, images: null, classifier: null, session: null, running: false, exporting: false, stopRequested: false };
 /** Model files read so far, successfully or not (the browser test waits on it). */
 let modelLoads = 0;
+/** ONNX / TF.js downloads asked for so far, made or refused (the browser test waits on it). */
+let exports = 0;
 /** .onnx files and cut/pooling changes checked so far, successfully or not (the browser test waits on it). */
 let onnxChecks = 0;
 /** The weights chooser's entry for the picked .onnx network. */
@@ -84,11 +89,11 @@ function updateButtons(): void {
   const value = el<HTMLSelectElement>('weights-select').value;
   const baseReady = value === ONNX_OPTION ? !!state.onnx : !!value;
   el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !value || value === ONNX_OPTION;
-  el<HTMLButtonElement>('train').disabled = !ready || state.running || !state.images || !baseReady;
+  el<HTMLButtonElement>('train').disabled = !ready || state.running || state.exporting || !state.images || !baseReady;
   for (const id of ['onnx-input', 'onnx-cut', 'onnx-pool']) el<HTMLInputElement>(id).disabled = !ready || state.running;
   el<HTMLButtonElement>('stop').disabled = !state.running;
-  el<HTMLButtonElement>('download-model').disabled = state.running || !state.classifier;
-  el<HTMLInputElement>('model-input').disabled = !ready || state.running;
+  for (const id of ['download-model', 'download-onnx', 'download-tfjs']) el<HTMLButtonElement>(id).disabled = state.running || state.exporting || !state.classifier;
+  el<HTMLInputElement>('model-input').disabled = !ready || state.running || state.exporting;
 }
 
 async function fillWeightsList(): Promise<void> {
@@ -345,6 +350,7 @@ function onEvent(ev: TrainEvent): void {
 /** One training run from the form's settings; resolves with its history (also what the test hook returns). */
 async function train(): Promise<History> {
   if (state.running) throw new Error('a training run is already going');
+  if (state.exporting) throw new Error('wait until the model download has been made');
   const engine = state.engine;
   if (!engine || engine.lost) throw new Error('no usable WebGPU device in this tab (see the message above)');
   const images = state.images;
@@ -407,12 +413,9 @@ function describeRun(c: Classifier): string {
   return `${k.recipe}, ${k.model} at ${k.input_size}×${k.input_size}, classes ${k.classes.join(' / ')}`;
 }
 
-/** Saves the current model as one .safetensors file (checkpoint + config.json in its metadata). */
-async function downloadModel(): Promise<void> {
-  const c = state.classifier;
-  if (!c || !state.session) throw new Error('train or load a model first');
-  const { name, bytes } = await state.session.exportRun(c.run);
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+/** Hands `bytes` to the browser as a download named `name`. */
+function saveFile(name: string, bytes: Uint8Array, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -420,7 +423,48 @@ async function downloadModel(): Promise<void> {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Saves the current model as one .safetensors file (checkpoint + config.json in its metadata). */
+async function downloadModel(): Promise<void> {
+  const c = state.classifier;
+  if (!c || !state.session) throw new Error('train or load a model first');
+  const { name, bytes } = await state.session.exportRun(c.run);
+  saveFile(name, bytes, 'application/octet-stream');
   el('model-file-status').textContent = `Saved ${name} (${formatBytes(bytes.byteLength)}): load it here again later, or use it with the CLI.`;
+}
+
+const FORMAT_WORDS: Record<ExportFormat, string> = { onnx: 'ONNX', tfjs: 'TF.js' };
+
+/**
+ * Saves the current model (base + head, preprocessing inside) as ONNX or as a TF.js layers model: one zip of what
+ * `webgpu-transfer export` writes. A refused export (e.g. TF.js for your own .onnx base) downloads nothing.
+ */
+async function downloadExport(format: ExportFormat): Promise<void> {
+  const c = state.classifier;
+  const status = el('model-file-status');
+  try {
+    if (!c || !state.session) throw new Error('train or load a model first');
+    if (state.running || state.exporting) throw new Error('wait until the current run or download has finished');
+    state.exporting = true;
+    updateButtons();
+    status.textContent = `Exporting run ${c.run} to ${FORMAT_WORDS[format]}…`;
+    let out: TabExport;
+    try {
+      out = await state.session.exportZip(c.run, format);
+    } catch (e) {
+      status.textContent = `Could not export run ${c.run} to ${FORMAT_WORDS[format]}; nothing was downloaded.`;
+      throw e;
+    }
+    saveFile(out.name, out.bytes, 'application/zip');
+    status.textContent =
+      `Saved ${out.name} (${formatBytes(out.bytes.byteLength)}): ${out.files.map((f) => f.path).join(', ')}. ` +
+      `It takes RGB pixels 0–255 at ${c.inputSize}×${c.inputSize} (the preprocessing is inside) and gives the probabilities; README.txt shows how to call it.`;
+  } finally {
+    state.exporting = false;
+    exports++;
+    updateButtons();
+  }
 }
 
 /**
@@ -550,6 +594,9 @@ async function main(): Promise<void> {
     el<HTMLInputElement>('lr').value = String(RECIPE_DEFAULTS[el<HTMLSelectElement>('recipe').value === 'finetune' ? 'finetune' : 'augment'].lr);
   });
   el('download-model').addEventListener('click', () => void downloadModel().catch((e) => showError(e, 'Could not save the model')));
+  for (const format of ['onnx', 'tfjs'] as const) {
+    el(`download-${format}`).addEventListener('click', () => void downloadExport(format).catch((e) => showError(e, `Could not export to ${FORMAT_WORDS[format]}`)));
+  }
   el<HTMLInputElement>('model-input').addEventListener('change', (ev) => {
     const input = ev.target as HTMLInputElement;
     const files = Array.from(input.files ?? []);
@@ -587,6 +634,8 @@ declare global {
     __engine: () => Engine | null;
     __modelLoads: () => number;
     __onnxChecks: () => number;
+    __exports: () => number;
+    __probe: (url: string) => Promise<{ pixels: number[]; probs: number[]; classes: number; inputSize: number }>;
   }
 }
 window.__ready = ready;
@@ -596,3 +645,13 @@ window.__predictions = () => predict.results;
 window.__engine = () => state.engine;
 window.__modelLoads = () => modelLoads;
 window.__onnxChecks = () => onnxChecks;
+window.__exports = () => exports;
+/** The image at `url` decoded by the tab's decoder at the model's input size, and the current model's probabilities. */
+window.__probe = async (url) => {
+  const c = state.classifier;
+  if (!c) throw new Error('no model in the tab');
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const pixels = await decoder.decode(bytes, url, [c.inputSize, c.inputSize], 'nearest');
+  const p = await c.classProbabilities(pixels, 1);
+  return { pixels: Array.from(pixels), probs: Array.from(p.probs), classes: p.classes, inputSize: c.inputSize };
+};

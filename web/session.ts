@@ -2,7 +2,8 @@
  * The tab's training session, on the recipe layer of src/train/jobs.ts: the same `extractJob` / `featureHeadJob` /
  * `imageTrainJob` / `finetuneJob` the CLI runs, in a `MemoryJobEnv` (runs and feature folders in memory, the picked
  * images mounted as a dataset, the backbone weights the page loaded or the .onnx network the user picked). It also
- * turns a run into a classifier for the predict panel, and a run into one downloadable file and back.
+ * turns a run into a classifier for the predict panel, a run into one downloadable file and back, and a run into a
+ * zip of its ONNX or TF.js export (`exportJob`, as `webgpu-transfer export` writes it).
  * Nothing here touches the DOM, so the browser test runs this very code in Node (Dawn) as the oracle.
  */
 import type { BadImage } from '../src/data/errors.js';
@@ -12,23 +13,27 @@ import { sha256Hex } from '../src/formats/checksum.js';
 import { onnxInfo, type OnnxInfo } from '../src/formats/onnx-info.js';
 import { parseOnnx } from '../src/formats/onnx.js';
 import { parseSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
+import { zipSync, type Zippable } from 'fflate';
 import type { NamedArrays } from '../src/formats/types.js';
 import { loadOnnxBackbone } from '../src/models/onnx/load.js';
 import { formatOnnxRef, isOnnxModelRef, parseOnnxRef, type BackboneName, type ModelLogger, type OnnxModelRef } from '../src/models/types.js';
 import {
   CHECKPOINT_FILE,
   CONFIG_FILE,
+  exportJob,
   extractJob,
   featureHeadJob,
   finetuneJob,
   imageTrainJob,
   MemoryJobEnv,
   openClassifier,
+  openRun,
   parseCheckpoint,
   parseRunConfig,
   RECIPE_DEFAULTS,
   type ClassReport,
   type EventSink,
+  type ExportFormat,
   type History,
   type RunConfig,
   type TrainJobResult,
@@ -211,11 +216,32 @@ export interface TabSessionOptions {
   software?: { node: string; platform: string };
 }
 
+/** A download of the tab's model in another runtime's format: one zip of the files `exportJob` made. */
+export interface TabExport {
+  /** `<run>-onnx.zip` or `<run>-tfjs.zip`. */
+  name: string;
+  bytes: Uint8Array;
+  /** The zip's entries (model.onnx, tfjs/model.json, …, README.txt) and their sizes before zipping. */
+  files: { path: string; bytes: number }[];
+}
+
+/** What each export format's zip is called after (`<run>-onnx.zip`). */
+export const EXPORT_ZIP_SUFFIX: Record<ExportFormat, string> = { onnx: 'onnx', tfjs: 'tfjs' };
+
+/** The export's files as one zip: text deflated, weights stored (float32 hardly compresses, and storing is instant). */
+export function zipExport(files: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const entries: Zippable = {};
+  for (const [path, bytes] of files) entries[path] = [bytes, { level: /\.(json|txt)$/i.test(path) ? 6 : 0 }];
+  return zipSync(entries);
+}
+
 export class TabSession {
   readonly env: MemoryJobEnv;
   private sink: EventSink = () => {};
   /** The .onnx file in use as the base (`useOnnx`), null until one is picked. */
   onnx: TabOnnxFile | null = null;
+  /** .onnx files given to the jobs by the path the runs record: an ONNX export re-emits the base from its file. */
+  private readonly onnxFiles = new Map<string, Uint8Array>();
 
   constructor(readonly engine: Engine, o: TabSessionOptions) {
     this.env = new MemoryJobEnv({
@@ -282,6 +308,7 @@ export class TabSession {
   /** Makes the checked network the one ONNX base of this session: the recipes train on `base.ref` from now on. */
   useOnnx(base: TabOnnxBase): void {
     this.env.setOnnxModel(base.file.name, base.file.bytes);
+    this.onnxFiles.set(base.file.name, base.file.bytes);
     this.onnx = base.file;
   }
 
@@ -307,6 +334,7 @@ export class TabSession {
       );
     }
     this.env.setOnnxModel(path, file.bytes);
+    this.onnxFiles.set(path, file.bytes);
   }
 
   /** Runs recipe 1, 2 or 3 on `data`, reporting through `hooks.sink`; returns the history and a classifier. */
@@ -374,6 +402,35 @@ export class TabSession {
     if (!ckpt || !config) throw new Error(`run ${run.name} has no finished epoch to save`);
     const { tensors, metadata } = parseSafetensors(ckpt, run.store.describe(CHECKPOINT_FILE));
     return { name: `${run.name}.safetensors`, bytes: writeSafetensors(tensors, { ...metadata, [CONFIG_METADATA_KEY]: new TextDecoder().decode(config) }) };
+  }
+
+  /**
+   * The run's whole classifier (base + head) as ONNX or as a TF.js layers model, zipped: `exportJob` (what
+   * `webgpu-transfer export` writes) on this session's runs. Throws what the export refuses (e.g. TF.js for an
+   * imported .onnx base), naming why.
+   */
+  async exportZip(runRef: string, format: ExportFormat): Promise<TabExport> {
+    const { config } = await openRun(this.env, runRef);
+    // An imported base is re-emitted from its file: the very file the run was trained on (by SHA-256).
+    const readFile = async (path: string): Promise<Uint8Array> => {
+      const bytes = this.onnxFiles.get(path);
+      if (!bytes) throw new Error(`the .onnx file ${baseName(path)} this model was trained on is not picked in this tab; pick it in step 1`);
+      if ((await sha256Hex(bytes)) !== config.weights.checksum) {
+        throw new Error(`the .onnx file ${baseName(path)} picked in this tab is not the network this model was trained on (SHA-256 ${config.weights.checksum.slice(0, 12)}…); pick that file in step 1`);
+      }
+      return bytes;
+    };
+    let r: Awaited<ReturnType<typeof exportJob>>;
+    try {
+      r = await exportJob(this.env, { from: runRef, formats: [format], readFile });
+    } catch (err) {
+      // The export's messages name the CLI's option; here the choice is the other download.
+      const e = err as Error;
+      e.message = e.message.replace(/\(?--format onnx\)?/g, (m) => (m.startsWith('(') ? '(the ONNX download)' : 'the ONNX download'));
+      throw e;
+    }
+    const files = [...r.files].map(([path, b]) => ({ path, bytes: b.byteLength }));
+    return { name: `${r.run.name}-${EXPORT_ZIP_SUFFIX[format]}.zip`, bytes: zipExport(r.files), files };
   }
 
   /**
