@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
-import { chromium, type Browser, type Download, type Page } from 'playwright-core';
+import type { Download } from 'playwright-core';
 import protobuf from 'protobufjs/light.js';
-import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
-import type { WebServer } from '../src/cli/web-server.js';
+import { repoRoot } from '../src/cli/commands/web.js';
 import { parseOnnx } from '../src/formats/onnx.js';
 import { ONNX_SCHEMA } from '../src/formats/onnx-schema.js';
 import { decodeWithoutEval, encodeWithoutEval, toObjectWithoutEval } from '../web/protobuf-no-eval.js';
-import { setApiBase } from '../web/sources.js';
+import { useTabBrowser } from './helpers/browser-tab.js';
 
 /**
  * The tab's "Download model" as ONNX and as TF.js (issue 25): a tiny recipe-1 model trained in headless Chromium
@@ -28,47 +26,12 @@ const root = repoRoot();
 const shared = resolve(root, '../shared');
 const ONNX_FILE = join(shared, 'onnx', 'squeezenet1_1_real', 'model.onnx');
 const artifacts = join(root, 'test-artifacts');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 /** Recipe 1 on SqueezeNet 1.1 at 32×32: 4 + 4 demo images, validation 2 + 2, one epoch. */
 const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 1, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 };
 const PROBE = 'api/data/test/dogs/dog.1500.jpg';
 
-let server: WebServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run ./setup.sh --browser (or set CHROMIUM=/path/to/chromium)`);
-  if (await bundleIsStale()) {
-    const { buildAll } = (await import(pathToFileURL(join(root, 'scripts', 'build.mjs')).href)) as { buildAll: () => Promise<void> };
-    await buildAll();
-  }
-  server = await startRepoWebServer({ port: 0 });
-  setApiBase(server.url);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function bundleIsStale(): Promise<boolean> {
-  const bundle = join(root, 'web', 'dist', 'app.js');
-  if (!existsSync(bundle)) return true;
-  const built = (await stat(bundle)).mtimeMs;
-  const newest = async (dir: string): Promise<number> => {
-    let t = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      if (e.name === 'dist' || e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return t;
-  };
-  return Math.max(await newest(join(root, 'src')), await newest(join(root, 'web'))) > built;
-}
+const app = useTabBrowser();
 
 describe('ONNX codecs without generated code (what the tab exports with)', () => {
   it('give what protobufjs\'s generated toObject and encoder give', async () => {
@@ -138,19 +101,19 @@ function diff(tab: Probe, theirs: Float32Array): number {
 
 describe('downloading the tab\'s model as ONNX and TF.js', () => {
   it('zips what the export writes; onnxruntime-node and tf.loadLayersModel predict as the tab did; TF.js of an .onnx base is refused', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const page = await app.browser.newPage({ viewport: { width: 1280, height: 1100 } });
     const console: string[] = [];
     page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
     const downloads: Download[] = [];
     page.on('download', (d) => downloads.push(d));
     try {
-      await page.goto(server.url);
+      await page.goto(app.server.url);
       await page.evaluate(() => window.__ready);
       for (const id of ['#download-model', '#download-onnx', '#download-tfjs']) expect(await page.isDisabled(id), id).toBe(true);
       await page.evaluate((cfg) => window.__runTraining(cfg), RUN);
       for (const id of ['#download-model', '#download-onnx', '#download-tfjs']) expect(await page.isEnabled(id), id).toBe(true);
-      const probe = await page.evaluate((url) => window.__probe(url), `${server.url}${PROBE}`);
+      const probe = await page.evaluate((url) => window.__probe(url), `${app.server.url}${PROBE}`);
       expect(probe.pixels.length).toBe(32 * 32 * 3);
 
       /** Clicks a download button: the zip's files, unzipped. */
@@ -207,7 +170,7 @@ describe('downloading the tab\'s model as ONNX and TF.js', () => {
       expect(downloads.length).toBe(before);
       expect(await page.isEnabled('#download-tfjs')).toBe(true);
 
-      const own = await page.evaluate((url) => window.__probe(url), `${server.url}${PROBE}`);
+      const own = await page.evaluate((url) => window.__probe(url), `${app.server.url}${PROBE}`);
       const onnxBase = await download('#download-onnx');
       expect(onnxBase.name).not.toBe(onnx.name);
       expect(Object.keys(onnxBase.files).sort()).toEqual(['README.txt', 'model.onnx']);

@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import protobuf from 'protobufjs/light.js';
-import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
-import type { WebServer } from '../src/cli/web-server.js';
+import { repoRoot } from '../src/cli/commands/web.js';
 import { MemoryPixelCache } from '../src/data/cache.js';
 import { SharpImageDecoder } from '../src/data/decoder-node.js';
 import { sha256Hex } from '../src/formats/checksum.js';
@@ -16,7 +13,8 @@ import { parseSafetensors } from '../src/formats/safetensors.js';
 import type { History } from '../src/train/history.js';
 import { decodeWithoutEval } from '../web/protobuf-no-eval.js';
 import { TabSession, type TabData, type TabOnnxFile, type TabPooling, type TabRecipe } from '../web/session.js';
-import { demoImages, fetchDemoListing, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { demoImages, fetchDemoListing, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { useTabBrowser } from './helpers/browser-tab.js';
 import { relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
 
@@ -35,54 +33,18 @@ const ONNX_FILE = join(shared, 'onnx', 'squeezenet1_1_real', 'model.onnx');
 const UNSUPPORTED_FILE = join(shared, 'onnx', 'node', 'test_maxpool_with_argmax_2d_precomputed_pads', 'model.onnx');
 const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
 const artifacts = join(root, 'test-artifacts');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 /** Recipe 1 on the picked network at 32×32: 4 + 4 demo images, validation 2 + 2, two epochs. */
 const RUN = { weights: 'onnx:picked', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 };
 
-let server: WebServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run ./setup.sh --browser (or set CHROMIUM=/path/to/chromium)`);
-  if (await bundleIsStale()) {
-    const { buildAll } = (await import(pathToFileURL(join(root, 'scripts', 'build.mjs')).href)) as { buildAll: () => Promise<void> };
-    await buildAll();
-  }
-  server = await startRepoWebServer({ port: 0 });
-  setApiBase(server.url);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** The bundle is rebuilt only when web/ or src/ changed after it (as test/browser.test.ts does). */
-async function bundleIsStale(): Promise<boolean> {
-  const bundle = join(root, 'web', 'dist', 'app.js');
-  if (!existsSync(bundle)) return true;
-  const built = (await stat(bundle)).mtimeMs;
-  const newest = async (dir: string): Promise<number> => {
-    let t = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      if (e.name === 'dist' || e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return t;
-  };
-  return Math.max(await newest(join(root, 'src')), await newest(join(root, 'web'))) > built;
-}
+const app = useTabBrowser();
 
 async function openPage(): Promise<{ page: Page; console: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const page = await app.browser.newPage({ viewport: { width: 1280, height: 1100 } });
   const console: string[] = [];
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
-  await page.goto(server.url);
+  await page.goto(app.server.url);
   await page.evaluate(() => window.__ready);
   return { page, console };
 }

@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startRepoWebServer, repoRoot } from '../src/cli/commands/web.js';
-import { startWebServer, type WebServer } from '../src/cli/web-server.js';
+import type { Page } from 'playwright-core';
+import { repoRoot } from '../src/cli/commands/web.js';
+import { startWebServer } from '../src/cli/web-server.js';
 import { MemoryPixelCache } from '../src/data/cache.js';
 import { SharpImageDecoder } from '../src/data/decoder-node.js';
 import type { Engine } from '../src/engine/index.js';
@@ -18,7 +16,8 @@ import { parseCheckpoint } from '../src/train/checkpoint.js';
 import { tensorsSha256 } from '../src/formats/checksum.js';
 import { readBackboneWeights } from '../src/models/weights-node.js';
 import { TabSession, topClasses, type TabData, type TabRecipe } from '../web/session.js';
-import { demoImages, fetchDemoListing, fetchDemoSets, setApiBase, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { demoImages, fetchDemoListing, fetchDemoSets, TRAIN_DIR, VALIDATION_DIR } from '../web/sources.js';
+import { useTabBrowser } from './helpers/browser-tab.js';
 import { relErr } from './helpers/small-ops.js';
 import { testEngine } from './helpers/engine.js';
 
@@ -33,54 +32,9 @@ const demoDir = join(shared, 'data', 'cats_and_dogs_small');
 const flowersDir = join(shared, 'data', 'flowers12');
 const squeezeDir = join(shared, 'weights', 'squeezenet1_1', 'weights');
 const artifacts = join(root, 'test-artifacts');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Flags under which headless Chromium gives WebGPU without a GPU (SwiftShader's Vulkan). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
-let server: WebServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run ./setup.sh --browser (or set CHROMIUM=/path/to/chromium)`);
-  if (await bundleIsStale()) {
-    const { buildAll } = (await import(pathToFileURL(join(root, 'scripts', 'build.mjs')).href)) as { buildAll: () => Promise<void> };
-    await buildAll();
-  }
-  server = await startRepoWebServer({ port: 0 });
-  setApiBase(server.url);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** `npm test` builds first; a bare `vitest run` after an edit rebuilds here (only then, so dist/ is not rewritten under other tests). */
-async function bundleIsStale(): Promise<boolean> {
-  const bundle = join(root, 'web', 'dist', 'app.js');
-  if (!existsSync(bundle)) return true;
-  const built = (await stat(bundle)).mtimeMs;
-  const newest = async (dir: string): Promise<number> => {
-    let t = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      if (e.name === 'dist' || e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return t;
-  };
-  return Math.max(await newest(join(root, 'src')), await newest(join(root, 'web'))) > built;
-}
+const app = useTabBrowser();
 
 /** A raw GET that keeps the path exactly as written (fetch and URL would normalise `..`). */
 function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
@@ -96,25 +50,25 @@ function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: n
 }
 
 async function openPage(): Promise<{ page: Page; console: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const page = await app.browser.newPage({ viewport: { width: 1280, height: 1100 } });
   const console: string[] = [];
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
-  await page.goto(server.url);
+  await page.goto(app.server.url);
   await page.evaluate(() => window.__ready);
   return { page, console };
 }
 
 describe('web server', () => {
   it('lists the demo images by split and class, sorted, and serves their bytes', async () => {
-    const res = await fetch(`${server.url}api/data`);
+    const res = await fetch(`${app.server.url}api/data`);
     const listing = (await res.json()) as { available: boolean; splits: Record<string, Record<string, string[]>> };
     expect(listing.available).toBe(true);
     expect(Object.keys(listing.splits).sort()).toEqual((await readdir(demoDir)).sort());
     const cats = listing.splits['train']!['cats']!;
     expect(cats.length).toBe((await readdir(join(demoDir, 'train', 'cats'))).length);
     expect(Object.keys(listing.splits['train']!)).toEqual(['cats', 'dogs']);
-    const img = await fetch(`${server.url}api/data/train/cats/${cats[0]}`);
+    const img = await fetch(`${app.server.url}api/data/train/cats/${cats[0]}`);
     expect(img.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await img.arrayBuffer()).equals(await readFile(join(demoDir, 'train', 'cats', cats[0]!)))).toBe(true);
   });
@@ -129,17 +83,17 @@ describe('web server', () => {
     expect(Object.keys(flowers.splits['train']!)).toEqual((await readdir(join(flowersDir, 'train'))).sort());
     expect(Object.keys(flowers.splits['validation']!).length).toBe(12);
     const first = flowers.splits['train']!['sunflower']![0]!;
-    const img = await fetch(`${server.url}api/data/flowers12/train/sunflower/${first}`);
+    const img = await fetch(`${app.server.url}api/data/flowers12/train/sunflower/${first}`);
     expect(Buffer.from(await img.arrayBuffer()).equals(await readFile(join(flowersDir, 'train', 'sunflower', first)))).toBe(true);
     expect((await fetchDemoListing('cats_and_dogs_small')).splits).toEqual((await fetchDemoListing()).splits);
-    expect((await rawGet(server.port, '/api/data/no_such_set')).status).toBe(404);
-    expect((await rawGet(server.port, '/api/data/flowers12/train/..%2F..%2F..%2Fx.jpg')).status).toBe(403);
+    expect((await rawGet(app.server.port, '/api/data/no_such_set')).status).toBe(404);
+    expect((await rawGet(app.server.port, '/api/data/flowers12/train/..%2F..%2F..%2Fx.jpg')).status).toBe(403);
   });
 
   it('serves SqueezeNet 1.1 as safetensors holding exactly the .npy tensors', async () => {
-    const list = (await (await fetch(`${server.url}api/weights`)).json()) as { name: string; source: string }[];
+    const list = (await (await fetch(`${app.server.url}api/weights`)).json()) as { name: string; source: string }[];
     expect(list.find((w) => w.name === 'squeezenet1_1')?.source).toBe('npy');
-    const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/squeezenet1_1.safetensors`)).arrayBuffer());
+    const bytes = new Uint8Array(await (await fetch(`${app.server.url}api/weights/squeezenet1_1.safetensors`)).arrayBuffer());
     const { tensors } = parseSafetensors(bytes);
     const files = (await readdir(squeezeDir)).filter((f) => f.endsWith('.npy'));
     expect(tensors.size).toBe(files.length);
@@ -164,12 +118,12 @@ describe('web server', () => {
       '/app.ts',
     ];
     for (const p of refused) {
-      const r = await rawGet(server.port, p);
+      const r = await rawGet(app.server.port, p);
       expect([400, 403, 404], `${p} → ${r.status}`).toContain(r.status);
       expect(r.body.toString()).not.toContain('webgpu-transfer');
     }
-    expect((await rawGet(server.port, '/api/data', 'POST')).status).toBe(405);
-    const page = await rawGet(server.port, '/');
+    expect((await rawGet(app.server.port, '/api/data', 'POST')).status).toBe(405);
+    const page = await rawGet(app.server.port, '/');
     expect(page.status).toBe(200);
     expect(String(page.headers['content-security-policy'])).toContain("connect-src 'self'");
     await expect(startWebServer({ webDir: join(root, 'web'), host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing/);
@@ -203,7 +157,7 @@ let nodeTab: { session: TabSession; data: TabData; runs: Map<TabRecipe, string> 
 async function nodeRun(e: Engine, recipe: TabRecipe): Promise<{ history: History; probe: number; cam: { layer: string; height: number; width: number; max: number } }> {
   if (!nodeTab) {
     const picked = demoImages(await fetchDemoListing(), { trainPerClass: RUN.trainPerClass, valPerClass: RUN.valPerClass });
-    const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+    const bytes = new Uint8Array(await (await fetch(`${app.server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
     const session = new TabSession(e, { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
     session.setWeights('squeezenet1_1', { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` });
     nodeTab = { session, data: { fs: picked.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR }, runs: new Map() };
@@ -258,7 +212,7 @@ const FLOWERS_PROBE = join(flowersDir, 'test', 'sunflower', 'image_0723.jpg');
 /** The same flowers12 run in this process (Dawn), in a session of its own; its report and the probe's top 3. */
 async function nodeFlowersRun(e: Engine) {
   const picked = demoImages(await fetchDemoListing('flowers12'), { trainPerClass: FLOWERS_RUN.trainPerClass, valPerClass: FLOWERS_RUN.valPerClass });
-  const bytes = new Uint8Array(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+  const bytes = new Uint8Array(await (await fetch(`${app.server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
   const session = new TabSession(e, { decoder: new SharpImageDecoder(), cache: new MemoryPixelCache(), logger: { warn: (m) => { throw new Error(`unexpected warning: ${m}`); } } });
   session.setWeights('squeezenet1_1', { tensors: parseSafetensors(bytes).tensors, source: `${RUN.weights}.safetensors` });
   const c = FLOWERS_RUN;
@@ -305,7 +259,7 @@ describe('training in the tab', () => {
         await page.setInputFiles('#predict-input', PROBE_IMAGE);
       } else {
         // Dropped on the drop zone, as a person would.
-        const probeUrl = `${server.url}api/data/test/dogs/${basename(PROBE_IMAGE)}`;
+        const probeUrl = `${app.server.url}api/data/test/dogs/${basename(PROBE_IMAGE)}`;
         await page.evaluate(async (url) => {
           const dt = new DataTransfer();
           dt.items.add(new File([await (await fetch(url)).blob()], url.split('/').pop()!, { type: 'image/jpeg' }));
@@ -388,7 +342,7 @@ describe('training in the tab', () => {
       // Not a model: garbage, then pretrained weights (a safetensors file of another kind). The model stays.
       await load({ name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not a model') });
       expect(await lastError()).toMatchObject({ title: 'Could not load the model', message: expect.stringMatching(/^junk\.safetensors: .*; choose a model downloaded from this page/) });
-      const weights = Buffer.from(await (await fetch(`${server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
+      const weights = Buffer.from(await (await fetch(`${app.server.url}api/weights/${RUN.weights}.safetensors`)).arrayBuffer());
       await load({ name: 'squeezenet1_1.safetensors', mimeType: 'application/octet-stream', buffer: weights });
       expect((await lastError())?.message).toMatch(/squeezenet1_1\.safetensors: not a webgpu-transfer checkpoint.*holds no trained model/);
       expect(await page.textContent('#model-file-status')).toMatch(/^Could not load that model; still using run /);
@@ -516,10 +470,10 @@ describe('training in the tab', () => {
   });
 
   it('tells the user when the browser has no WebGPU', async () => {
-    const page = await browser.newPage();
+    const page = await app.browser.newPage();
     try {
       await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
-      await page.goto(server.url);
+      await page.goto(app.server.url);
       await page.evaluate(() => window.__ready);
       expect(await page.textContent('#adapter')).toBe('No WebGPU in this browser');
       const errors = await page.evaluate(() => window.__errors());
