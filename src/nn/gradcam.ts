@@ -81,7 +81,7 @@ function resolveLayer(model: Sequential, name: string | undefined): Layer {
 
 /** The convolutions of a graph model with a spatial output, in execution order (each explained at its output). */
 function graphConvLayers(g: Graph): Layer[] {
-  return g.nodes.filter((n) => n.op === 'Conv' && n.layer && n.outputShapes[0]!.length === 3).map((n) => n.layer!);
+  return g.convLayers().filter((l) => l.outputShape?.length === 3);
 }
 
 /** Runs a graph whose node `target` owns, replacing that node's output by `hook(output)`. */

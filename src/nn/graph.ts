@@ -65,8 +65,10 @@ export class Graph extends Layer {
   readonly inputs: readonly { name: string; shape: readonly number[] }[];
   readonly output: string;
   private readonly constants: ReadonlyMap<string, Tensor>;
+  private readonly constantTensors: ReadonlySet<Tensor>;
   private readonly shapes = new Map<string, readonly number[]>();
-  private readonly producer = new Map<string, GraphNode>();
+  /** Per set of outputs: the nodes they need and how many of those read each tensor (computed once). */
+  private readonly plans = new Map<string, { nodes: GraphNode[]; readers: ReadonlyMap<string, number> }>();
 
   constructor(name: string, spec: GraphSpec) {
     super(name);
@@ -74,6 +76,7 @@ export class Graph extends Layer {
     this.inputs = spec.inputs.map((i) => ({ name: i.name, shape: [...i.shape] }));
     this.nodes = [...spec.nodes];
     this.constants = spec.constants ?? new Map();
+    this.constantTensors = new Set(this.constants.values());
     for (const i of this.inputs) this.shapes.set(i.name, i.shape);
     for (const n of this.nodes) {
       for (const i of n.inputs) {
@@ -82,7 +85,6 @@ export class Graph extends Layer {
       n.outputs.forEach((o, k) => {
         if (this.shapes.has(o)) throw new Error(`graph '${name}': tensor '${o}' is written twice`);
         this.shapes.set(o, n.outputShapes[k]!);
-        this.producer.set(o, n);
       });
     }
     this.output = spec.output;
@@ -102,11 +104,6 @@ export class Graph extends Layer {
     return s;
   }
 
-  /** The node that writes `tensor` (undefined for the input and constants). */
-  producerOf(tensor: string): GraphNode | undefined {
-    return this.producer.get(tensor);
-  }
-
   computeOutputShape(input: readonly number[]): number[] {
     const want = this.inputShape!;
     if (input.length !== want.length || input.some((d, i) => d !== want[i])) {
@@ -124,29 +121,28 @@ export class Graph extends Layer {
    * backward pass reads, the tape holds itself). The inputs and the constants are never freed.
    */
   run(inputs: ReadonlyMap<string, Tensor>, ctx: ForwardContext, outputs: readonly string[], hooks: GraphHooks = {}): Tensor[] {
-    for (const o of outputs) this.tensorShape(o);
     for (const i of this.inputs) if (!inputs.has(i.name)) throw new Error(`graph '${this.name}': no value for input '${i.name}'`);
-    const needed = this.nodesFor(outputs);
-    const readers = new Map<string, number>();
-    for (const n of needed) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+    const plan = this.plan(outputs);
+    const readers = new Map(plan.readers);
     const values = new Map<string, Tensor>(inputs);
     const given = new Set(inputs.values());
-    const constants = new Set(this.constants.values());
-    const owned = new Set<Tensor>();
+    /** The intermediates this pass made, with how many tensor names still hold each (a view may pass one on). */
+    const owned = new Map<Tensor, number>();
     const release = (name: string): void => {
       const left = readers.get(name)! - 1;
       readers.set(name, left);
       const t = values.get(name);
-      if (left === 0 && !outputs.includes(name) && t && owned.has(t)) {
-        values.delete(name);
-        if (![...values.values()].includes(t)) {
-          owned.delete(t);
-          t.dispose();
-        }
+      if (left > 0 || outputs.includes(name) || !t || !owned.has(t)) return;
+      values.delete(name);
+      const holders = owned.get(t)! - 1;
+      if (holders > 0) owned.set(t, holders);
+      else {
+        owned.delete(t);
+        t.dispose();
       }
     };
     try {
-      for (const n of needed) {
+      for (const n of plan.nodes) {
         const ins = n.inputs.map((i) => values.get(i) ?? this.constants.get(i)!);
         const outs = n.run(ins, ctx);
         n.outputs.forEach((o, k) => {
@@ -155,7 +151,7 @@ export class Graph extends Layer {
           if (hooked) t = hooks.at!.fn(t);
           values.set(o, t);
           // A hooked tensor belongs to the hook from now on (Grad-CAM reads its leaf after the pass).
-          if (!hooked && !given.has(t) && !constants.has(t)) owned.add(t);
+          if (!hooked && !given.has(t) && !this.constantTensors.has(t)) owned.set(t, (owned.get(t) ?? 0) + 1);
         });
         for (const i of n.inputs) release(i);
       }
@@ -166,30 +162,43 @@ export class Graph extends Layer {
       });
       return ys as Tensor[];
     } finally {
-      for (const t of owned) if (!t.disposed) t.dispose();
+      for (const t of owned.keys()) if (!t.disposed) t.dispose();
     }
   }
 
-  /** The nodes `outputs` depend on, in topological order. */
-  nodesFor(outputs: readonly string[]): GraphNode[] {
-    const need = new Set<string>(outputs);
-    const out: GraphNode[] = [];
-    for (let k = this.nodes.length - 1; k >= 0; k--) {
-      const n = this.nodes[k]!;
-      if (!n.outputs.some((o) => need.has(o))) continue;
-      out.push(n);
-      for (const i of n.inputs) need.add(i);
+  private plan(outputs: readonly string[]): { nodes: GraphNode[]; readers: ReadonlyMap<string, number> } {
+    const key = outputs.join('\u0000');
+    let plan = this.plans.get(key);
+    if (!plan) {
+      for (const o of outputs) this.tensorShape(o);
+      const nodes = nodesFor(this.nodes, outputs);
+      const readers = new Map<string, number>();
+      for (const n of nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+      this.plans.set(key, (plan = { nodes, readers }));
     }
-    return out.reverse();
+    return plan;
   }
 
-  /** A graph over the same nodes (sharing their parameters) that returns another tensor: where a base is cut. */
-  cut(output: string, name = this.name): Graph {
-    return new Graph(name, { inputs: this.inputs, output, nodes: this.nodesFor([output]), constants: this.constants });
+  /** The layers of the graph's convolutions, in execution order. */
+  convLayers(): Layer[] {
+    return this.nodes.flatMap((n) => (n.op === 'Conv' && n.layer ? [n.layer] : []));
   }
 
   override dispose(): void {
     super.dispose();
     for (const t of this.constants.values()) t.dispose();
   }
+}
+
+/** The nodes (in topological order) that `outputs` depend on, in that order. */
+export function nodesFor<N extends { inputs: readonly string[]; outputs: readonly string[] }>(nodes: readonly N[], outputs: readonly string[]): N[] {
+  const need = new Set<string>(outputs);
+  const out: N[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    if (!n.outputs.some((o) => need.has(o))) continue;
+    out.push(n);
+    for (const i of n.inputs) need.add(i);
+  }
+  return out.reverse();
 }

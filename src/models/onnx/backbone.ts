@@ -11,6 +11,7 @@ import { OnnxImportError } from '../../formats/onnx/ops.js';
 import * as F from '../../nn/functional/index.js';
 import type { Graph } from '../../nn/graph.js';
 import { Layer, shapeText, type ForwardContext } from '../../nn/layer.js';
+import { GlobalAveragePooling2D } from '../../nn/layers/pooling.js';
 import { Sequential } from '../../nn/sequential.js';
 import { Rng } from '../../util/rng.js';
 import type { Backbone, OnnxModelRef, WeightsStatus } from '../types.js';
@@ -48,19 +49,6 @@ class GlobalMaxPooling2D extends Layer {
   }
 }
 
-class GlobalAvgPoolFeatures extends Layer {
-  readonly kind = 'GlobalAveragePooling2D';
-
-  computeOutputShape(input: readonly number[]): number[] {
-    if (input.length !== 3) throw new Error(`GlobalAveragePooling2D '${this.name}': expects (H, W, C) inputs, got ${shapeText(input)}`);
-    return [input[2]!];
-  }
-
-  forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    return F.globalAvgPool(x);
-  }
-}
-
 /** The static spatial size of the model's image input, when the file fixes it. */
 function staticInputSize(model: OnnxModel): number | undefined {
   const shape = model.graph.inputs.find((i) => !model.graph.initializers.has(i.name))?.shape;
@@ -70,7 +58,7 @@ function staticInputSize(model: OnnxModel): number | undefined {
 
 /** The graph's convolution layers in execution order (what `--unfreeze K` counts from the end). */
 export function convLayerNames(graph: Graph): string[] {
-  return graph.nodes.filter((n) => n.op === 'Conv' && n.layer).map((n) => n.layer!.name);
+  return graph.convLayers().map((l) => l.name);
 }
 
 /** The layers of every node from the one that writes `tensor` on, in execution order (`--trainable-from`). */
@@ -93,7 +81,7 @@ export function createOnnxBackbone(e: Engine, ref: OnnxModelRef, model: OnnxMode
   const { graph: base, resolve } = onnxGraph(e, model, { inputSize, outputs: [cut], name: 'onnx_base' });
   const spatial = base.outputShape!.length === 3;
   const layers: Layer[] = [base];
-  if (spatial && pool === 'avg') layers.push(new GlobalAvgPoolFeatures('onnx_avg_pool'));
+  if (spatial && pool === 'avg') layers.push(new GlobalAveragePooling2D('onnx_avg_pool'));
   if (spatial && pool === 'max') layers.push(new GlobalMaxPooling2D('onnx_max_pool'));
   const seq = new Sequential('onnx', layers, { kind: 'OnnxBase' });
   // The graph arrives built (its weights are the file's); the pooling layers have no parameters.

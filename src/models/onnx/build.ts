@@ -7,7 +7,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { OnnxModel } from '../../formats/onnx.js';
 import { importOnnx, type ImportOptions } from '../../formats/onnx/import.js';
 import { OnnxImportError, type StaticGraph, type StaticNode } from '../../formats/onnx/ops.js';
-import { Graph } from '../../nn/graph.js';
+import { Graph, nodesFor } from '../../nn/graph.js';
 import { ConvertContext, convertNode } from './convert.js';
 import { physicalShape } from './layout.js';
 
@@ -69,14 +69,7 @@ export function onnxGraph(engine: Engine, model: OnnxModel, opts: OnnxGraphOptio
     return renamed.get(r) ?? r;
   };
   // Only what the outputs need is converted (a base cut before the classifier holds none of its weights).
-  const need = new Set<string>(outputs);
-  const nodes: StaticNode[] = [];
-  for (let k = all.length - 1; k >= 0; k--) {
-    const n = all[k]!;
-    if (!n.outputs.some((o) => need.has(o))) continue;
-    nodes.unshift(n);
-    for (const i of n.inputs) need.add(i);
-  }
+  const nodes = nodesFor(all, outputs);
   const uniqueNames = nodes.map((n, i) => ({ ...n, name: n.name || `${n.opType}_${i}` }));
   const c = new ConvertContext(engine, imported, fused);
   const inputs = imported.inputs.map((i) => ({ name: i.name, shape: physicalShape(i.shape).slice(1) }));

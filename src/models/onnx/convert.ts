@@ -312,7 +312,6 @@ function transposeNode(n: StaticNode, c: ConvertContext): GraphNode {
   const inv = inverse(order);
   const q = order.map((la) => inv[perm[la]!]!);
   const physIn = physicalShape(inShape);
-  const outPhys = physicalShape(c.shape(n.outputs[0]!));
   const outShape = (x: Tensor): number[] => permuteShape(x.shape, q);
   if (isTrivialPermutation(physIn, q)) return node(n, c, [n.inputs[0]!], ([x]) => [x!.reshape(outShape(x!))]);
   return node(n, c, [n.inputs[0]!], ([x]) => [F.permute(x!, q)]);
