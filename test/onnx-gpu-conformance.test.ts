@@ -1,52 +1,30 @@
 // ONNX's own backend conformance tests (../shared/onnx/node) on this engine's GPU path: parse → import passes → the
 // graph of op-table calls in NHWC (src/models/onnx) → ONNX's layout, at ONNX's tolerances (rtol 1e-3, atol 1e-7).
 // Tests in test/onnx-gpu-skip.json (a reason each) must be refused with a clear error before anything runs.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { parseOnnx, parseOnnxTensor, tensorNumbers, type OnnxTensor } from '../src/formats/onnx.js';
-import { OnnxImportError, parameterInputs } from '../src/formats/onnx/index.js';
+import { parseOnnx, tensorNumbers, type OnnxModel, type OnnxTensor } from '../src/formats/onnx.js';
+import { importOnnx, OnnxImportError } from '../src/formats/onnx/index.js';
 import { onnxGraph } from '../src/models/onnx/build.js';
 import { runOnnx, type HostTensor } from '../src/models/onnx/run.js';
-import { importOnnx } from '../src/formats/onnx/index.js';
 import { runReference } from '../src/reference/onnx-graph.js';
-import { compareOutputs, f32, modelBytes, node, NODE_TESTS, seeded, valueInfo } from './onnx-harness.js';
+import { compareOutputs, f32, loadConformance, modelBytes, node, NODE_TESTS, seeded, valueInfo } from './onnx-harness.js';
 
 const skips = JSON.parse(readFileSync(join(import.meta.dirname, 'onnx-gpu-skip.json'), 'utf8')) as Record<string, string>;
 const tests = readdirSync(NODE_TESTS).filter((d) => d.startsWith('test_')).sort();
 
-interface Loaded {
-  model: ReturnType<typeof parseOnnx>;
-  sets: { inputs: Map<string, HostTensor>; constantInputs: Map<string, OnnxTensor>; outputs: (OnnxTensor | null)[] }[];
-}
-
 /** Inputs in weight slots are the model's parameters (an exported network has them as initializers): bound as constants. */
 const WEIGHT_SLOTS: Record<string, number[]> = { Conv: [1, 2], BatchNormalization: [1, 2, 3, 4], Gemm: [1, 2] };
 
-function load(dir: string): Loaded {
-  const model = parseOnnx(readFileSync(join(dir, 'model.onnx')), 'model.onnx');
-  const params = new Set(parameterInputs(model));
-  for (const n of model.graph.nodes) for (const k of WEIGHT_SLOTS[n.opType] ?? []) if (n.inputs[k]) params.add(n.inputs[k]);
-  const sets = readdirSync(dir)
-    .filter((d) => d.startsWith('test_data_set_'))
-    .sort()
-    .map((set) => {
-      const inputs = new Map<string, HostTensor>();
-      const constantInputs = new Map<string, OnnxTensor>();
-      model.graph.inputs.forEach((vi, k) => {
-        const t = parseOnnxTensor(readFileSync(join(dir, set, `input_${k}.pb`)), `input_${k}.pb`);
-        // Parameters are constants; data of another element type stays an input (the import refuses it by name).
-        if (params.has(vi.name)) constantInputs.set(vi.name, t);
-        else inputs.set(vi.name, { shape: t.dims, data: Float32Array.from(tensorNumbers(t)) });
-      });
-      const outputs = model.graph.outputs.map((_, k) => {
-        const file = join(dir, set, `output_${k}.pb`);
-        return existsSync(file) ? parseOnnxTensor(readFileSync(file), `output_${k}.pb`) : null;
-      });
-      return { inputs, constantInputs, outputs };
-    });
-  return { model, sets };
+const inWeightSlot = (name: string, model: OnnxModel): boolean => model.graph.nodes.some((n) => (WEIGHT_SLOTS[n.opType] ?? []).some((k) => n.inputs[k] === name));
+
+/** Parameters and weights are constants; data of another element type stays an input (the import refuses it by name). */
+function load(dir: string): { model: OnnxModel; sets: { inputs: Map<string, HostTensor>; constantInputs: Map<string, OnnxTensor>; outputs: (OnnxTensor | null)[] }[] } {
+  const { model, sets } = loadConformance(dir, (name, _t, params, m) => params.has(name) || inWeightSlot(name, m));
+  const host = (t: OnnxTensor): HostTensor => ({ shape: t.dims, data: Float32Array.from(tensorNumbers(t)) });
+  return { model, sets: sets.map((s) => ({ ...s, inputs: new Map([...s.inputs].map(([k, t]) => [k, host(t)])) })) };
 }
 
 let engine: Engine;

@@ -4,7 +4,7 @@ import protobuf from 'protobufjs/light.js';
 import { ONNX_SCHEMA } from '../src/formats/onnx-schema.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseOnnx, parseOnnxTensor, tensorNumbers, type OnnxTensor } from '../src/formats/onnx.js';
+import { parseOnnx, parseOnnxTensor, tensorNumbers, type OnnxModel, type OnnxTensor } from '../src/formats/onnx.js';
 import { importOnnx, parameterInputs, type ImportOptions } from '../src/formats/onnx/index.js';
 import { refFromOnnx, runReference } from '../src/reference/onnx-graph.js';
 
@@ -32,28 +32,57 @@ export function compareOutputs(name: string, dims: number[], actual: ArrayLike<n
   return bad ? `${name}: ${bad} of ${e.length} values differ (first ${first})` : undefined;
 }
 
-export function runConformance(dir: string, opts: Pick<ImportOptions, 'foldBatchNorm'> = {}): ConformanceResult {
+/** One test_data_set_K of a conformance test: its inputs (constants split off) and expected outputs (null: none). */
+export interface ConformanceSet {
+  name: string;
+  inputs: Map<string, OnnxTensor>;
+  constantInputs: Map<string, OnnxTensor>;
+  outputs: (OnnxTensor | null)[];
+}
+
+/**
+ * A conformance test folder: its model and data sets. `isConstant(input, tensor, parameters, model)` says which graph
+ * inputs are bound as constants (`parameters`: those that feed a parameter slot, see `parameterInputs`).
+ */
+export function loadConformance(
+  dir: string,
+  isConstant: (name: string, t: OnnxTensor, parameters: ReadonlySet<string>, model: OnnxModel) => boolean,
+): { model: OnnxModel; sets: ConformanceSet[] } {
   const model = parseOnnx(readFileSync(join(dir, 'model.onnx')), 'model.onnx');
-  const sets = readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   const params = new Set(parameterInputs(model));
+  const sets = readdirSync(dir)
+    .filter((d) => d.startsWith('test_data_set_'))
+    .sort()
+    .map((set) => {
+      const inputs = new Map<string, OnnxTensor>();
+      const constantInputs = new Map<string, OnnxTensor>();
+      model.graph.inputs.forEach((vi, k) => {
+        const t = parseOnnxTensor(readFileSync(join(dir, set, `input_${k}.pb`)), `input_${k}.pb`);
+        (isConstant(vi.name, t, params, model) ? constantInputs : inputs).set(vi.name, t);
+      });
+      const outputs = model.graph.outputs.map((_, k) => {
+        const file = join(dir, set, `output_${k}.pb`);
+        return existsSync(file) ? parseOnnxTensor(readFileSync(file), `output_${k}.pb`) : null;
+      });
+      return { name: set, inputs, constantInputs, outputs };
+    });
+  return { model, sets };
+}
+
+export function runConformance(dir: string, opts: Pick<ImportOptions, 'foldBatchNorm'> = {}): ConformanceResult {
+  // Parameters and non-float data are constants of the import (the float64 executor computes on floats).
+  const { model, sets } = loadConformance(dir, (name, t, params) => params.has(name) || (t.dtype !== 'float32' && t.dtype !== 'float64'));
   const problems: string[] = [];
   for (const set of sets) {
-    const inputs = model.graph.inputs.map((vi, k) => ({ vi, t: parseOnnxTensor(readFileSync(join(dir, set, `input_${k}.pb`)), `input_${k}.pb`) }));
-    const constantInputs = new Map<string, OnnxTensor>();
-    const inputShapes: Record<string, number[]> = {};
-    for (const { vi, t } of inputs) {
-      if (params.has(vi.name) || (t.dtype !== 'float32' && t.dtype !== 'float64')) constantInputs.set(vi.name, t);
-      else inputShapes[vi.name] = t.dims;
-    }
-    const graph = importOnnx(model, { ...opts, constantInputs, inputShapes });
-    const feed = Object.fromEntries(inputs.filter(({ vi }) => !constantInputs.has(vi.name)).map(({ vi, t }) => [vi.name, refFromOnnx(t)]));
+    const inputShapes = Object.fromEntries([...set.inputs].map(([name, t]) => [name, t.dims]));
+    const graph = importOnnx(model, { ...opts, constantInputs: set.constantInputs, inputShapes });
+    const feed = Object.fromEntries([...set.inputs].map(([name, t]) => [name, refFromOnnx(t)]));
     const result = runReference(graph, feed);
     model.graph.outputs.forEach((o, k) => {
-      const file = join(dir, set, `output_${k}.pb`);
-      if (!existsSync(file)) return;
-      const expected = parseOnnxTensor(readFileSync(file), `output_${k}.pb`);
+      const expected = set.outputs[k];
+      if (!expected) return;
       const got = result.get(o.name)!;
-      const p = compareOutputs(`${set}/${o.name}`, got.dims, got.data, expected);
+      const p = compareOutputs(`${set.name}/${o.name}`, got.dims, got.data, expected);
       if (p) problems.push(p);
     });
   }
