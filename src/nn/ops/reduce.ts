@@ -10,16 +10,24 @@ interface MeanAttrs {
 const keptShape = (shape: readonly number[], axes: readonly number[]): number[] => shape.map((d, i) => (axes.includes(i) ? 1 : d));
 const count = (shape: readonly number[], axes: readonly number[]): number => axes.reduce((a, i) => a * shape[i]!, 1);
 
+/** For every element of a tensor of `shape`, the index of its mean's element (the reduced axes kept with size 1). */
+function meanIndex(shape: readonly number[], axes: readonly number[]): Int32Array {
+  const kept = keptShape(shape, axes);
+  const strides = kept.map((_, i) => kept.slice(i + 1).reduce((a, d) => a * d, 1));
+  const out = new Int32Array(shape.reduce((a, d) => a * d, 1));
+  const pos = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = pos.reduce((s, p, a) => s + (axes.includes(a) ? 0 : p * strides[a]!), 0);
+    for (let a = shape.length - 1; a >= 0 && ++pos[a]! === shape[a]; a--) pos[a] = 0;
+  }
+  return out;
+}
+
 function refMean(x: RefTensor, axes: readonly number[]): RefTensor {
   const out = keptShape(x.shape, axes);
   const y = new Float64Array(out.reduce((a, d) => a * d, 1));
-  const strides = out.map((_, i) => out.slice(i + 1).reduce((a, d) => a * d, 1));
   const n = count(x.shape, axes);
-  const pos = new Array<number>(x.shape.length).fill(0);
-  for (let i = 0; i < x.data.length; i++) {
-    y[pos.reduce((s, p, a) => s + (axes.includes(a) ? 0 : p * strides[a]!), 0)] += x.data[i]! / n;
-    for (let a = x.shape.length - 1; a >= 0 && ++pos[a]! === x.shape[a]; a--) pos[a] = 0;
-  }
+  meanIndex(x.shape, axes).forEach((o, i) => (y[o] += x.data[i]! / n));
   return { data: y, shape: out };
 }
 
@@ -44,16 +52,8 @@ export const REDUCE_MEAN: OpDef<MeanAttrs> = {
   reference: {
     forward: ([x], { axes }) => refMean(x!, axes),
     backward: ([x], { axes }, gy) => {
-      const kept = keptShape(x!.shape, axes);
-      const strides = kept.map((_, i) => kept.slice(i + 1).reduce((a, d) => a * d, 1));
       const n = count(x!.shape, axes);
-      const gx = new Float64Array(x!.data.length);
-      const pos = new Array<number>(x!.shape.length).fill(0);
-      for (let i = 0; i < gx.length; i++) {
-        gx[i] = gy[pos.reduce((s, p, a) => s + (axes.includes(a) ? 0 : p * strides[a]!), 0)]! / n;
-        for (let a = x!.shape.length - 1; a >= 0 && ++pos[a]! === x!.shape[a]; a--) pos[a] = 0;
-      }
-      return [gx];
+      return [Float64Array.from(meanIndex(x!.shape, axes), (o) => gy[o]! / n)];
     },
   },
   cases: [
