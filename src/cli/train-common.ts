@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { Engine } from '../engine/index.js';
 import { BACKBONE_NAMES, isBackboneName } from '../models/registry.js';
 import { formatOnnxRef, isOnnxModelRef, parseOnnxRef, type BackboneName, type ModelLogger } from '../models/types.js';
-import { CLASS_MODES, jsonSafe, loadGemmTuning, type ClassMode } from '../train/index.js';
+import { CLASS_MODES, jsonSafe, loadGemmTuning, OPTIMIZER_NAMES, type ClassMode, type OptimizerName } from '../train/index.js';
 import { NodeTuneStore, type JobContext } from '../train/node.js';
 import type { PreprocessMode } from '../util/preprocess.js';
 import { createReporter, type Reporter } from './progress.js';
@@ -54,6 +54,7 @@ export const PREPROCESS_CHOICES: readonly PreprocessMode[] = ['rescale', 'imagen
 export interface TrainingFlags {
   epochs?: number;
   batch?: number;
+  optimizer?: OptimizerName;
   lr?: number;
   seed?: number;
   name?: string;
@@ -84,7 +85,8 @@ export function addTrainingOptions(cmd: Command, d: { epochs: number; batch: num
   cmd
     .option('--epochs <n>', `epochs to train (default ${d.epochs})`, intOption('--epochs', 1, 100000))
     .option('--batch <n>', `batch size (default ${d.batch})`, intOption('--batch', 1, 65536))
-    .option('--lr <rate>', `RMSprop learning rate (default ${d.lr})`, positiveFloat('--lr', 10))
+    .addOption(new Option('--optimizer <name>', "rmsprop (the book's, default) or adam (Keras Adam, β1 0.9, β2 0.999; --lr keeps the recipe's default, Teachable Machine uses 1e-3)").choices([...OPTIMIZER_NAMES]))
+    .option('--lr <rate>', `learning rate (default ${d.lr})`, positiveFloat('--lr', 10))
     .option('--seed <n>', 'seed of initialisation, shuffling, dropout and augmentation (default 0)', intOption('--seed', 0, 4294967295))
     .option('--name <name>', 'run folder name under --runs-dir (default: recipe and timestamp)');
   if (o.resume ?? true) cmd.option('--resume <run>', 'continue RUN (a name under --runs-dir, or a path) from its last checkpoint; only --epochs may change');
@@ -196,11 +198,12 @@ export interface ImageRunCliOptions extends TrainingFlags {
   json?: boolean;
 }
 
-/** The training overrides a user gave (epochs, batch, lr, seed, name, resume), leaving the recipe defaults otherwise. */
+/** The training overrides a user gave (epochs, batch, optimizer, lr, seed, name, resume), leaving the recipe defaults otherwise. */
 export function trainingOverrides(o: TrainingFlags): TrainingFlags {
   return {
     ...(o.epochs ? { epochs: o.epochs } : {}),
     ...(o.batch ? { batch: o.batch } : {}),
+    ...(o.optimizer ? { optimizer: o.optimizer } : {}),
     ...(o.lr ? { lr: o.lr } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.name ? { name: o.name } : {}),

@@ -1,7 +1,7 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { parseSafetensors, writeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor, NamedArrays } from '../formats/types.js';
-import type { RMSprop } from '../nn/optim/index.js';
+import { OPTIMIZER_NAMES, type Optimizer, type OptimizerName } from '../nn/optim/index.js';
 import { Rng } from '../util/rng.js';
 import { parseHistory, type History } from './history.js';
 import { mixSeed, STREAM } from './seeds.js';
@@ -9,7 +9,8 @@ import { mixSeed, STREAM } from './seeds.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'webgpu-transfer-checkpoint/1';
 const PARAM = 'param/';
-const OPTIM = 'rmsprop/';
+/** Optimizer state is stored under `<optimizer name>/`; files without an `optimizer` entry predate Adam and hold RMSprop's. */
+const DEFAULT_OPTIMIZER: OptimizerName = 'rmsprop';
 
 /** What a checkpoint records besides tensors: enough to continue the run exactly. */
 export interface CheckpointState {
@@ -25,6 +26,8 @@ export interface CheckpointState {
 export interface Checkpoint {
   state: CheckpointState;
   params: NamedArrays;
+  /** Which optimizer's state `optimizer` holds. */
+  optimizerName: OptimizerName;
   optimizer: NamedArrays;
   metadata: Record<string, string>;
 }
@@ -34,13 +37,14 @@ function nameOf(t: Tensor, i: number): string {
 }
 
 /** Reads `params` and the optimizer's accumulators back from the GPU and serialises them with the run state. */
-export async function snapshotCheckpoint(params: readonly Tensor[], optimizer: RMSprop | null, state: CheckpointState): Promise<Uint8Array> {
+export async function snapshotCheckpoint(params: readonly Tensor[], optimizer: Optimizer | null, state: CheckpointState): Promise<Uint8Array> {
   const tensors: NamedArrays = new Map();
   const read = async (t: Tensor): Promise<HostTensor> => ({ shape: [...t.shape], data: (await t.readF32()).slice() });
   for (const [i, p] of params.entries()) tensors.set(PARAM + nameOf(p, i), await read(p));
-  if (optimizer) for (const [name, acc] of optimizer.stateTensors()) tensors.set(OPTIM + name, await read(acc));
+  if (optimizer) for (const [name, acc] of optimizer.stateTensors()) tensors.set(`${optimizer.name}/${name}`, await read(acc));
   const metadata: Record<string, string> = {
     format: FORMAT,
+    ...(optimizer ? { optimizer: optimizer.name } : {}),
     epoch: String(state.epoch),
     iterations: String(state.iterations),
     seed: String(state.seed),
@@ -79,13 +83,16 @@ export function parseCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     seed: intField(metadata, 'seed', file),
     history: parseHistory(history, file),
   };
+  const optimizerName = (metadata.optimizer ?? DEFAULT_OPTIMIZER) as OptimizerName;
+  if (!OPTIMIZER_NAMES.includes(optimizerName)) throw new Error(`${file}: unknown optimizer '${optimizerName}' (known: ${OPTIMIZER_NAMES.join(', ')})`);
+  const prefix = `${optimizerName}/`;
   const params: NamedArrays = new Map();
   const optimizer: NamedArrays = new Map();
   for (const [name, t] of tensors) {
     if (name.startsWith(PARAM)) params.set(name.slice(PARAM.length), t);
-    else if (name.startsWith(OPTIM)) optimizer.set(name.slice(OPTIM.length), t);
+    else if (name.startsWith(prefix)) optimizer.set(name.slice(prefix.length), t);
   }
-  return { state, params, optimizer, metadata };
+  return { state, params, optimizerName, optimizer, metadata };
 }
 
 /** Throws unless the checkpoint's recorded generator state is the one this code derives for its seed and epoch. */
@@ -114,11 +121,14 @@ export function tensorsByName(params: readonly Tensor[]): Map<string, Tensor> {
   return new Map(params.map((p, i) => [nameOf(p, i), p]));
 }
 
-/** Restores parameters, optimizer accumulators and the iteration counter from a parsed checkpoint. */
-export function restoreCheckpoint(e: Engine, ckpt: Checkpoint, params: readonly Tensor[], optimizer: RMSprop | null, file: string): void {
+/** Restores parameters, optimizer state and the iteration counter from a parsed checkpoint (of the same optimizer). */
+export function restoreCheckpoint(e: Engine, ckpt: Checkpoint, params: readonly Tensor[], optimizer: Optimizer | null, file: string): void {
+  if (optimizer && optimizer.name !== ckpt.optimizerName) {
+    throw new Error(`${file}: the run was trained with ${ckpt.optimizerName}; it cannot continue with ${optimizer.name} (its optimizer state would be lost)`);
+  }
   restoreTensors(e, tensorsByName(params), ckpt.params, file, 'parameter');
   if (optimizer) {
-    restoreTensors(e, optimizer.stateTensors(), ckpt.optimizer, file, 'optimizer accumulator');
+    restoreTensors(e, optimizer.stateTensors(), ckpt.optimizer, file, `${optimizer.name} state`);
     optimizer.iterations = ckpt.state.iterations;
   }
 }

@@ -1,8 +1,8 @@
 import type { AugmentConfig } from '../data/augment-params.js';
 import type { OnBadImage } from '../data/image-folder.js';
 import type { BackboneName } from '../models/types.js';
-import { RMSPROP_DEFAULTS } from '../nn/optim/rmsprop.js';
 import type { PreprocessMode } from '../util/preprocess.js';
+import { optimizerConfig, parseOptimizerConfig, type OptimizerConfig, type OptimizerName } from './optimizer-config.js';
 import type { RecipeName } from './recipes.js';
 
 /** config.json of a run: every setting needed to rebuild its model and continue or reproduce it. */
@@ -33,7 +33,8 @@ export interface RunConfig {
   steps: number | null;
   validation_steps: number | null;
   batch: number;
-  optimizer: { name: 'rmsprop'; lr: number; rho: number; epsilon: number };
+  /** Absent `name` (runs made before there was a choice): rmsprop. */
+  optimizer: OptimizerConfig;
   loss: 'binary_crossentropy (from logits)' | 'categorical_crossentropy (from logits)';
   seed: number;
   augmentation: AugmentConfig | null;
@@ -89,32 +90,27 @@ export function parseRunConfig(value: unknown, file: string): RunConfig {
   if (c.class_mode !== undefined && !CLASS_MODES.includes(c.class_mode)) fail('class_mode', CLASS_MODES.join(' | '));
   if (c.class_mode === 'binary' && c.classes!.length !== 2) fail('class_mode', "'categorical' (binary needs exactly two classes)");
   if (typeof c.head !== 'object' || c.head === null || typeof c.head.dropout !== 'number') fail('head', '{ units, dropout }');
-  if (typeof c.optimizer !== 'object' || c.optimizer === null || !(c.optimizer.lr > 0)) fail('optimizer', '{ lr > 0 }');
-  const opt = c.optimizer!;
-  if (opt.rho === undefined) opt.rho = RMSPROP_DEFAULTS.rho;
-  if (opt.epsilon === undefined) opt.epsilon = RMSPROP_DEFAULTS.epsilon;
-  if (!(opt.rho >= 0 && opt.rho < 1)) fail('optimizer.rho', 'a number in [0, 1)');
-  if (!(opt.epsilon >= 0)) fail('optimizer.epsilon', 'a number ≥ 0');
+  c.optimizer = parseOptimizerConfig(c.optimizer, file);
   if (typeof c.preprocess !== 'string') fail('preprocess', 'a preprocessing mode');
   return c as RunConfig;
 }
 
 /** The fields every new run fills the same way; `newRunConfig` adds them to what the recipe decides. */
-export type RecipeSettings = Omit<RunConfig, 'created' | 'interpolation' | 'loss' | 'optimizer' | 'adapter' | 'software'> & { lr: number; loss?: RunConfig['loss'] };
+export type RecipeSettings = Omit<RunConfig, 'created' | 'interpolation' | 'loss' | 'optimizer' | 'adapter' | 'software'> & { lr: number; optimizer?: OptimizerName; loss?: RunConfig['loss'] };
 
-/** The one place a run's config.json is put together (optimizer settings included: the ones training applies). */
+/** The one place a run's config.json is put together (optimizer settings included: the ones training applies; default RMSprop). */
 export function newRunConfig(
   env: { engine: { info: { description: string; vendor: string; architecture: string; isFallbackAdapter: boolean } }; software: RunConfig['software'] },
   s: RecipeSettings,
 ): RunConfig {
-  const { lr, loss: _loss, ...rest } = s;
+  const { lr, optimizer, loss: _loss, ...rest } = s;
   const i = env.engine.info;
   return {
     ...rest,
     created: new Date().toISOString(),
     interpolation: 'nearest',
     loss: lossName(rest.class_mode ?? (rest.classes.length > 2 ? 'categorical' : 'binary')),
-    optimizer: { name: 'rmsprop', lr, rho: RMSPROP_DEFAULTS.rho, epsilon: RMSPROP_DEFAULTS.epsilon },
+    optimizer: optimizerConfig(optimizer ?? 'rmsprop', lr),
     adapter: { description: i.description, vendor: i.vendor, architecture: i.architecture, software: i.isFallbackAdapter },
     software: env.software,
   };

@@ -1,7 +1,7 @@
 import type { Engine, Tensor } from '../engine/index.js';
 import { classificationLoss } from '../nn/functional/index.js';
 import { classificationMetrics, ConfusionMatrix, type ClassificationMetrics, type MetricsReading } from '../nn/metrics.js';
-import type { RMSprop } from '../nn/optim/index.js';
+import type { Optimizer } from '../nn/optim/index.js';
 import type { BatchStream, ForwardContext, ForwardFn } from './batches.js';
 import { silentSink, type EventSink } from './events.js';
 import { appendEpoch, emptyHistory, type EpochLogs, type History } from './history.js';
@@ -21,7 +21,7 @@ export class DivergenceError extends Error {
 export interface FitOptions {
   engine: Engine;
   forward: ForwardFn;
-  optimizer: RMSprop;
+  optimizer: Optimizer;
   /** Total epochs; training runs epochs `initialEpoch` … `epochs − 1` (0-based). */
   epochs: number;
   initialEpoch?: number;
@@ -196,7 +196,7 @@ export async function predictLogits(e: Engine, forward: ForwardFn, source: Batch
 }
 
 /**
- * The Keras `fit` loop with RMSprop: BCE from the logit for a one-unit (binary) head, softmax cross-entropy from the
+ * The Keras `fit` loop (any optimizer): BCE from the logit for a one-unit (binary) head, softmax cross-entropy from the
  * logits for a C-unit head (categorical).
  */
 export async function fit(o: FitOptions): Promise<History> {

@@ -20,6 +20,7 @@ export { BatchTooLargeError, checkBatchFits, largestActivation, maxBatchFor, buf
 export { parseRunConfig, resolveClassMode, headOutputs, CLASS_MODES, type RunConfig, type ClassMode } from './config.js';
 export { classReport, formatClassReport, reportJson, CONFUSION_PLOT, type ClassReport, type ClassResult, type ConfusionRenderer } from './report.js';
 export { newRunConfig, type RecipeSettings } from './config.js';
+export { OPTIMIZER_NAMES, type OptimizerName, type OptimizerConfig, type RmspropConfig, type AdamConfig } from './optimizer-config.js';
 export {
   extractJob,
   featureHeadJob,

@@ -11,6 +11,7 @@ import type { BackboneName } from '../models/types.js';
 import type { Sequential } from '../nn/sequential.js';
 import { CHECKPOINT_FILE, parseCheckpoint } from './checkpoint.js';
 import { headOutputs, newRunConfig, parseRunConfig, resolveClassMode, type ClassMode, type RunConfig } from './config.js';
+import { planOptimizer, type OptimizerName } from './optimizer-config.js';
 import { classFolderMismatch } from '../data/directory.js';
 import { classReport, reportJson, type ClassReport } from './report.js';
 import { extractSplits, MANIFEST_FILE, type ExtractAllResult, type FeatureManifest } from './extract.js';
@@ -30,6 +31,8 @@ export interface TrainJobCommon {
   name?: string;
   epochs?: number;
   batch?: number;
+  /** Default rmsprop (the book's); a resumed run keeps its own. */
+  optimizer?: OptimizerName;
   lr?: number;
   seed?: number;
   /** Continue this run (a name or location) from its last checkpoint. */
@@ -102,6 +105,9 @@ async function runTarget(env: JobEnv, recipe: RecipeName, o: TrainJobCommon): Pr
   if (o.resume === undefined) return { run: await env.runs.create(recipe, o.name), stored: null };
   const { run, config: stored } = await openRun(env, o.resume);
   if (stored.recipe !== recipe) throw new Error(`--resume ${o.resume}: that run is a '${stored.recipe}' run, not '${recipe}'`);
+  if (o.optimizer !== undefined && o.optimizer !== stored.optimizer.name) {
+    throw new Error(`--resume ${o.resume}: that run trains with ${stored.optimizer.name}; it cannot continue with ${o.optimizer} (start a new run to change the optimizer)`);
+  }
   if (o.epochs !== undefined) stored.epochs = o.epochs;
   if (!(await run.store.read(CHECKPOINT_FILE))) throw new Error(`--resume ${o.resume}: ${run.store.describe(CHECKPOINT_FILE)} does not exist (no epoch finished)`);
   return { run, stored };
@@ -109,7 +115,7 @@ async function runTarget(env: JobEnv, recipe: RecipeName, o: TrainJobCommon): Pr
 
 /** Trains `plan` into the run with the optimizer settings of `config` (so config.json says what was applied). */
 async function trainRun(env: JobEnv, run: RunHandle, config: RunConfig, plan: TrainingPlan, resume: boolean, extra: Record<string, number | string> = {}): Promise<TrainJobResult> {
-  const withOptimizer: TrainingPlan = { ...plan, lr: config.optimizer.lr, rho: config.optimizer.rho, epsilon: config.optimizer.epsilon, classes: config.classes };
+  const withOptimizer: TrainingPlan = { ...plan, ...planOptimizer(config.optimizer), classes: config.classes };
   const outcome = await runTraining(
     env.engine,
     withOptimizer,
@@ -237,6 +243,7 @@ export async function featureHeadJob(env: JobEnv, o: FeatureHeadJobOptions, extr
       steps: null,
       validation_steps: null,
       batch: o.batch ?? d.batch,
+      optimizer: o.optimizer ?? 'rmsprop',
       lr: o.lr ?? d.lr,
       seed: o.seed ?? 0,
       augmentation: null,
@@ -387,6 +394,7 @@ export async function imageTrainJob(env: JobEnv, o: ImageTrainJobOptions): Promi
         steps: o.steps === undefined ? d.steps : o.steps,
         validation_steps: o.validationSteps === undefined ? d.validationSteps : o.validationSteps,
         batch: o.batch ?? d.batch,
+        optimizer: o.optimizer ?? 'rmsprop',
         lr: o.lr ?? d.lr,
         seed,
         augmentation: (o.augment ?? true) ? { ...BOOK_AUGMENTATION } : null,
@@ -457,6 +465,7 @@ export async function finetuneJob(env: JobEnv, o: FinetuneJobOptions): Promise<T
         steps: o.steps === undefined ? d.steps : o.steps,
         validation_steps: o.validationSteps === undefined ? d.validationSteps : o.validationSteps,
         batch: o.batch ?? d.batch,
+        optimizer: o.optimizer ?? 'rmsprop',
         lr: o.lr ?? d.lr,
         seed: o.seed ?? source.seed,
         augmentation: (o.augment ?? true) ? { ...BOOK_AUGMENTATION } : null,

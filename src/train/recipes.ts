@@ -8,6 +8,7 @@ import { featureBatches, type FeatureSet } from './features.js';
 import { prepareImages, uploadImageBatch } from './image-input.js';
 import { buildFeatureHead, forwardLogits } from './model.js';
 import { checkBatchFits } from './preflight.js';
+import type { OptimizerName } from './optimizer-config.js';
 import type { TrainingPlan } from './run.js';
 import { epochBatchIndices, ScheduledBatches } from './schedule.js';
 
@@ -28,26 +29,27 @@ export interface FeatureHeadOptions {
   test?: FeatureSet;
   epochs: number;
   batch: number;
+  optimizer?: OptimizerName;
   lr: number;
   rho?: number;
+  beta1?: number;
+  beta2?: number;
   epsilon?: number;
   seed: number;
   model: string;
   config: Record<string, unknown>;
 }
 
+type ScheduleFields = Pick<TrainingPlan, 'optimizer' | 'lr' | 'rho' | 'beta1' | 'beta2' | 'epsilon' | 'epochs' | 'seed'>;
+
 /** The plan's optimiser and schedule fields, as every recipe's options give them. */
-function scheduleFields(o: { lr: number; rho?: number; epsilon?: number; epochs: number; seed: number }): Pick<TrainingPlan, 'lr' | 'rho' | 'epsilon' | 'epochs' | 'seed'> {
-  return {
-    lr: o.lr,
-    ...(o.rho !== undefined ? { rho: o.rho } : {}),
-    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
-    epochs: o.epochs,
-    seed: o.seed,
-  };
+function scheduleFields(o: ScheduleFields): ScheduleFields {
+  const out: ScheduleFields = { lr: o.lr, epochs: o.epochs, seed: o.seed };
+  for (const k of ['optimizer', 'rho', 'beta1', 'beta2', 'epsilon'] as const) if (o[k] !== undefined) Object.assign(out, { [k]: o[k] });
+  return out;
 }
 
-/** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1 or C) on extracted features, RMSprop, BCE or softmax CE, reshuffled each epoch. */
+/** Recipe 1: Dense(256, relu) → Dropout(0.5) → Dense(1 or C) on extracted features, the plan's optimizer (RMSprop unless given), BCE or softmax CE, reshuffled each epoch. */
 export function featureHeadPlan(e: Engine, o: FeatureHeadOptions): { plan: TrainingPlan; model: Sequential } {
   const shape = o.train.featureShape;
   for (const s of [o.validation, o.test]) {
@@ -106,8 +108,11 @@ export interface ImageRecipeOptions {
   steps?: number;
   validationSteps?: number;
   batch: number;
+  optimizer?: OptimizerName;
   lr: number;
   rho?: number;
+  beta1?: number;
+  beta2?: number;
   epsilon?: number;
   seed: number;
   modelName: string;

@@ -1,5 +1,5 @@
 import { GpuError, type Engine } from '../engine/index.js';
-import { RMSprop } from '../nn/optim/index.js';
+import { createOptimizer, type OptimizerName, type OptimizerSettings } from '../nn/optim/index.js';
 import type { BatchStream, ForwardFn } from './batches.js';
 import { assertResumable, CHECKPOINT_FILE, parseCheckpoint, restoreCheckpoint, snapshotCheckpoint } from './checkpoint.js';
 import { silentSink, type EventSink } from './events.js';
@@ -34,9 +34,15 @@ export interface TrainingPlan {
   /** The parameters the optimizer updates (and the checkpoint holds). */
   params: Tensor[];
   forward: ForwardFn;
+  /** Default rmsprop (the book's). */
+  optimizer?: OptimizerName;
   lr: number;
-  /** RMSprop's ρ and ε (default Keras': 0.9, 1e-7); config.json records the ones used. */
+  /** RMSprop's ρ (default Keras' 0.9); config.json records the settings used. */
   rho?: number;
+  /** Adam's β1 and β2 (default Keras': 0.9, 0.999). */
+  beta1?: number;
+  beta2?: number;
+  /** Either optimizer's ε (default Keras' 1e-7). */
   epsilon?: number;
   epochs: number;
   seed: number;
@@ -82,15 +88,15 @@ async function writePlots(io: RunIO, history: History): Promise<void> {
 }
 
 /**
- * Trains a plan into a run store: config.json first, then after every epoch an atomic checkpoint (weights, RMSprop
- * accumulators, iteration, epoch, seed, history), history.json and the plots; at the end the test evaluation and
+ * Trains a plan into a run store: config.json first, then after every epoch an atomic checkpoint (weights, optimizer
+ * state, iteration, epoch, seed, history), history.json and the plots; at the end the test evaluation and
  * metrics.json. With `resume`, continues from the stored checkpoint: because every random draw is a function of
  * (seed, epoch, step), the continued run reproduces the history of an uninterrupted one.
  */
 export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts: { resume?: boolean; hooks?: RunHooks; extraMetrics?: Record<string, number | string> } = {}): Promise<RunOutcome> {
   const sink = io.sink ?? silentSink;
   const t0 = performance.now();
-  const optimizer = new RMSprop(plan.params, { lr: plan.lr, ...(plan.rho !== undefined ? { rho: plan.rho } : {}), ...(plan.epsilon !== undefined ? { epsilon: plan.epsilon } : {}) });
+  const optimizer = createOptimizer(plan.params, optimizerSettings(plan));
   const ckptPath = io.store.describe(CHECKPOINT_FILE);
   let history = emptyHistory();
   let initialEpoch = 0;
@@ -183,6 +189,13 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
   } finally {
     optimizer.dispose();
   }
+}
+
+/** The plan's optimizer with the settings it gives (Keras' defaults for the rest). */
+function optimizerSettings(p: TrainingPlan): OptimizerSettings {
+  const eps = p.epsilon !== undefined ? { epsilon: p.epsilon } : {};
+  if (p.optimizer === 'adam') return { name: 'adam', lr: p.lr, ...(p.beta1 !== undefined ? { beta1: p.beta1 } : {}), ...(p.beta2 !== undefined ? { beta2: p.beta2 } : {}), ...eps };
+  return { name: 'rmsprop', lr: p.lr, ...(p.rho !== undefined ? { rho: p.rho } : {}), ...eps };
 }
 
 /** NaN and infinities become null in JSON. */

@@ -20,7 +20,7 @@ export function registerFinetune(program: Command): void {
   const d = RECIPE_DEFAULTS.finetune;
   const cmd = program
     .command('finetune')
-    .description('recipe 3: start from a run, unfreeze the top layers of the base (VGG16: block5_conv1..3) and train on with RMSprop 1e-5')
+    .description('recipe 3: start from a run, unfreeze the top layers of the base (VGG16: block5_conv1..3) and train on (by default with RMSprop 1e-5)')
     .option('--from <run>', 'the run to start from (a name under --runs-dir, or a path)')
     .option('--unfreeze <layers|K>', "comma-separated layers of the base to train, or K: an ONNX base's last K convolutions (default: the model's top block)", unfreezeOption)
     .option('--trainable-from <tensor>', 'an ONNX base: train every layer from the node that writes this tensor on')

@@ -14,7 +14,7 @@ export function registerTrainHead(program: Command): void {
   const d = RECIPE_DEFAULTS['feature-head'];
   const cmd = program
     .command('train-head')
-    .description('recipe 1: train Dense(256, relu) → Dropout(0.5) → Dense(1, sigmoid) on extracted features (RMSprop 2e-5, batch 20, 30 epochs)')
+    .description('recipe 1: train Dense(256, relu) → Dropout(0.5) → Dense(1, sigmoid) on extracted features (by default RMSprop 2e-5, batch 20, 30 epochs)')
     .option('--features <dir>', 'folder written by `extract` (manifest.json and <split>_features.npy / _labels.npy)');
   addTrainingOptions(cmd, d, { pixels: false });
   cmd.action(async (opts: TrainHeadCliOptions, command: Command) => {

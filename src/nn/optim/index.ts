@@ -1,1 +1,4 @@
-export { RMSprop, type RMSpropOptions } from './rmsprop.js';
+export { RMSprop, RMSPROP_DEFAULTS, type RMSpropOptions } from './rmsprop.js';
+export { Adam, ADAM_DEFAULTS, type AdamOptions } from './adam.js';
+export { OPTIMIZER_NAMES, type Optimizer, type OptimizerName } from './optimizer.js';
+export { createOptimizer, type OptimizerSettings } from './create.js';

@@ -1,5 +1,6 @@
 import type { Tensor } from '../../engine/index.js';
 import { rmspropStep } from '../../kernels/rmsprop.js';
+import { checkParamNames, dropGrads, paramName, type Optimizer } from './optimizer.js';
 
 /** Keras 2's RMSprop defaults. */
 export const RMSPROP_DEFAULTS = Object.freeze({ rho: 0.9, epsilon: 1e-7 });
@@ -18,7 +19,8 @@ export interface RMSpropOptions {
  * RMSprop with Keras 2 semantics: a ← ρ·a + (1 − ρ)·g², p ← p − lr_t·g / (√a + ε), accumulators from zero.
  * One fused kernel per parameter; parameters whose gradient is null (frozen, or unused this step) are skipped.
  */
-export class RMSprop {
+export class RMSprop implements Optimizer {
+  readonly name = 'rmsprop';
   readonly lr: number;
   readonly rho: number;
   readonly epsilon: number;
@@ -40,12 +42,7 @@ export class RMSprop {
     if (!(this.lr > 0) || !(this.rho >= 0 && this.rho < 1) || !(this.epsilon >= 0) || !(this.decay >= 0)) {
       throw new Error(`RMSprop: invalid options lr=${this.lr} rho=${this.rho} epsilon=${this.epsilon} decay=${this.decay}`);
     }
-    const names = new Set<string>();
-    for (const [i, p] of params.entries()) {
-      const name = paramName(p, i);
-      if (names.has(name)) throw new Error(`RMSprop: two parameters are named ${name}`);
-      names.add(name);
-    }
+    checkParamNames('RMSprop', params);
     this.accumulators = params.map((p) => p.engine.keep(p.engine.full(p.shape, 0)));
     const e = params[0]?.engine;
     if (!e) throw new Error('RMSprop: no parameters to optimize');
@@ -71,10 +68,7 @@ export class RMSprop {
 
   /** Drops every gradient (backward allocates fresh ones; until then gradients accumulate). */
   zeroGrad(): void {
-    for (const p of this.params) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
+    dropGrads(this.params);
   }
 
   /** The squared-gradient accumulators by parameter name (for checkpoints; write into them to restore). */
@@ -86,8 +80,4 @@ export class RMSprop {
     for (const a of this.accumulators) a.dispose();
     this.lrTensor.dispose();
   }
-}
-
-function paramName(p: Tensor, i: number): string {
-  return p.name ?? `param_${i}`;
 }
