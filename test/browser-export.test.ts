@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
-import * as ort from 'onnxruntime-node';
 import type { Download } from 'playwright-core';
 import protobuf from 'protobufjs/light.js';
 import { repoRoot } from '../src/cli/commands/web.js';
@@ -12,6 +10,7 @@ import { parseOnnx } from '../src/formats/onnx.js';
 import { ONNX_SCHEMA } from '../src/formats/onnx-schema.js';
 import { decodeWithoutEval, encodeWithoutEval, toObjectWithoutEval } from '../web/protobuf-no-eval.js';
 import { useTabBrowser } from './helpers/browser-tab.js';
+import { binaryDiff as diff, onnxProbs, tfjsProbs, type Probe } from './helpers/export-runtimes.js';
 
 /**
  * The tab's "Download model" as ONNX and as TF.js (issue 25): a tiny recipe-1 model trained in headless Chromium
@@ -28,7 +27,7 @@ const ONNX_FILE = join(shared, 'onnx', 'squeezenet1_1_real', 'model.onnx');
 const artifacts = join(root, 'test-artifacts');
 
 /** Recipe 1 on SqueezeNet 1.1 at 32×32: 4 + 4 demo images, validation 2 + 2, one epoch. */
-const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 1, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 };
+const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 1, batch: 4, lr: 1e-4, optimizer: 'rmsprop' as const, seed: 7, trainPerClass: 4, valPerClass: 2 };
 const PROBE = 'api/data/test/dogs/dog.1500.jpg';
 
 const app = useTabBrowser();
@@ -56,48 +55,6 @@ describe('ONNX codecs without generated code (what the tab exports with)', () =>
     }
   });
 });
-
-/** The pixels the tab decoded for `PROBE` and its model's probabilities of them. */
-type Probe = { pixels: number[]; probs: number[]; classes: number; inputSize: number };
-
-async function onnxProbs(bytes: Uint8Array, p: Probe): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(bytes);
-  const out = await session.run({ image: new ort.Tensor('float32', Float32Array.from(p.pixels), [1, p.inputSize, p.inputSize, 3]) });
-  await session.release();
-  return out['probabilities']!.data as Float32Array;
-}
-
-async function tfjsProbs(files: Record<string, Uint8Array>, p: Probe): Promise<Float32Array> {
-  const json = JSON.parse(new TextDecoder().decode(files['tfjs/model.json']!)) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format: string };
-  const group = json.weightsManifest[0]!;
-  const parts = group.paths.map((path) => files[`tfjs/${path}`]!);
-  const all = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  const model = await tf.loadLayersModel({ load: async () => ({ modelTopology: json.modelTopology, weightSpecs: group.weights, weightData: all.buffer, format: json.format }) });
-  const x = tf.tensor4d(Float32Array.from(p.pixels), [1, p.inputSize, p.inputSize, 3]);
-  const y = model.predict(x) as tf.Tensor;
-  const out = (await y.data()) as Float32Array;
-  tf.dispose([x, y]);
-  model.dispose();
-  return out;
-}
-
-/**
- * The sigmoid head's p(class 1), as the exports give it ([N, 1]), against the tab's [1 − p, p]: the absolute
- * difference (also checked relative to the smaller of p and 1 − p, so that a saturated probability hides nothing).
- */
-function diff(tab: Probe, theirs: Float32Array): number {
-  expect(tab.classes).toBe(2);
-  expect(theirs.length).toBe(1);
-  const p = tab.probs[1]!;
-  const d = Math.abs(theirs[0]! - p);
-  expect(d / Math.min(p, 1 - p), `relative: ${theirs[0]} vs the tab's ${p}`).toBeLessThan(1e-3);
-  return d;
-}
 
 describe('downloading the tab\'s model as ONNX and TF.js', () => {
   it('zips what the export writes; onnxruntime-node and tf.loadLayersModel predict as the tab did; TF.js of an .onnx base is refused', async () => {

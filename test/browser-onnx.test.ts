@@ -35,7 +35,7 @@ const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
 const artifacts = join(root, 'test-artifacts');
 
 /** Recipe 1 on the picked network at 32×32: 4 + 4 demo images, validation 2 + 2, two epochs. */
-const RUN = { weights: 'onnx:picked', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 };
+const RUN = { weights: 'onnx:picked', demoSet: 'cats_and_dogs_small', recipe: 'features' as const, inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, optimizer: 'rmsprop' as const, seed: 7, trainPerClass: 4, valPerClass: 2 };
 
 const app = useTabBrowser();
 

@@ -136,7 +136,12 @@ describe('browser app', () => {
     const adapter = await page.textContent('#adapter');
     expect(adapter, console.join('\n')).toMatch(/^WebGPU adapter: /);
     expect(await page.evaluate(() => window.__errors())).toEqual([]);
-    expect(await page.textContent('#data-summary')).toMatch(/0 = cats: \d+ train/);
+    // Teachable Machine's start: two empty classes; the few-shot defaults on MobileNetV2 at its own input size.
+    expect(await page.evaluate(() => window.__board().classes.map((c) => [c.name, c.train, c.validation]))).toEqual([['Class 1', 0, 0], ['Class 2', 0, 0]]);
+    expect(await page.inputValue('#weights-select')).toBe('mobilenet_v2');
+    expect(await page.inputValue('#image-size')).toBe('224');
+    expect([await page.inputValue('#optimizer'), await page.inputValue('#lr'), await page.inputValue('#epochs'), await page.inputValue('#batch')]).toEqual(['adam', '0.001', '50', '16']);
+    expect(await page.isDisabled('#train')).toBe(true);
     await mkdir(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'browser-start.png'), fullPage: true });
     await page.close();
@@ -144,7 +149,7 @@ describe('browser app', () => {
 });
 
 /** A short run: SqueezeNet 1.1 at 32×32 on 4 + 4 demo images, validation 2 + 2, two epochs. */
-const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
+const RUN = { weights: 'squeezenet1_1', demoSet: 'cats_and_dogs_small', inputSize: 32, epochs: 2, batch: 4, lr: 1e-4, optimizer: 'rmsprop', seed: 7, trainPerClass: 4, valPerClass: 2 } as const;
 const PROBE_IMAGE = join(demoDir, 'test', 'dogs', 'dog.1500.jpg');
 
 /** Recipe 3 starts from the model of recipe 2 at the book's fine-tuning rate. */
@@ -376,7 +381,10 @@ describe('training in the tab', () => {
     const errorsBefore = (await page.evaluate(() => window.__errors())).length;
     tabModel = null;
     const browserH = await page.evaluate((cfg) => window.__runTraining(cfg), FLOWERS_RUN);
-    expect(await page.textContent('#data-summary')).toMatch(/^demo data from this machine \(flowers12\)\n0 = bluebell: 2 train, 2 validation\n/);
+    expect(await page.textContent('#data-summary')).toMatch(/^Filled from demo data from this machine \(flowers12\): bluebell, buttercup, /);
+    const cards = await page.evaluate(() => window.__board().classes);
+    expect(cards.length).toBe(12);
+    expect(cards[0]).toMatchObject({ name: 'bluebell', train: 2, validation: 2 });
     const node = await nodeFlowersRun(await testEngine());
     expectSameHistory(browserH, node.history, 'flowers12', FLOWERS_RUN.epochs);
 
@@ -424,13 +432,12 @@ describe('training in the tab', () => {
         (document.getElementById('per-class') as HTMLInputElement).value = String(r.trainPerClass);
         (document.getElementById('val-per-class') as HTMLInputElement).value = String(r.valPerClass);
       }, RUN);
-      await page.check('input[name="source"][value="folder"]');
       await page.setInputFiles('#folder-input', join(dir, 'pets'));
-      // cats: broken.jpg, cat.0, cat.1 train and cat.2, cat.3 validation; dogs: two and two.
-      await page.waitForFunction(() => document.getElementById('data-summary')!.textContent!.startsWith('your folder'));
-      expect(await page.textContent('#data-summary')).toBe('your folder\n0 = cats: 3 train, 2 validation\n1 = dogs: 2 train, 2 validation');
+      // cats: cat.0, cat.1 train (broken.jpg left out) and cat.2, cat.3 validation; dogs: two and two.
+      await page.waitForFunction(() => document.getElementById('data-summary')!.textContent!.startsWith('Filled from your folder'));
+      expect(await page.evaluate(() => window.__board().classes.map((c) => [c.name, c.train, c.validation]))).toEqual([['cats', 2, 2], ['dogs', 2, 2]]);
       tabModel = null;
-      const h = await page.evaluate((cfg) => window.__runTraining(cfg), { ...RUN, source: 'folder' as const, recipe: 'features' as const, epochs: 1 });
+      const h = await page.evaluate((cfg) => window.__runTraining(cfg), { ...RUN, source: 'cards' as const, recipe: 'features' as const, epochs: 1 });
       expect(h.loss.length).toBe(1);
       expect(Number.isFinite(h.loss[0]!) && Number.isFinite(h.val_loss[0]!)).toBe(true);
       const errors = await page.evaluate(() => window.__errors());
@@ -445,7 +452,6 @@ describe('training in the tab', () => {
   it('stops a run when Stop is pressed and frees its GPU memory', async () => {
     tab ??= await openPage();
     const { page } = tab;
-    await page.check('input[name="source"][value="demo"]');
     tabModel = null;
     const outcome = page.evaluate((cfg) => window.__runTraining(cfg).then(() => 'finished', (e: Error) => e.message), { ...RUN, recipe: 'features' as const, epochs: 500 });
     await page.waitForFunction(() => /^Epoch \d+\/500/.test(document.getElementById('train-status')!.textContent!));

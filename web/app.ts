@@ -1,17 +1,22 @@
-import { MemoryPixelCache } from '../src/data/cache.js';
 import { BrowserImageDecoder } from '../src/data/decoder-browser.js';
 import { formatBadImages } from '../src/data/errors.js';
 import type { Engine } from '../src/engine/index.js';
 import { parameterCount } from '../src/formats/tensor.js';
 import type { NamedArrays } from '../src/formats/types.js';
-import { BACKBONE_NAMES } from '../src/models/registry.js';
+import { BACKBONE_NAMES, backboneDefaults } from '../src/models/registry.js';
 import { isOnnxModelRef, parseOnnxRef, type BackboneName } from '../src/models/types.js';
-import { RECIPE_DEFAULTS, type ExportFormat, type History, type TrainEvent } from '../src/train/index.js';
+import { type ExportFormat, type History, type TrainEvent } from '../src/train/index.js';
+import { fillBoard } from './board-sources.js';
+import { Camera } from './camera.js';
+import { CardsView } from './cards.js';
 import { TrainingCharts } from './charts.js';
+import { ClassBoard } from './classes.js';
 import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
 import { PredictPanel } from './predict.js';
+import { LivePreview } from './preview.js';
+import { PROJECT_EXTENSION, readProject, writeProject, type ProjectSettings } from './project.js';
 import { installDecoderWithoutEval } from './protobuf-no-eval.js';
 import { ResultsPanel } from './results.js';
 import {
@@ -26,7 +31,8 @@ import {
   type TabRecipe,
   type TabTrainingConfig,
 } from './session.js';
-import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, summarize, TRAIN_DIR, VALIDATION_DIR, type PickedImages } from './sources.js';
+import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, TRAIN_DIR, VALIDATION_DIR } from './sources.js';
+import { bookRecipe, TAB_DEFAULT_BASE, TAB_DEFAULTS, type TabOptimizer, type TabRecipeSettings } from './tab-defaults.js';
 import { fetchWeights, listServerWeights } from './weights.js';
 
 interface AppState {
@@ -34,7 +40,7 @@ interface AppState {
   weights: { name: string; tensors: NamedArrays } | null;
   /** The .onnx network the user picked, checked as a base (the weights chooser's `ONNX_OPTION` selects it). */
   onnx: TabOnnxBase | null;
-  images: PickedImages | null;
+  camera: Camera | null;
   /** The model the predict panel uses (trained or loaded in this tab); its run can be downloaded and fine-tuned. */
   classifier: Classifier | null;
   session: TabSession | null;
@@ -47,7 +53,13 @@ interface AppState {
 // The page's Content-Security-Policy forbids the code protobufjs generates to read .onnx files.
 installDecoderWithoutEval();
 
-const state: AppState = { engine: null, weights: null, onnx: null, images: null, classifier: null, session: null, running: false, exporting: false, stopRequested: false };
+const state: AppState = { engine: null, weights: null, onnx: null, camera: null, classifier: null, session: null, running: false, exporting: false, stopRequested: false };
+/** The classes and their images (the cards). */
+const board = new ClassBoard();
+board.addClass();
+board.addClass();
+/** Projects opened so far, successfully or not (the browser test waits on it). */
+let projectOpens = 0;
 /** Model files read so far, successfully or not (the browser test waits on it). */
 let modelLoads = 0;
 /** ONNX / TF.js downloads asked for so far, made or refused (the browser test waits on it). */
@@ -59,11 +71,11 @@ const ONNX_OPTION = 'onnx:picked';
 /** What the model status says about the served weights (shown again when the chooser goes back to them). */
 let serverStatus = 'No model loaded.';
 const decoder = new BrowserImageDecoder();
-/** Decoded pixels of every image seen in this tab, so a second run decodes nothing. */
-const pixelCache = new MemoryPixelCache();
 let charts: TrainingCharts;
 let predict: PredictPanel;
 let results: ResultsPanel;
+let cards: CardsView;
+let live: LivePreview;
 
 class StopRequested extends Error {
   constructor() {
@@ -89,7 +101,9 @@ function updateButtons(): void {
   const value = el<HTMLSelectElement>('weights-select').value;
   const baseReady = value === ONNX_OPTION ? !!state.onnx : !!value;
   el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !value || value === ONNX_OPTION;
-  el<HTMLButtonElement>('train').disabled = !ready || state.running || state.exporting || !state.images || !baseReady;
+  el<HTMLButtonElement>('train').disabled = !ready || state.running || state.exporting || board.trainingProblem() !== null || !baseReady;
+  for (const id of ['add-class', 'load-demo', 'folder-input', 'project-input', 'few-shot-settings', 'book-settings']) el<HTMLButtonElement>(id).disabled = state.running;
+  el<HTMLButtonElement>('save-project').disabled = state.running || state.exporting;
   for (const id of ['onnx-input', 'onnx-cut', 'onnx-pool']) el<HTMLInputElement>(id).disabled = !ready || state.running;
   el<HTMLButtonElement>('stop').disabled = !state.running;
   for (const id of ['download-model', 'download-onnx', 'download-tfjs']) el<HTMLButtonElement>(id).disabled = state.running || state.exporting || !state.classifier;
@@ -114,8 +128,11 @@ async function fillWeightsList(): Promise<void> {
     select.append(o);
   }
   if (picked) select.append(picked);
-  const preferred = list.find((w) => w.name === 'squeezenet1_1');
-  if (preferred && !state.onnx) select.value = preferred.name;
+  const preferred = list.find((w) => w.name === TAB_DEFAULT_BASE) ?? list.find((w) => w.name === 'squeezenet1_1');
+  if (preferred && !state.onnx) {
+    select.value = preferred.name;
+    onBaseChange();
+  }
   updateButtons();
 }
 
@@ -146,6 +163,15 @@ function describeOnnx(b: TabOnnxBase): string {
 /** The chooser moved: the status and the ONNX fields follow it. */
 function onBaseChange(): void {
   const onnx = usingOnnx();
+  // Each base at its own input size (VGG16 150, the others 224; a picked network its own).
+  if (onnx && state.onnx) el<HTMLInputElement>('image-size').value = String(state.onnx.inputSize);
+  else if (!onnx && el<HTMLSelectElement>('weights-select').value) {
+    try {
+      el<HTMLInputElement>('image-size').value = String(backboneDefaults(backboneOf(el<HTMLSelectElement>('weights-select').value)).inputSize);
+    } catch {
+      // an unknown weights name: the size stays, and Train says what is wrong
+    }
+  }
   el('onnx-options').hidden = !onnx;
   el('model-status').textContent = onnx && state.onnx ? describeOnnx(state.onnx) : serverStatus;
   updateButtons();
@@ -261,8 +287,6 @@ async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
   }
 }
 
-let lastFolder: FileList | null = null;
-
 /** The demo sets the server offers, in the chooser; the default set first selected. */
 async function fillDemoSets(): Promise<void> {
   const select = el<HTMLSelectElement>('demo-set');
@@ -279,23 +303,77 @@ async function fillDemoSets(): Promise<void> {
   if (preferred) select.value = preferred.name;
 }
 
-async function refreshImages(): Promise<void> {
-  const summary = el('data-summary');
-  const source = (document.querySelector('input[name="source"]:checked') as HTMLInputElement).value;
-  el('folder-label').hidden = source !== 'folder';
-  el('demo-set-label').hidden = source !== 'demo';
-  try {
-    const limits = { trainPerClass: numberInput('per-class', 1, 1000), valPerClass: numberInput('val-per-class', 1, 500) };
-    if (source === 'demo') state.images = demoImages(await fetchDemoListing(el<HTMLSelectElement>('demo-set').value || undefined), limits);
-    else if (lastFolder && lastFolder.length > 0) state.images = folderImages(lastFolder, limits);
-    else state.images = null;
-    summary.textContent = state.images ? summarize(state.images) : 'Choose a folder.';
-  } catch (e) {
-    state.images = null;
-    summary.textContent = 'No usable images.';
-    showError(e, 'Images');
+/** The board in a line or two: classes, images, how many held out, the memory they take. */
+function showBoardSummary(): void {
+  let images = 0;
+  let validation = 0;
+  for (const c of board.classes) {
+    const k = board.counts(c);
+    images += c.samples.length;
+    validation += k.validation;
   }
+  const problem = board.trainingProblem();
+  el('board-summary').textContent =
+    `${board.classes.length} class${board.classes.length === 1 ? '' : 'es'}, ${images} image${images === 1 ? '' : 's'} (${validation} for validation), ${formatBytes(board.bytes)} in this tab` +
+    (problem ? ` · to train: ${problem}` : '');
   updateButtons();
+}
+
+/** The current input size field, checked (new images are stored at it). */
+function inputSize(): number {
+  return numberInput('image-size', 32, 512);
+}
+
+/** Fills the cards from the chosen demo set (or a picked folder): each image decoded once at the input size. */
+async function fillFrom(source: 'demo' | 'folder', folder?: FileList | null): Promise<void> {
+  if (state.running) throw new Error('wait until the training run has finished');
+  const summary = el('data-summary');
+  state.running = true;
+  updateButtons();
+  try {
+    const limits = { trainPerClass: numberInput('per-class', 1, 5000), valPerClass: numberInput('val-per-class', 1, 5000) };
+    const picked =
+      source === 'demo'
+        ? demoImages(await fetchDemoListing(el<HTMLSelectElement>('demo-set').value || undefined), limits)
+        : folderImages(folder && folder.length ? folder : [], limits);
+    const size = inputSize();
+    const bad = await fillBoard(board, picked, size, decoder, (done, total) => (summary.textContent = `Decoding ${picked.origin} at ${size}×${size}: ${done}/${total}`));
+    cards.render();
+    summary.textContent = `Filled from ${picked.origin}: ${picked.classes.join(', ')}.`;
+    if (bad.length) showError(new Error(`left out ${bad.length} file${bad.length === 1 ? '' : 's'} that could not be decoded:\n${bad.join('\n')}`), 'Bad image');
+  } catch (e) {
+    summary.textContent = 'The classes are as they were.';
+    throw e;
+  } finally {
+    state.running = false;
+    showBoardSummary();
+  }
+}
+
+/** The camera, opened on first use and shown above the cards. */
+async function camera(): Promise<Camera> {
+  if (state.camera?.live) return state.camera;
+  const video = el<HTMLVideoElement>('camera');
+  const status = el('camera-status');
+  status.textContent = 'Opening the camera…';
+  try {
+    state.camera = await Camera.open(video);
+  } catch (e) {
+    status.textContent = 'No camera.';
+    throw e;
+  }
+  video.hidden = false;
+  status.textContent = `Camera: ${video.videoWidth}×${video.videoHeight}; the centre square is used, at the input size.`;
+  return state.camera;
+}
+
+/** Puts a recipe's settings into the fields. */
+function applySettings(s: TabRecipeSettings): void {
+  el<HTMLInputElement>('epochs').value = String(s.epochs);
+  el<HTMLInputElement>('batch').value = String(s.batch);
+  el<HTMLInputElement>('lr').value = String(s.lr);
+  el<HTMLSelectElement>('optimizer').value = s.optimizer;
+  el<HTMLInputElement>('steps').value = s.steps === null ? '' : String(s.steps);
 }
 
 /** The form's settings as they are; `validateConfig` (web/session.ts) is the one check of them. */
@@ -314,6 +392,7 @@ function readConfig(backbone: BackboneName): TabTrainingConfig {
     epochs: num('epochs'),
     batch: num('batch'),
     lr: num('lr'),
+    optimizer: el<HTMLSelectElement>('optimizer').value as TabOptimizer,
     seed: num('seed'),
   };
 }
@@ -353,8 +432,8 @@ async function train(): Promise<History> {
   if (state.exporting) throw new Error('wait until the model download has been made');
   const engine = state.engine;
   if (!engine || engine.lost) throw new Error('no usable WebGPU device in this tab (see the message above)');
-  const images = state.images;
-  if (!images) throw new Error('choose images first');
+  const problem = board.trainingProblem();
+  if (problem) throw new Error(`the classes are not ready: ${problem}`);
   state.running = true;
   state.stopRequested = false;
   updateButtons();
@@ -367,7 +446,7 @@ async function train(): Promise<History> {
     validateConfig(cfg);
     if (!onnx) await loadWeights();
     const session = state.session!;
-    charts.reset(images.classes.length);
+    charts.reset(board.classes.length);
     results.clear();
     state.classifier?.dispose();
     state.classifier = null;
@@ -375,7 +454,7 @@ async function train(): Promise<History> {
     status.textContent = 'Reading and decoding the images…';
     const t0 = performance.now();
     const result = await session.train(
-      { fs: images.fs, trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
+      { fs: board.dataFs(), trainDir: TRAIN_DIR, validationDir: VALIDATION_DIR },
       cfg,
       {
         sink: onEvent,
@@ -522,19 +601,20 @@ async function loadModel(files: File[]): Promise<void> {
 
 /** Settings the browser test passes to `window.__runTraining`; missing fields keep the form's values. */
 interface TestRunConfig {
-  /** 'demo' (default) or 'folder': the folder already chosen in the folder input. */
-  source?: 'demo' | 'folder';
+  /** 'demo' (default): fill the classes from the demo set; 'folder': from the folder chosen in the folder input; 'cards': train on the classes as they are. */
+  source?: 'demo' | 'folder' | 'cards';
   /** The demo set (cats_and_dogs_small, flowers12) when the source is 'demo'. */
   demoSet?: string;
   /** Served weights by name, or 'onnx:picked': the network picked in the .onnx file input. */
   weights?: string;
   recipe?: TabRecipe;
   inputSize?: number;
-  /** Training batches per epoch (recipes 2 and 3); omitted: one pass. */
+  /** Training batches per epoch (recipes 2 and 3); omitted: the form's. */
   steps?: number;
   epochs?: number;
   batch?: number;
   lr?: number;
+  optimizer?: TabOptimizer;
   seed?: number;
   trainPerClass?: number;
   valPerClass?: number;
@@ -545,21 +625,117 @@ async function runFromTest(c: TestRunConfig): Promise<History> {
   const set = (id: string, v: unknown) => {
     if (v !== undefined) el<HTMLInputElement | HTMLSelectElement>(id).value = String(v);
   };
-  set('weights-select', c.weights);
-  onBaseChange();
+  if (c.weights !== undefined) {
+    set('weights-select', c.weights);
+    onBaseChange();
+  }
   set('recipe', c.recipe);
   set('image-size', c.inputSize);
   set('epochs', c.epochs);
   set('batch', c.batch);
   set('lr', c.lr);
+  set('optimizer', c.optimizer);
   set('seed', c.seed);
-  el<HTMLInputElement>('steps').value = c.steps === undefined ? '' : String(c.steps);
+  if (c.steps !== undefined) set('steps', c.steps);
   set('per-class', c.trainPerClass);
   set('val-per-class', c.valPerClass);
   set('demo-set', c.demoSet);
-  (document.querySelector(`input[name="source"][value="${c.source ?? 'demo'}"]`) as HTMLInputElement).checked = true;
-  await refreshImages();
+  const source = c.source ?? 'demo';
+  if (source !== 'cards') await fillFrom(source, el<HTMLInputElement>('folder-input').files);
   return train();
+}
+
+/** The form's settings as a project records them. */
+function readSettings(): ProjectSettings {
+  const onnx = usingOnnx() && state.onnx ? state.onnx : null;
+  const steps = el<HTMLInputElement>('steps').value.trim();
+  return {
+    base: onnx ? `onnx:${onnx.file.name}` : el<HTMLSelectElement>('weights-select').value,
+    ...(onnx ? { onnx: { ...readOnnxChoice(), pool: onnx.pool } } : {}),
+    inputSize: Number(el<HTMLInputElement>('image-size').value),
+    recipe: el<HTMLSelectElement>('recipe').value,
+    optimizer: el<HTMLSelectElement>('optimizer').value,
+    epochs: Number(el<HTMLInputElement>('epochs').value),
+    batch: Number(el<HTMLInputElement>('batch').value),
+    lr: Number(el<HTMLInputElement>('lr').value),
+    seed: Number(el<HTMLInputElement>('seed').value),
+    ...(steps ? { steps: Number(steps) } : {}),
+  };
+}
+
+/** Saves classes, images, settings and the trained model (and a picked .onnx base) as one file. */
+async function saveProject(): Promise<void> {
+  const session = state.session;
+  if (state.running || state.exporting) throw new Error('wait until the current run or download has finished');
+  const model = state.classifier && session ? await session.exportRun(state.classifier.run) : null;
+  const onnx = usingOnnx() && state.onnx ? { name: state.onnx.file.name, bytes: state.onnx.file.bytes } : null;
+  const bytes = writeProject(board, readSettings(), model, onnx);
+  const name = `project${PROJECT_EXTENSION}`;
+  saveFile(name, bytes, 'application/zip');
+  el('data-summary').textContent = `Saved ${name} (${formatBytes(bytes.byteLength)}): ${board.classes.length} classes, their images, the settings${model ? ' and the trained model' : ''}. Open it here later to go on.`;
+}
+
+/**
+ * Opens a saved project: the base (served weights, or the .onnx file inside), then the trained model, then the
+ * classes, images and settings. A file that is not a project changes nothing; a model that cannot be rebuilt leaves
+ * the classes and settings restored and says why.
+ */
+async function openProject(f: File): Promise<void> {
+  const session = state.session;
+  const status = el('data-summary');
+  if (!session) throw new Error('no usable WebGPU device in this tab (see the message above)');
+  if (state.running) throw new Error(`${f.name}: wait until the training run has finished`);
+  state.running = true;
+  updateButtons();
+  try {
+    status.textContent = `Reading ${f.name}…`;
+    const project = readProject(new Uint8Array(await f.arrayBuffer()), f.name);
+    const st = project.settings;
+    if (st.base.startsWith('onnx:')) {
+      if (!project.onnx) throw new Error(`${f.name}: the project's base is ${st.base.slice(5)}, but the file holds no .onnx network`);
+      const file = await TabSession.readOnnxFile(project.onnx.name, project.onnx.bytes);
+      const base = await session.checkOnnxBase(file, { ...(st.onnx?.cut ? { cut: st.onnx.cut } : {}), pool: (st.onnx?.pool ?? 'avg') as TabPooling }, st.inputSize);
+      session.useOnnx(base);
+      state.onnx = base;
+      showOnnxChoice(base);
+      offerOnnx(base);
+    } else {
+      const select = el<HTMLSelectElement>('weights-select');
+      if (!Array.from(select.options).some((o) => o.value === st.base)) throw new Error(`${f.name}: the project's base ${st.base} is not served by this machine`);
+      select.value = st.base;
+      state.running = false;
+      await loadWeights();
+      state.running = true;
+    }
+    onBaseChange();
+    board.clear();
+    for (const c of project.classes) {
+      const card = board.addClass(c.name);
+      for (const smp of c.samples) board.restoreSample(card.id, smp.bmp, smp.size, smp.origin, smp.split);
+    }
+    cards.render();
+    el<HTMLInputElement>('image-size').value = String(st.inputSize);
+    el<HTMLSelectElement>('recipe').value = st.recipe;
+    applySettings({ epochs: st.epochs, batch: st.batch, lr: st.lr, optimizer: st.optimizer as TabOptimizer, steps: st.steps ?? null });
+    el<HTMLInputElement>('seed').value = String(st.seed);
+    state.classifier?.dispose();
+    state.classifier = null;
+    predict.setClassifier(null);
+    if (project.model) {
+      const classifier = await session.addModel(TabSession.readModelFiles([project.model]));
+      state.classifier = classifier;
+      predict.setClassifier(classifier);
+      el('model-file-status').textContent = `Model: run ${classifier.run} (${describeRun(classifier)}), from ${f.name}.`;
+    }
+    status.textContent = `Opened ${f.name}: ${board.classes.length} classes${project.model ? ' and the trained model' : ' (no trained model in it)'}.`;
+  } catch (e) {
+    status.textContent = `Could not open ${f.name}.`;
+    throw e;
+  } finally {
+    state.running = false;
+    projectOpens++;
+    showBoardSummary();
+  }
 }
 
 async function main(): Promise<void> {
@@ -568,11 +744,55 @@ async function main(): Promise<void> {
   predict = new PredictPanel(decoder);
   results = new ResultsPanel();
   results.clear();
-  document.querySelectorAll<HTMLInputElement>('input[name="source"]').forEach((r) => r.addEventListener('change', () => void refreshImages()));
-  for (const id of ['per-class', 'val-per-class', 'demo-set']) el(id).addEventListener('change', () => void refreshImages());
+  cards = new CardsView(board, el('classes'), {
+    inputSize,
+    camera,
+    decode: async (f, size) => decoder.decode(new Uint8Array(await f.arrayBuffer()), f.name, [size, size], 'nearest'),
+    locked: () => state.running,
+    changed: showBoardSummary,
+    error: (e, title) => showError(e, title),
+  });
+  cards.render();
+  live = new LivePreview(el('live-bars'), el('live-fps'), el<HTMLCanvasElement>('live-frame'), {
+    camera,
+    classifier: () => state.classifier,
+    paused: () => state.running || state.exporting,
+    heatmap: () => el<HTMLInputElement>('live-heatmap').checked,
+    error: (e) => showError(e, 'Live preview'),
+  });
+  el('live-toggle').addEventListener('click', () => {
+    const button = el<HTMLButtonElement>('live-toggle');
+    if (live.on) {
+      live.stop();
+      button.textContent = 'Start the live preview';
+    } else {
+      button.textContent = 'Stop the live preview';
+      live.start().catch((e) => {
+        button.textContent = 'Start the live preview';
+        showError(e, 'Live preview');
+      });
+    }
+  });
+  el('add-class').addEventListener('click', () => {
+    try {
+      cards.refresh(board.addClass());
+    } catch (e) {
+      showError(e, 'Could not add a class');
+    }
+  });
+  el('load-demo').addEventListener('click', () => void fillFrom('demo').catch((e) => showError(e, 'Could not use the demo set')));
   el<HTMLInputElement>('folder-input').addEventListener('change', (ev) => {
-    lastFolder = (ev.target as HTMLInputElement).files;
-    void refreshImages();
+    const files = (ev.target as HTMLInputElement).files;
+    if (files?.length) void fillFrom('folder', files).catch((e) => showError(e, 'Could not use that folder'));
+  });
+  el('few-shot-settings').addEventListener('click', () => applySettings(TAB_DEFAULTS[el<HTMLSelectElement>('recipe').value as TabRecipe]));
+  el('book-settings').addEventListener('click', () => applySettings(bookRecipe(el<HTMLSelectElement>('recipe').value as TabRecipe)));
+  el('save-project').addEventListener('click', () => void saveProject().catch((e) => showError(e, 'Could not save the project')));
+  el<HTMLInputElement>('project-input').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const f = input.files?.[0];
+    input.value = '';
+    if (f) void openProject(f).catch((e) => showError(e, 'Could not open the project'));
   });
   el('weights-select').addEventListener('change', onBaseChange);
   el<HTMLInputElement>('onnx-input').addEventListener('change', (ev) => {
@@ -589,10 +809,8 @@ async function main(): Promise<void> {
       .finally(updateButtons);
   });
   el('train').addEventListener('click', () => void train().catch(() => undefined));
-  el('recipe').addEventListener('change', () => {
-    // The book's learning rates: 2e-5 for recipes 1 and 2, 1e-5 to fine-tune.
-    el<HTMLInputElement>('lr').value = String(RECIPE_DEFAULTS[el<HTMLSelectElement>('recipe').value === 'finetune' ? 'finetune' : 'augment'].lr);
-  });
+  // Each recipe starts from its few-shot settings (the book's are one click away).
+  el('recipe').addEventListener('change', () => applySettings(TAB_DEFAULTS[el<HTMLSelectElement>('recipe').value as TabRecipe]));
   el('download-model').addEventListener('click', () => void downloadModel().catch((e) => showError(e, 'Could not save the model')));
   for (const format of ['onnx', 'tfjs'] as const) {
     el(`download-${format}`).addEventListener('click', () => void downloadExport(format).catch((e) => showError(e, `Could not export to ${FORMAT_WORDS[format]}`)));
@@ -611,16 +829,15 @@ async function main(): Promise<void> {
   if (state.engine) {
     state.session = new TabSession(state.engine, {
       decoder,
-      cache: pixelCache,
+      // The cards hold every image decoded once at the input size: nothing to cache.
+      cache: null,
       logger: { warn: (m) => showError(new Error(m), 'Warning') },
       software: { node: 'none (browser tab)', platform: navigator.userAgent },
     });
   }
   if (state.engine) void state.engine.device.lost.then(updateButtons);
-  const images = fillDemoSets()
-    .catch((e) => showError(e, 'Demo sets'))
-    .then(refreshImages);
-  await Promise.all([fillWeightsList().catch((e) => showError(e, 'Weights list')), images]);
+  await Promise.all([fillWeightsList().catch((e) => showError(e, 'Weights list')), fillDemoSets().catch((e) => showError(e, 'Demo sets'))]);
+  showBoardSummary();
 }
 
 const ready = main().catch((e) => showError(e, 'The page failed to start'));
@@ -636,6 +853,10 @@ declare global {
     __onnxChecks: () => number;
     __exports: () => number;
     __probe: (url: string) => Promise<{ pixels: number[]; probs: number[]; classes: number; inputSize: number }>;
+    __board: () => { version: number; bytes: number; classes: { id: number; name: string; train: number; validation: number }[] };
+    __live: () => LivePreview['last'];
+    __projectOpens: () => number;
+    __cameraFrame: (size: number) => Promise<number[]>;
   }
 }
 window.__ready = ready;
@@ -655,3 +876,8 @@ window.__probe = async (url) => {
   const p = await c.classProbabilities(pixels, 1);
   return { pixels: Array.from(pixels), probs: Array.from(p.probs), classes: p.classes, inputSize: c.inputSize };
 };
+window.__board = () => ({ version: board.version, bytes: board.bytes, classes: board.classes.map((c) => ({ id: c.id, name: c.name, ...board.counts(c) })) });
+window.__live = () => live.last;
+window.__projectOpens = () => projectOpens;
+/** The camera's current frame as the cards and the preview see it (the test tells which part of its video plays). */
+window.__cameraFrame = async (size) => Array.from((await camera()).grab(size));

@@ -48,6 +48,8 @@ export interface TabTrainingConfig {
   epochs: number;
   batch: number;
   lr: number;
+  /** Default RMSprop (the book's); the page's few-shot settings use Adam. */
+  optimizer?: 'rmsprop' | 'adam';
   seed: number;
   /** Recipes 2 and 3: training batches per epoch (default: one pass over the training images). */
   steps?: number;
@@ -205,6 +207,7 @@ export function validateConfig(c: TabTrainingConfig): void {
   int(c.batch, 1, 1024, 'Batch');
   if (c.steps !== undefined) int(c.steps, 1, 100000, 'Steps per epoch');
   if (!(c.lr > 0 && c.lr < 1)) throw new Error(`Learning rate: enter a number between 0 and 1, e.g. 2e-5 (got ${got(c.lr)})`);
+  if (c.optimizer !== undefined && c.optimizer !== 'rmsprop' && c.optimizer !== 'adam') throw new Error(`Optimizer: choose adam or rmsprop (got ${String(c.optimizer)})`);
   if (!(c.seed >= -2147483648 && c.seed <= 4294967295)) throw new Error(`Seed: enter a number from -2147483648 to 4294967295 (got ${got(c.seed)})`);
   if (c.recipe === 'finetune' && !c.from) throw new Error('Fine-tuning continues the model trained (or loaded) in this tab: train one with recipe 1 or 2 first');
 }
@@ -348,7 +351,7 @@ export class TabSession {
       if (ev.type === 'progress') hooks.onStep?.();
     };
     try {
-      const common = { epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed };
+      const common = { epochs: cfg.epochs, batch: cfg.batch, lr: cfg.lr, seed: cfg.seed, ...(cfg.optimizer ? { optimizer: cfg.optimizer } : {}) };
       const images = { steps: cfg.steps ?? null, validationSteps: null, augment: true, onBadImage: 'skip' as const };
       let result: TrainJobResult;
       // An .onnx base has its weights in its file; a built-in one without loaded weights trains on a random base (with a warning).

@@ -105,3 +105,31 @@ function extract(word: number, f: Field): number {
   if (f.max === 0) return 0;
   return Math.floor((((word >>> f.shift) & f.max) * 255) / f.max);
 }
+
+/** A 24-bit bottom-up BMP of `width` × `height` RGB bytes (what `decodeBmp` reads back exactly). */
+export function encodeBmp(rgb: Uint8Array, width: number, height: number): Uint8Array {
+  if (rgb.length !== width * height * 3) throw new Error(`encodeBmp: ${rgb.length} bytes for ${width}×${height} RGB`);
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const out = new Uint8Array(54 + stride * height);
+  const v = new DataView(out.buffer);
+  out[0] = 0x42;
+  out[1] = 0x4d;
+  v.setUint32(2, out.length, true);
+  v.setUint32(10, 54, true);
+  v.setUint32(14, 40, true);
+  v.setInt32(18, width, true);
+  v.setInt32(22, height, true);
+  v.setUint16(26, 1, true);
+  v.setUint16(28, 24, true);
+  v.setUint32(34, stride * height, true);
+  for (let y = 0; y < height; y++) {
+    const row = 54 + (height - 1 - y) * stride;
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      out[row + x * 3] = rgb[i + 2]!;
+      out[row + x * 3 + 1] = rgb[i + 1]!;
+      out[row + x * 3 + 2] = rgb[i]!;
+    }
+  }
+  return out;
+}

@@ -47,9 +47,10 @@ export interface TabFixture {
 
 /**
  * Registers the file's beforeAll/afterAll that start the server and Chromium (rebuilding the bundle when src/ or web/
- * changed after it) and close them; the returned object holds them once beforeAll has run.
+ * changed after it) and close them; the returned object holds them once beforeAll has run. `extraArgs` are added to
+ * Chromium's flags (e.g. a fake camera).
  */
-export function useTabBrowser(): TabFixture {
+export function useTabBrowser(extraArgs: readonly string[] = []): TabFixture {
   const fixture = {} as TabFixture;
   beforeAll(async () => {
     if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run ./setup.sh --browser (or set CHROMIUM=/path/to/chromium)`);
@@ -60,7 +61,7 @@ export function useTabBrowser(): TabFixture {
     }
     fixture.server = await startRepoWebServer({ port: 0 });
     setApiBase(fixture.server.url);
-    fixture.browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+    fixture.browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
   });
   afterAll(async () => {
     await fixture.browser?.close();
