@@ -58,6 +58,8 @@ const state: AppState = { engine: null, weights: null, onnx: null, camera: null,
 const board = new ClassBoard();
 board.addClass();
 board.addClass();
+/** Training epochs finished in this page so far (the browser test waits on it). */
+let epochsDone = 0;
 /** Projects opened so far, successfully or not (the browser test waits on it). */
 let projectOpens = 0;
 /** Model files read so far, successfully or not (the browser test waits on it). */
@@ -413,6 +415,7 @@ function onEvent(ev: TrainEvent): void {
       status.textContent = `${ev.name}: ${ev.done}/${ev.total} · ${ev.images_per_s.toFixed(1)} images/s`;
       break;
     case 'epoch':
+      epochsDone++;
       charts.add({ epoch: ev.epoch, loss: ev.loss, acc: ev.acc, valLoss: ev.val_loss, valAcc: ev.val_acc });
       status.textContent =
         `Epoch ${ev.epoch}/${ev.epochs}: loss ${ev.loss.toFixed(4)}, acc ${ev.acc.toFixed(3)}, ` +
@@ -856,6 +859,7 @@ declare global {
     __board: () => { version: number; bytes: number; classes: { id: number; name: string; train: number; validation: number }[] };
     __live: () => LivePreview['last'];
     __projectOpens: () => number;
+    __epochs: () => number;
     __cameraFrame: (size: number) => Promise<number[]>;
   }
 }
@@ -879,5 +883,6 @@ window.__probe = async (url) => {
 window.__board = () => ({ version: board.version, bytes: board.bytes, classes: board.classes.map((c) => ({ id: c.id, name: c.name, ...board.counts(c) })) });
 window.__live = () => live.last;
 window.__projectOpens = () => projectOpens;
+window.__epochs = () => epochsDone;
 /** The camera's current frame as the cards and the preview see it (the test tells which part of its video plays). */
 window.__cameraFrame = async (size) => Array.from((await camera()).grab(size));
