@@ -1,16 +1,14 @@
 import { BrowserImageDecoder } from '../src/data/decoder-browser.js';
 import { formatBadImages } from '../src/data/errors.js';
 import type { Engine } from '../src/engine/index.js';
-import { parameterCount } from '../src/formats/tensor.js';
-import type { NamedArrays } from '../src/formats/types.js';
-import { BACKBONE_NAMES, backboneDefaults } from '../src/models/registry.js';
-import { isOnnxModelRef, parseOnnxRef, type BackboneName } from '../src/models/types.js';
+import { isOnnxModelRef, type BackboneName } from '../src/models/types.js';
 import { type ExportFormat, type History, type TrainEvent } from '../src/train/index.js';
+import { board, state, updateButtons } from './app-state.js';
+import { backboneOf, fillWeightsList, loadWeights, offerOnnx, onBaseChange, onnxCounter, pickOnnx, readOnnxChoice, recheckOnnx, showOnnxChoice, usingOnnx } from './base-picker.js';
 import { fillBoard } from './board-sources.js';
 import { Camera } from './camera.js';
 import { CardsView } from './cards.js';
 import { TrainingCharts } from './charts.js';
-import { ClassBoard } from './classes.js';
 import { el, formatBytes, numberInput } from './dom.js';
 import { catchUncaught, showError, shownErrors } from './errors.js';
 import { startEngine } from './gpu.js';
@@ -24,40 +22,17 @@ import {
   TabSession,
   validateConfig,
   type Classifier,
-  type TabOnnxBase,
-  type TabOnnxChoice,
   type TabPooling,
   type TabExport,
   type TabRecipe,
   type TabTrainingConfig,
 } from './session.js';
 import { DEFAULT_DEMO_SET, demoImages, fetchDemoListing, fetchDemoSets, folderImages, TRAIN_DIR, VALIDATION_DIR } from './sources.js';
-import { bookRecipe, TAB_DEFAULT_BASE, TAB_DEFAULTS, type TabOptimizer, type TabRecipeSettings } from './tab-defaults.js';
-import { fetchWeights, listServerWeights } from './weights.js';
-
-interface AppState {
-  engine: Engine | null;
-  weights: { name: string; tensors: NamedArrays } | null;
-  /** The .onnx network the user picked, checked as a base (the weights chooser's `ONNX_OPTION` selects it). */
-  onnx: TabOnnxBase | null;
-  camera: Camera | null;
-  /** The model the predict panel uses (trained or loaded in this tab); its run can be downloaded and fine-tuned. */
-  classifier: Classifier | null;
-  session: TabSession | null;
-  running: boolean;
-  /** An ONNX / TF.js export is being made (it builds the model on the GPU): training and other downloads wait. */
-  exporting: boolean;
-  stopRequested: boolean;
-}
+import { bookRecipe, TAB_DEFAULTS, type TabOptimizer, type TabRecipeSettings } from './tab-defaults.js';
 
 // The page's Content-Security-Policy forbids the code protobufjs generates to read .onnx files.
 installDecoderWithoutEval();
 
-const state: AppState = { engine: null, weights: null, onnx: null, camera: null, classifier: null, session: null, running: false, exporting: false, stopRequested: false };
-/** The classes and their images (the cards). */
-const board = new ClassBoard();
-board.addClass();
-board.addClass();
 /** Training epochs finished in this page so far (the browser test waits on it). */
 let epochsDone = 0;
 /** Projects opened so far, successfully or not (the browser test waits on it). */
@@ -66,12 +41,6 @@ let projectOpens = 0;
 let modelLoads = 0;
 /** ONNX / TF.js downloads asked for so far, made or refused (the browser test waits on it). */
 let exports = 0;
-/** .onnx files and cut/pooling changes checked so far, successfully or not (the browser test waits on it). */
-let onnxChecks = 0;
-/** The weights chooser's entry for the picked .onnx network. */
-const ONNX_OPTION = 'onnx:picked';
-/** What the model status says about the served weights (shown again when the chooser goes back to them). */
-let serverStatus = 'No model loaded.';
 const decoder = new BrowserImageDecoder();
 let charts: TrainingCharts;
 let predict: PredictPanel;
@@ -83,209 +52,6 @@ class StopRequested extends Error {
   constructor() {
     super('stopped by the user');
     this.name = 'StopRequested';
-  }
-}
-
-/** The backbone a weights file is for: its name, or a name starting with it (e.g. `vgg16_notop`). */
-function backboneOf(weightsName: string): BackboneName {
-  const b = [...BACKBONE_NAMES].sort((x, y) => y.length - x.length).find((n) => weightsName === n || weightsName.startsWith(`${n}_`) || weightsName.startsWith(`${n}.`));
-  if (!b) throw new Error(`no model matches the weights '${weightsName}'; known models: ${BACKBONE_NAMES.join(', ')}`);
-  return b;
-}
-
-/** Whether the weights chooser is on the picked .onnx network. */
-function usingOnnx(): boolean {
-  return el<HTMLSelectElement>('weights-select').value === ONNX_OPTION;
-}
-
-function updateButtons(): void {
-  const ready = !!state.engine && !state.engine.lost;
-  const value = el<HTMLSelectElement>('weights-select').value;
-  const baseReady = value === ONNX_OPTION ? !!state.onnx : !!value;
-  el<HTMLButtonElement>('load-model').disabled = !ready || state.running || !value || value === ONNX_OPTION;
-  el<HTMLButtonElement>('train').disabled = !ready || state.running || state.exporting || board.trainingProblem() !== null || !baseReady;
-  for (const id of ['add-class', 'load-demo', 'folder-input', 'project-input', 'few-shot-settings', 'book-settings']) el<HTMLButtonElement>(id).disabled = state.running;
-  el<HTMLButtonElement>('save-project').disabled = state.running || state.exporting;
-  for (const id of ['onnx-input', 'onnx-cut', 'onnx-pool']) el<HTMLInputElement>(id).disabled = !ready || state.running;
-  el<HTMLButtonElement>('stop').disabled = !state.running;
-  for (const id of ['download-model', 'download-onnx', 'download-tfjs']) el<HTMLButtonElement>(id).disabled = state.running || state.exporting || !state.classifier;
-  el<HTMLInputElement>('model-input').disabled = !ready || state.running || state.exporting;
-}
-
-async function fillWeightsList(): Promise<void> {
-  const select = el<HTMLSelectElement>('weights-select');
-  const list = await listServerWeights();
-  const picked = select.querySelector('optgroup.onnx');
-  select.replaceChildren();
-  for (const w of list) {
-    const o = document.createElement('option');
-    o.value = w.name;
-    o.textContent = `${w.name}${w.bytes ? ` (${formatBytes(w.bytes)})` : w.source === 'npy' ? ' (converted from .npy)' : ''}`;
-    select.append(o);
-  }
-  if (list.length === 0) {
-    const o = document.createElement('option');
-    o.value = '';
-    o.textContent = '(no weights on this server)';
-    select.append(o);
-  }
-  if (picked) select.append(picked);
-  const preferred = list.find((w) => w.name === TAB_DEFAULT_BASE) ?? list.find((w) => w.name === 'squeezenet1_1');
-  if (preferred && !state.onnx) {
-    select.value = preferred.name;
-    onBaseChange();
-  }
-  updateButtons();
-}
-
-/** The cut and pooling fields as they are (an empty cut: the classifier's input). */
-function readOnnxChoice(): TabOnnxChoice {
-  const cut = el<HTMLInputElement>('onnx-cut').value.trim();
-  return { ...(cut ? { cut } : {}), pool: el<HTMLSelectElement>('onnx-pool').value as TabPooling };
-}
-
-/** The fields back to what the base in use was built with. */
-function showOnnxChoice(base: TabOnnxBase | null): void {
-  el<HTMLInputElement>('onnx-cut').value = base ? (parseOnnxRef(base.ref).cut ?? '') : '';
-  el<HTMLSelectElement>('onnx-pool').value = base?.pool ?? 'avg';
-}
-
-const POOLING_WORDS: Record<TabPooling, string> = { avg: 'average-pooled', max: 'max-pooled', none: 'not pooled' };
-
-function describeOnnx(b: TabOnnxBase): string {
-  const f = b.file;
-  const info = f.info;
-  const cut = info.defaultCut && b.cut === info.defaultCut.tensor ? `'${b.cut}' (${info.defaultCut.reason})` : `'${b.cut}'`;
-  return (
-    `${f.name} (${formatBytes(f.bytes.byteLength)}, ${info.producer}): ${info.nodes} nodes, ${b.parameters.toLocaleString('en')} parameters in the base, read in this tab (not uploaded).\n` +
-    `Base ends at ${cut}, ${POOLING_WORDS[b.pool]} → features [${b.featureShape.join(', ')}]; SHA-256 ${f.checksum.slice(0, 12)}…`
-  );
-}
-
-/** The chooser moved: the status and the ONNX fields follow it. */
-function onBaseChange(): void {
-  const onnx = usingOnnx();
-  // Each base at its own input size (VGG16 150, the others 224; a picked network its own).
-  if (onnx && state.onnx) el<HTMLInputElement>('image-size').value = String(state.onnx.inputSize);
-  else if (!onnx && el<HTMLSelectElement>('weights-select').value) {
-    try {
-      el<HTMLInputElement>('image-size').value = String(backboneDefaults(backboneOf(el<HTMLSelectElement>('weights-select').value)).inputSize);
-    } catch {
-      // an unknown weights name: the size stays, and Train says what is wrong
-    }
-  }
-  el('onnx-options').hidden = !onnx;
-  el('model-status').textContent = onnx && state.onnx ? describeOnnx(state.onnx) : serverStatus;
-  updateButtons();
-}
-
-/** The picked network's entry in the weights chooser (one at a time), selected. */
-function offerOnnx(b: TabOnnxBase): void {
-  const select = el<HTMLSelectElement>('weights-select');
-  let group = select.querySelector<HTMLOptGroupElement>('optgroup.onnx');
-  if (!group) {
-    group = document.createElement('optgroup');
-    group.className = 'onnx';
-    group.label = 'your own network';
-    select.append(group);
-  }
-  const o = document.createElement('option');
-  o.value = ONNX_OPTION;
-  o.textContent = `${b.file.name} (${formatBytes(b.file.bytes.byteLength)}, in this tab)`;
-  group.replaceChildren(o);
-  select.value = ONNX_OPTION;
-}
-
-/** What the base is now, for "could not … ; <this>" messages. */
-function currentBase(): string {
-  if (usingOnnx() && state.onnx) return `the base is still ${state.onnx.file.name}`;
-  const name = el<HTMLSelectElement>('weights-select').value;
-  return name ? `the base is still ${name}` : 'no base chosen';
-}
-
-/**
- * A picked .onnx file: read in the tab, imported and built once as a base (then freed) at the network's own input
- * size; on success it becomes the base (the chooser selects it). A file that is not ONNX, an unsupported op or a
- * cut that does not exist leave everything as it was.
- */
-async function pickOnnx(f: File): Promise<void> {
-  const status = el('model-status');
-  const session = state.session;
-  if (!session) throw new Error('no usable WebGPU device in this tab (see the message above)');
-  if (state.running) throw new Error(`${f.name}: wait until the training run has finished`);
-  try {
-    state.running = true;
-    updateButtons();
-    status.textContent = `Reading ${f.name}…`;
-    const file = await TabSession.readOnnxFile(f.name, new Uint8Array(await f.arrayBuffer()));
-    status.textContent = `Checking ${f.name} as a base…`;
-    // Another network's cut tensor means nothing here: the new one starts at its classifier's input.
-    const base = await session.checkOnnxBase(file, { pool: readOnnxChoice().pool ?? 'avg' }, file.inputSize);
-    session.useOnnx(base);
-    state.onnx = base;
-    el<HTMLInputElement>('image-size').value = String(base.inputSize);
-    showOnnxChoice(base);
-    offerOnnx(base);
-    state.running = false;
-    onBaseChange();
-  } catch (e) {
-    state.running = false;
-    updateButtons();
-    status.textContent = `Could not use ${f.name}; ${currentBase()}.`;
-    throw e;
-  } finally {
-    onnxChecks++;
-  }
-}
-
-/** The cut or pooling field changed: the base is rebuilt with them, or the fields go back to the base in use. */
-async function recheckOnnx(): Promise<void> {
-  const cur = state.onnx;
-  const session = state.session;
-  if (!cur || !session) return;
-  const choice = readOnnxChoice();
-  if ((choice.cut ?? '') === (parseOnnxRef(cur.ref).cut ?? '') && choice.pool === cur.pool) return;
-  const status = el('model-status');
-  if (state.running) {
-    showOnnxChoice(cur);
-    throw new Error('wait until the training run has finished');
-  }
-  try {
-    state.running = true;
-    updateButtons();
-    status.textContent = `Checking ${cur.file.name}${choice.cut ? ` cut at '${choice.cut}'` : ''}…`;
-    const size = Number(el<HTMLInputElement>('image-size').value);
-    const base = await session.checkOnnxBase(cur.file, choice, Number.isInteger(size) && size >= 32 && size <= 512 ? size : cur.file.inputSize);
-    session.useOnnx(base);
-    state.onnx = base;
-  } catch (e) {
-    showOnnxChoice(cur);
-    throw e;
-  } finally {
-    state.running = false;
-    onnxChecks++;
-    onBaseChange();
-  }
-}
-
-async function loadWeights(): Promise<{ name: string; tensors: NamedArrays }> {
-  const name = el<HTMLSelectElement>('weights-select').value;
-  if (state.weights?.name === name) return state.weights;
-  const status = el('model-status');
-  backboneOf(name);
-  status.textContent = `Downloading ${name}…`;
-  try {
-    const w = await fetchWeights(name, (loaded, total) => {
-      status.textContent = `Downloading ${name}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}`;
-    });
-    state.weights = { name, tensors: w.tensors };
-    state.session?.setWeights(backboneOf(name), { tensors: w.tensors, source: `${name}.safetensors` });
-    serverStatus = `${name}: ${w.tensors.size} tensors, ${parameterCount(w.tensors).toLocaleString('en')} parameters (${formatBytes(w.bytes)}), in this tab`;
-    status.textContent = serverStatus;
-    return state.weights;
-  } catch (e) {
-    status.textContent = `Could not load ${name}.`;
-    throw e;
   }
 }
 
@@ -869,7 +635,7 @@ window.__runTraining = runFromTest;
 window.__predictions = () => predict.results;
 window.__engine = () => state.engine;
 window.__modelLoads = () => modelLoads;
-window.__onnxChecks = () => onnxChecks;
+window.__onnxChecks = () => onnxCounter.checks;
 window.__exports = () => exports;
 /** The image at `url` decoded by the tab's decoder at the model's input size, and the current model's probabilities. */
 window.__probe = async (url) => {
