@@ -23,6 +23,15 @@ export interface CaseReport {
    */
   host_ms: number | null;
   tfjs_host_ms: number | null;
+  /**
+   * GPU bytes at the peak of one iteration after the timed ones. Ours: the engine's count of live buffers (tensors
+   * and captured steps, by buffer capacity; engine.memoryStats). TF.js WebGPU: tf.profile's peakBytes, the most
+   * bytes of live tensors tf.memory() counted after any kernel of the iteration (its buffer pool not included).
+   */
+  peak_bytes: number | null;
+  tfjs_peak_bytes: number | null;
+  /** Where a case defines it (the fine-tuning step): the fewest bytes an iteration can need (cases/finetune.ts). */
+  peak_lower_bound_bytes: number | null;
   /** Ours: dispatches per iteration (engine.stats over one iteration). */
   dispatches: number | null;
   /** tfjs_ms / ours_ms: above 1 means ours is faster. */
@@ -110,6 +119,9 @@ export function caseReport(r: CaseResult): CaseReport {
     tfjs_ms: round(tfjs, 5),
     host_ms: round(finite(r.ours.timing?.host?.medianMs), 4),
     tfjs_host_ms: round(finite(r.tfjs.timing?.host?.medianMs), 4),
+    peak_bytes: finite(r.ours.peakBytes),
+    tfjs_peak_bytes: finite(r.tfjs.peakBytes),
+    peak_lower_bound_bytes: finite(d.peakLowerBoundBytes),
     dispatches: finite(r.ours.timing?.host?.dispatches),
     ratio: ours && tfjs ? round(tfjs / ours, 4) : null,
     tfjs_wasm_ms: round(wasm, 5),
@@ -188,13 +200,17 @@ function num(x: number | null, digits = 3): string {
 function ratio(x: number | null): string {
   return x == null ? '-' : `${x.toFixed(x >= 10 ? 1 : 2)}x`;
 }
+/** Bytes as MB (10⁶), as the table shows them. */
+function mb(x: number | null): string {
+  return x == null ? '-' : (x / 1e6).toFixed(x >= 1e8 ? 0 : 1);
+}
 function diff(x: number | null): string {
   return x == null ? '-' : x === 0 ? '0' : x.toExponential(1);
 }
 
 /** A fixed-width table, one row per case; errors and skips as footnotes. */
 export function formatTable(rep: Report): string {
-  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'host ms', 'disp', 'max_rel_diff', 'check'];
+  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'host ms', 'disp', 'peak MB', 'max_rel_diff', 'check'];
   const rows = rep.cases.map((c) => [
     c.name,
     ms(c.ours_ms),
@@ -205,6 +221,7 @@ export function formatTable(rep: Report): string {
     c.images_per_s == null ? '-' : `${num(c.images_per_s)} / ${num(c.tfjs_images_per_s)}`,
     c.host_ms == null && c.tfjs_host_ms == null ? '-' : `${num(c.host_ms)} / ${num(c.tfjs_host_ms)}`,
     c.dispatches == null ? '-' : String(c.dispatches),
+    c.peak_bytes == null && c.tfjs_peak_bytes == null ? '-' : `${mb(c.peak_bytes)} / ${mb(c.tfjs_peak_bytes)}`,
     diff(c.max_rel_diff),
     c.check,
   ]);
@@ -214,6 +231,8 @@ export function formatTable(rep: Report): string {
   for (const c of rep.cases) {
     if (c.skipped) notes.push(`${c.name}: skipped: ${c.skipped}`);
     for (const [k, v] of Object.entries(c.errors ?? {})) notes.push(`${c.name}: ${k}: ${v}`);
+    const bound = peakNote(c);
+    if (bound) notes.push(bound);
   }
   const a = rep.adapter;
   return [
@@ -221,12 +240,20 @@ export function formatTable(rep: Report): string {
     `host: ${rep.host.cpus} CPUs, load average ${rep.host.load_start.toFixed(1)} at the start, ${rep.host.load_end.toFixed(1)} at the end`,
     'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s, img/s and host ms: ours / tfjs webgpu',
     'host ms = JS time of one iteration until submitted (GPU idle); disp = our dispatches per iteration; *_eager: ours re-recorded every iteration, else replayed',
+    'peak MB = GPU bytes at the peak of one iteration, ours (live buffers) / tfjs webgpu (tf.memory() bytes, via tf.profile)',
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     ...(notes.length ? ['', ...notes] : []),
   ].join('\n');
+}
+
+/** The peak against the case's lower bound and against TF.js, where the case has a bound. */
+function peakNote(c: CaseReport): string | null {
+  if (c.peak_lower_bound_bytes == null || c.peak_bytes == null) return null;
+  const vsTfjs = c.tfjs_peak_bytes ? `, ${(c.peak_bytes / c.tfjs_peak_bytes).toFixed(2)}× TF.js's ${mb(c.tfjs_peak_bytes)} MB` : '';
+  return `${c.name}: peak ${mb(c.peak_bytes)} MB = ${(c.peak_bytes / c.peak_lower_bound_bytes).toFixed(2)}× the lower bound ${mb(c.peak_lower_bound_bytes)} MB${vsTfjs}`;
 }
 
 export function formatProfile(rep: Report, top = 10): string {
@@ -250,11 +277,11 @@ export function formatProfile(rep: Report, top = 10): string {
 export function formatMarkdown(rep: Report): string {
   const rows = rep.cases.map(
     (c) =>
-      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${num(c.host_ms)} | ${c.dispatches ?? '-'} | ${diff(c.max_rel_diff)} | ${c.check} |`,
+      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${num(c.host_ms)} | ${c.dispatches ?? '-'} | ${mb(c.peak_bytes)} | ${mb(c.tfjs_peak_bytes)} | ${diff(c.max_rel_diff)} | ${c.check} |`,
   );
   return [
-    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | ours host ms | dispatches | max_rel_diff | check |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | ours host ms | dispatches | ours peak MB | TF.js peak MB | max_rel_diff | check |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
 }

@@ -11,6 +11,8 @@ export interface SideResult {
   timing?: Timing;
   /** The first run: upload, pipeline compilation, one iteration and the readback. */
   firstMs?: number;
+  /** GPU bytes at the peak of one iteration after the timed ones (see measurePeak). */
+  peakBytes?: number;
   error?: string;
 }
 
@@ -124,6 +126,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
         b.into.timing = timings[i]!;
         o.log(`${def.name}: ${b.label} median ${fmtMs(b.into.timing.medianMs)} over ${b.into.timing.samplesMs.length}×${b.into.timing.inner} (interleaved)${hostNote(b.into.timing)}`);
       }
+      for (const b of built) b.into.peakBytes = await measurePeak(b.label, b.s);
       for (const b of built) await b.after(b.s);
     } catch (e) {
       for (const b of built) b.into.error ??= errorText(e);
@@ -142,6 +145,31 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
         res.ours.error ??= errorText(e);
       }
     }
+  }
+
+  /**
+   * GPU bytes at the peak of one more iteration, from the state the timed iterations left: ours from the engine's
+   * own count (memoryStats: live buffers of tensors and captured steps, by capacity), TF.js WebGPU from tf.profile's
+   * peakBytes (the most bytes of live tensors tf.memory() counted after any kernel of the iteration).
+   */
+  async function measurePeak(label: string, s: Side): Promise<number | undefined> {
+    if (label === 'ours') {
+      await s.finish();
+      ctx.engine.resetPeak();
+      s.enqueue();
+      await s.finish();
+      const peak = ctx.engine.memoryStats().peakBytes;
+      o.log(`${def.name}: ours peak ${mib(peak)}`);
+      return peak;
+    }
+    if (label !== 'tfjs') return undefined;
+    const info = await ctx.tfjs.tf.profile(async () => {
+      s.enqueue();
+      await s.finish();
+    });
+    if (!Number.isFinite(info.peakBytes)) return undefined;
+    o.log(`${def.name}: tfjs peak ${mib(info.peakBytes)}`);
+    return info.peakBytes;
   }
 
   /**
@@ -215,6 +243,8 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       const out = r.out;
       into.timing = await measure(s, timing, r.first);
       o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}${hostNote(into.timing)}`);
+      const peak = await measurePeak(label, s);
+      if (peak !== undefined) into.peakBytes = peak;
       await after?.(s);
       return out;
     } catch (e) {
@@ -259,6 +289,8 @@ function hostNote(t: Timing): string {
   if (!t.host) return '';
   return `; host ${fmtMs(t.host.medianMs)} over ${t.host.samplesMs.length}${t.host.dispatches != null ? `, ${t.host.dispatches} dispatches` : ''}`;
 }
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms >= 10 ? 1 : 3)} ms`;

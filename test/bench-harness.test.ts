@@ -239,6 +239,19 @@ describe('report', () => {
     expect(md).toContain('| 0.250 | 42 |');
     expect(JSON.parse(JSON.stringify(rep)).cases[0]).toMatchObject({ host_ms: 0.25, tfjs_host_ms: 12, dispatches: 42, replay: true });
   });
+  it('reports peak bytes of both sides and the lower bound, in the JSON and the tables', () => {
+    const r: CaseResult = { ...result(1e-5), def: { ...def, peakLowerBoundBytes: 200e6 }, ours: { timing: timing(100), peakBytes: 300e6 }, tfjs: { timing: timing(500), peakBytes: 600e6 } };
+    const c = caseReport(r);
+    expect(c).toMatchObject({ peak_bytes: 300e6, tfjs_peak_bytes: 600e6, peak_lower_bound_bytes: 200e6 });
+    expect(caseReport(result(1e-5))).toMatchObject({ peak_bytes: null, tfjs_peak_bytes: null, peak_lower_bound_bytes: null });
+    const info = { vendor: 'v', architecture: 'a', device: 'd', description: 'x', isFallbackAdapter: false, features: [], limits: {} };
+    const meta = { sharedDevice: true, tfjsVersion: '4', quick: true, interleaved: true, timing: opts({}), cpus: 2, loadStart: 0, loadEnd: 0 };
+    const rep = buildReport(info, meta, [r]);
+    const table = formatTable(rep);
+    expect(table).toContain('300 / 600');
+    expect(table).toContain('peak 300 MB = 1.50× the lower bound 200 MB, 0.50× TF.js\'s 600 MB');
+    expect(formatMarkdown(rep)).toContain('| 300 | 600 |');
+  });
   it('records the GEMM variants our side used per case, and the tuning cache the run loaded', () => {
     const c = caseReport({ ...result(1e-5), gemmVariants: { t64x64: 3, lanes: 9 } });
     expect(c.gemm_variants).toEqual(['lanes', 't64x64']);

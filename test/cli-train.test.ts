@@ -139,7 +139,8 @@ describe('training commands (spawned CLI, tiny subset, SqueezeNet 1.1 at 64×64)
     expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2]);
     const done = lines.at(-1)!;
     expect(done.type).toBe('done');
-    for (const k of ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'model']) expect(done.metrics).toHaveProperty(k);
+    for (const k of ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'peak_gpu_bytes', 'model']) expect(done.metrics).toHaveProperty(k);
+    expect((done.metrics as Record<string, number>).peak_gpu_bytes).toBeGreaterThan(0);
     for (const f of ['config.json', 'history.json', 'metrics.json', 'accuracy.png', 'loss.png', 'checkpoint.safetensors']) expect(existsSync(join(dir, 'runs', 'h2', f))).toBe(true);
   });
 

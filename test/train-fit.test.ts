@@ -139,7 +139,8 @@ describe('fit (recipe 1 on synthetic features)', () => {
     expect(await readJson(store, CONFIG_FILE)).toEqual({ test: true });
     expect(await readJson(store, HISTORY_FILE)).toEqual(JSON.parse(JSON.stringify(history)));
     const m = (await readJson<Record<string, unknown>>(store, METRICS_FILE))!;
-    for (const k of ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'model']) expect(m).toHaveProperty(k);
+    for (const k of ['val_acc', 'test_acc', 'val_loss', 'test_loss', 'images_per_s', 'wall_s', 'peak_gpu_bytes', 'model']) expect(m).toHaveProperty(k);
+    expect(m.peak_gpu_bytes).toBeGreaterThan(0);
     expect(m.val_acc).toBe(history.val_acc[2]);
     // Test metrics: the reference's final weights on the test split.
     const w = ref.weights;

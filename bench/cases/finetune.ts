@@ -39,6 +39,24 @@ export function finetuneFlops(batch: number): number {
   return frozen + block5 + block5 + (block5 * 2) / 3 + 3 * headFwd;
 }
 
+const convParams = (l: { cin: number; cout: number }): number => 9 * l.cin * l.cout + l.cout;
+const HEAD_PARAMS = FEATURES * HIDDEN + HIDDEN + HIDDEN + 1;
+
+/**
+ * The fewest GPU bytes one step can need: every weight; a gradient and an RMSprop accumulator per trained weight;
+ * the activations backward needs alive at once (each trained conv's input, block5_conv3's output — the pool's input
+ * and its ReLU mask —, the pooled features, the hidden layer, the logits); and the largest input + output of one
+ * layer (block1_conv2's), which the frozen forward must hold at some moment.
+ */
+export function finetuneLowerBoundBytes(batch: number): number {
+  const weights = VGG16_CONVS.reduce((a, l) => a + convParams(l), 0) + HEAD_PARAMS;
+  const trainable = TRAINED.reduce((a, l) => a + convParams(l), 0) + HEAD_PARAMS;
+  const last = TRAINED[TRAINED.length - 1]!;
+  const saved = TRAINED.reduce((a, l) => a + l.size * l.size * l.cin, 0) + last.size * last.size * last.cout + FEATURES + HIDDEN + 1;
+  const pair = Math.max(...VGG16_CONVS.map((l) => l.size * l.size * (l.cin + l.cout)));
+  return 4 * (weights + 2 * trainable + batch * (saved + pair));
+}
+
 export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[] {
   const batch = quick ? 2 : 20;
   const images = lazy(() => uniform(batch * INPUT * INPUT * 3, 0, 1, 700 + batch));
@@ -55,6 +73,7 @@ export function finetuneCases(quick: boolean, maxBindingBytes: number): CaseDef[
     shape: `[${batch},${INPUT},${INPUT},3]: blocks 1-4 frozen, block5 + Dense(${HIDDEN},relu) + Dense(1) trained, RMSprop(${LR}); ours ${replay ? 'replayed' : 'eager'}`,
     flops: finetuneFlops(batch),
     images: batch,
+    peakLowerBoundBytes: finetuneLowerBoundBytes(batch),
     tolerance: 1e-3,
     outputChecks: [
       { name: 'loss', metric: 'max', tolerance: 1e-3 },

@@ -53,6 +53,11 @@ export interface CaseDef {
   outputChecks?: OutputCheck[];
   /** Ours replays a step captured once (engine.capture) rather than recording it anew every iteration. */
   replay?: boolean;
+  /**
+   * The fewest GPU bytes one iteration can need (the fine-tuning step: weights + trainable gradients + optimizer
+   * state + the activations backward needs alive at once + the largest input/output pair of one layer).
+   */
+  peakLowerBoundBytes?: number;
   /** Set when the case cannot run on this device (e.g. a binding over the storage-binding limit). */
   skip?: string;
   ours(ctx: BenchContext): Side;

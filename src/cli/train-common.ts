@@ -182,6 +182,7 @@ export function reportRun(io: CommandIo, dir: string, metrics: Record<string, nu
       `${typeof m.images_per_s === 'number' ? m.images_per_s.toFixed(1) : 'n/a'} images/s - ${typeof m.wall_s === 'number' ? m.wall_s.toFixed(1) : 'n/a'}s`,
   );
   if (typeof m.test_top5_acc === 'number') io.reporter.say(`test top-5 accuracy: ${f4(m.test_top5_acc)}`);
+  if (typeof m.peak_gpu_bytes === 'number') io.reporter.say(`peak GPU memory: ${(m.peak_gpu_bytes / 1e6).toFixed(1)} MB (tensors and captured steps)`);
   io.reporter.say(`Run folder: ${dir} (config.json, history.json, metrics.json, accuracy.png, loss.png, confusion.png, checkpoint.safetensors)`);
   io.reporter.json({ type: 'done', run: dir, metrics: jsonSafe(m) });
 }

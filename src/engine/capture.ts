@@ -45,7 +45,7 @@ export class Capture {
       sub.recorder = null;
       for (const f of fixed) f.dispose();
       memory.dispose();
-      for (const c of rec.constants) sub.deferDestroy(c);
+      this.destroyConstants(rec);
       throw e;
     } finally {
       sub.recorder = null;
@@ -153,7 +153,14 @@ export class Capture {
   dispose(step: CapturedStep<unknown>): void {
     for (const t of [...step.inputs, ...step.outputTensors]) t.dispose();
     step.recorder.memory.dispose();
-    for (const c of step.recorder.constants) this.submission.deferDestroy(c);
+    this.destroyConstants(step.recorder);
+  }
+
+  private destroyConstants(rec: CaptureRecorder): void {
+    for (const c of rec.constants) {
+      this.memory.pool.drop(c.size, true);
+      this.submission.deferDestroy(c);
+    }
   }
 }
 

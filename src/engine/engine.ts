@@ -4,7 +4,7 @@ import { acquireDevice, type AdapterSummary } from './device.js';
 import { Kernels, type KernelCall } from './kernels.js';
 import { Memory } from './memory.js';
 import type { PipelineCache } from './pipelines.js';
-import { BufferPool } from './pool.js';
+import { BufferPool, type GpuBytes } from './pool.js';
 import type { Profiler } from './profiler.js';
 import type { ScopeStack } from './scope.js';
 import { Submission, type EngineStats } from './submission.js';
@@ -14,6 +14,7 @@ import { Tensor, type DType, type HostArray } from './tensor.js';
 
 export type { KernelCall } from './kernels.js';
 export type { EngineStats } from './submission.js';
+export type { GpuBytes } from './pool.js';
 
 export interface EngineOptions {
   powerPreference?: GPUPowerPreference;
@@ -237,6 +238,19 @@ export class Engine {
   /** Runs `fn` without recording anything on the autograd tape. */
   noGrad<T>(fn: () => T): T {
     return this.tape.withoutRecording(fn);
+  }
+
+  /**
+   * GPU bytes held for tensors and captured steps now, and the most held at once since creation or `resetPeak`
+   * (GpuBytes in pool.ts: buffer capacities; the pool's free lists are `pool.counters.freeBytes`).
+   */
+  memoryStats(): GpuBytes {
+    return { ...this.pool.bytes };
+  }
+
+  /** Starts a new peak (memoryStats().peakBytes) from what is held now. */
+  resetPeak(): void {
+    this.pool.resetPeak();
   }
 
   resetStats(): void {

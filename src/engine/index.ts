@@ -1,7 +1,7 @@
 export { Engine, type KernelCall, type EngineOptions, type EngineStats } from './engine.js';
 export { CapturedStep, type StepInput, type RecordedCommand } from './capture.js';
 export { Tensor, Storage, shapeSize, byteLength, type DType, type HostArray } from './tensor.js';
-export { BufferPool, sizeClass, type PoolCounters } from './pool.js';
+export { BufferPool, sizeClass, type PoolCounters, type GpuBytes } from './pool.js';
 export { PipelineCache } from './pipelines.js';
 export { ScopeStack } from './scope.js';
 export { Tape, type BackwardFn } from './autograd.js';

@@ -94,6 +94,7 @@ export class Memory {
     const src = this.device.createBuffer({ size: bytes.byteLength, usage: STORAGE_USAGE, label: `${rec.label}.constant` });
     this.submission.writeBuffer(src, bytes);
     rec.constants.push(src);
+    this.pool.hold(src.size, true);
     this.submission.copy(src, t.buffer, bytes.byteLength);
     rec.used.add(t.buffer);
     t.storage.version++;

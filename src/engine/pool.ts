@@ -14,6 +14,21 @@ export interface PoolCounters {
   reused: number;
 }
 
+/**
+ * GPU bytes held for the engine's data: every live pooled buffer (tensors, and the buffers of captured steps' memory
+ * plans, free inside a plan or not) plus the constants captured steps copy from. Counted by buffer capacity (size
+ * class), not by tensor length. Not counted: the pool's free lists (see PoolCounters.freeBytes), kernel params and
+ * readback staging.
+ */
+export interface GpuBytes {
+  /** Bytes held now. */
+  liveBytes: number;
+  /** The most held at once since the engine was created or `resetPeak` was last called. */
+  peakBytes: number;
+  /** Of liveBytes: the bytes captured steps hold (their memory plans and constants). */
+  stepBytes: number;
+}
+
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
 
 /** Rounds a byte count up to its size class: powers of two up to 64 KiB, then quarter steps between powers of two. */
@@ -28,6 +43,8 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   readonly counters: PoolCounters = { liveBuffers: 0, liveBytes: 0, freeBuffers: 0, freeBytes: 0, created: 0, reused: 0 };
+  /** Live and peak bytes (GpuBytes); pooled buffers are counted here, other holders call `hold` / `drop`. */
+  readonly bytes: GpuBytes = { liveBytes: 0, peakBytes: 0, stepBytes: 0 };
   /** Free bytes above which released buffers are destroyed instead of kept. */
   maxFreeBytes = 512 * 1024 * 1024;
   private retired: GPUBuffer[] = [];
@@ -56,13 +73,39 @@ export class BufferPool {
     }
     this.counters.liveBuffers++;
     this.counters.liveBytes += size;
+    this.hold(size);
     return buffer;
+  }
+
+  /** Counts `bytes` more held (`step`: by a captured step); pooled buffers are counted by acquire/release. */
+  hold(bytes: number, step = false): void {
+    const b = this.bytes;
+    b.liveBytes += bytes;
+    if (step) b.stepBytes += bytes;
+    if (b.liveBytes > b.peakBytes) b.peakBytes = b.liveBytes;
+  }
+
+  /** The reverse of `hold`. */
+  drop(bytes: number, step = false): void {
+    this.bytes.liveBytes -= bytes;
+    if (step) this.bytes.stepBytes -= bytes;
+  }
+
+  /** `bytes` of live pooled buffers passed to (positive) or from (negative) a captured step. */
+  stepShare(bytes: number): void {
+    this.bytes.stepBytes += bytes;
+  }
+
+  /** Starts a new peak from what is held now. */
+  resetPeak(): void {
+    this.bytes.peakBytes = this.bytes.liveBytes;
   }
 
   release(buffer: GPUBuffer): void {
     const size = buffer.size;
     this.counters.liveBuffers--;
     this.counters.liveBytes -= size;
+    this.drop(size);
     if (this.counters.freeBytes + size > this.maxFreeBytes) {
       // Commands recorded but not yet submitted may still use it: destroyed after the next submit.
       this.retired.push(buffer);

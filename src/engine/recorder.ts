@@ -51,7 +51,11 @@ export class StepMemory {
    */
   acquire(bytes: number, label: string, fresh = false): GPUBuffer {
     const list = fresh ? undefined : this.free.get(sizeClass(bytes));
-    const buffer = list?.pop() ?? this.pool.acquire(bytes, label);
+    let buffer = list?.pop();
+    if (!buffer) {
+      buffer = this.pool.acquire(bytes, label);
+      this.pool.stepShare(buffer.size);
+    }
     this.owned.add(buffer);
     this.held.add(buffer);
     return buffer;
@@ -62,6 +66,7 @@ export class StepMemory {
     this.held.delete(buffer);
     if (this.disposed) {
       this.owned.delete(buffer);
+      this.pool.stepShare(-buffer.size);
       this.pool.release(buffer);
     } else if (this.recording) {
       let list = this.free.get(buffer.size);
@@ -78,6 +83,7 @@ export class StepMemory {
     for (const b of this.owned) {
       if (this.held.has(b)) continue;
       this.owned.delete(b);
+      this.pool.stepShare(-b.size);
       this.pool.release(b);
     }
     this.free.clear();

@@ -180,6 +180,8 @@ export async function runTraining(e: Engine, plan: TrainingPlan, io: RunIO, opts
       best_epoch: n > 0 ? best + 1 : 0,
       images_per_s: sessionRates.length ? sessionRates.reduce((a, b) => a + b, 0) / sessionRates.length : NaN,
       wall_s: (performance.now() - t0) / 1000,
+      // GPU bytes at the most held at once since the engine was created (or its resetPeak): the whole command.
+      peak_gpu_bytes: e.memoryStats().peakBytes,
       ...opts.extraMetrics,
     };
     await writeJson(io.store, METRICS_FILE, { ...jsonSafe(metrics), ...(report ? reportJson(report) : {}) });

@@ -13,8 +13,13 @@ export function registerInfo(program: Command): void {
       const engine = await Engine.create();
       const i = engine.info;
       const tuning = await gemmTuningReport(engine, NodeTuneStore.forAdapter(opts.cacheDir, i));
+      const memory = {
+        counted: 'peak_gpu_bytes (metrics.json, bench peak_bytes): live GPU buffers of tensors and captured steps, by buffer capacity, at their most',
+        not_counted: "buffers the pool keeps free for reuse (up to pool_free_limit_bytes), kernel params, readback staging",
+        pool_free_limit_bytes: engine.pool.maxFreeBytes,
+      };
       if (opts.json) {
-        console.log(JSON.stringify({ ...i, tuning }, null, 2));
+        console.log(JSON.stringify({ ...i, tuning, memory }, null, 2));
       } else {
         console.log(`adapter:       ${i.description || '(no description)'}`);
         console.log(`vendor:        ${i.vendor || '-'}`);
@@ -24,6 +29,9 @@ export function registerInfo(program: Command): void {
         console.log(`features used: ${i.features.join(', ') || '(none)'}`);
         console.log(`gemm tuning:   ${tuningLine(tuning)}`);
         console.log(`gemm variants: ${tuning.candidates.join(', ')} (candidates on this adapter)`);
+        console.log(`memory:        runs record peak_gpu_bytes in metrics.json: the most GPU bytes live buffers of tensors and`);
+        console.log(`               captured steps held at once (by buffer capacity); freed buffers the pool keeps for reuse`);
+        console.log(`               (up to ${(memory.pool_free_limit_bytes / 2 ** 20).toFixed(0)} MiB), kernel params and readback staging come on top`);
         console.log('limits:');
         for (const [k, v] of Object.entries(i.limits)) console.log(`  ${k.padEnd(36)} ${v}`);
       }
