@@ -24,7 +24,7 @@ for (const [n, h, w, cin, cout] of shapes) {
     const gw = e.empty(wt.shape);
     const parts: string[] = [];
     for (const [name, code, bindings, wg] of [
-      ['fwd', lanesGemmCode(tile, convGemmSpec('conv2d_fwd', g, { bias: false, relu: true })), [x, wt, y], tileGrid(tile, n * h * w, cout)],
+      ['fwd', lanesGemmCode(tile, convGemmSpec('conv2d_fwd', g, { bias: false, act: 'relu' })), [x, wt, y], tileGrid(tile, n * h * w, cout)],
       ['gx', lanesGemmCode(tile, convGemmSpec('conv2d_grad_input', g)), [gy, wt, gx], tileGrid(tile, n * h * w, cin)],
       ['gw', lanesGemmCode(tile, convGemmSpec('conv2d_grad_filter', g)), [x, gy, gw], tileGrid(tile, 9 * Math.ceil(cin / TM) * TM, cout)],
     ] as const) {

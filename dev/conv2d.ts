@@ -65,7 +65,7 @@ function gemm(name: string, kind: Variant['kind'], tile: () => GemmTile): Varian
     name,
     kind,
     code: (g) =>
-      lanesGemmCode(tile(), kind === 'fwd' ? convGemmSpec('conv2d_fwd', g, { bias: true, relu: true }) : convGemmSpec(kind === 'gx' ? 'conv2d_grad_input' : 'conv2d_grad_filter', g)),
+      lanesGemmCode(tile(), kind === 'fwd' ? convGemmSpec('conv2d_fwd', g, { bias: true, act: 'relu' }) : convGemmSpec(kind === 'gx' ? 'conv2d_grad_input' : 'conv2d_grad_filter', g)),
     workgroups: (g) => {
       const t = tile();
       if (kind === 'fwd') return tileGrid(t, g.N * g.OH * g.OW, g.Cout);

@@ -5,4 +5,4 @@ import { lanesGemmCode } from '../src/kernels/matmul.js';
 
 const [H, C, Co, TM] = process.argv.slice(2).map(Number) as [number, number, number, number];
 const g = conv2dGeometry([1, H, H, C], [3, 3, C, Co], 1, 'same');
-process.stdout.write(lanesGemmCode({ L: 8, TM, TNv: 1, bcast: true }, convGemmSpec('conv2d_fwd', g, { bias: true, relu: true })));
+process.stdout.write(lanesGemmCode({ L: 8, TM, TNv: 1, bcast: true }, convGemmSpec('conv2d_fwd', g, { bias: true, act: 'relu' })));

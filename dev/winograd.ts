@@ -39,8 +39,8 @@ for (const l of layers) {
     const g = conv2dGeometry(xs, [3, 3, l.cin, l.cout], 1, 'same');
     const algorithms = {
       direct: (y: Tensor) => void conv2dForward(e, tx, tw, tb, { relu: true, out: y, algorithm: 'direct' }),
-      'F(2×2)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, true, undefined, undefined, F2x3),
-      'F(4×4)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, true, undefined, undefined, F4x3),
+      'F(2×2)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, 'relu', undefined, undefined, F2x3),
+      'F(4×4)': (y: Tensor) => void winogradConv2d(e, tx, tw, tb, y, g, 'relu', undefined, undefined, F4x3),
     };
     for (const [name, alg] of Object.entries(algorithms)) {
       const y = e.keep(e.empty([batch, l.h, l.h, l.cout]));

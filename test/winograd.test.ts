@@ -73,7 +73,7 @@ describe('winograd conv2d', () => {
       const ref = refConv2d(x, w, b, g, c.relu);
       for (const [name, variant] of VARIANTS) {
         const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
-        expect(winogradConv2d(e, tx, tw, tb, y, kg, c.relu, undefined, winogradMaxBytes(e), variant)).toBe(true);
+        expect(winogradConv2d(e, tx, tw, tb, y, kg, c.relu ? 'relu' : 'linear', undefined, winogradMaxBytes(e), variant)).toBe(true);
         expectClose(await y.readF32(), ref, FWD_TOL, `${name} forward`);
         y.dispose();
       }
@@ -133,11 +133,11 @@ describe('winograd conv2d', () => {
     const tb = e.upload(b!, [c.cout]);
     const y = poisoned(e, [c.n, g.oh, g.ow, c.cout]);
     const before = dispatches(e, 'winograd_input');
-    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, 2 * perImage, F2x3)).toBe(true);
+    expect(winogradConv2d(e, tx, tw, tb, y, kg, 'relu', undefined, 2 * perImage, F2x3)).toBe(true);
     expect(dispatches(e, 'winograd_input')).toBe(before + 3);
     expectClose(await y.readF32(), refConv2d(x, w, b, g, true), FWD_TOL, 'chunked winograd forward');
     // Too little room for one image: nothing runs, the caller falls back to the direct kernel.
-    expect(winogradConv2d(e, tx, tw, tb, y, kg, true, undefined, perImage - 1, F2x3)).toBe(false);
+    expect(winogradConv2d(e, tx, tw, tb, y, kg, 'relu', undefined, perImage - 1, F2x3)).toBe(false);
     for (const t of [tx, tw, tb, y]) t.dispose();
   });
 

@@ -1,7 +1,7 @@
 /**
  * 2-D convolution as an implicit GEMM (no im2col buffer): NHWC input, HWIO filters (Keras), stride 1 or 2, padding
  * 'same' (Keras: output ceil(H/s), total padding max((out−1)·s + k − H, 0), the smaller half on top/left) or
- * 'valid', bias and a fused ReLU epilogue; and the two gradient kernels.
+ * 'valid', bias and a fused ReLU or ReLU6 epilogue; and the two gradient kernels.
  *
  * All three are GEMMs described once (`convGemmSpec`, gemm-spec.ts's contract) with the convolution index maths in
  * their operands, and run by either GEMM kernel — the lanes kernel of matmul.ts or the workgroup tiles of
@@ -12,13 +12,15 @@
  *   the pixels each tap reaches (vec4 along co), B = filters read along co, so no transposed copy is needed;
  * - gradient of the filter: rows = (ky, kx, ci), columns = output channels, K = output pixels; A = input pixels
  *   shifted by the tap (vec4 along ci), B = output gradient (vec4 along co).
- * The ReLU mask (gy·(y > 0)) and the bias gradient come from one pass (reluMaskColumnSums in matmul.ts) before the
+ * A 1×1 stride-1 convolution without padding is a plain GEMM on the [N·H·W, C] views (dense operands, no taps, no
+ * pixel index maths) in all three.
+ * The ReLU mask (gy·(y > 0), ReLU6: gy·(0 < y < 6)) and the bias gradient come from one pass (reluMaskColumnSums in matmul.ts) before the
  * gradient kernels: each gradient element is read by many GEMM tiles, so masking it once is cheaper than in every
  * tile's loads here.
  */
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
-import { denseOperand, type GemmOperand, type GemmSpec } from './gemm-spec.js';
+import { actKey, denseOperand, type GemmActivation, type GemmOperand, type GemmSpec } from './gemm-spec.js';
 import { runGemm, type GemmShape, type GemmVariant } from './gemm-variant.js';
 import { chooseTile, gemmCall, reluMaskColumnSums, type GemmTile } from './matmul.js';
 import { winogradApplies, winogradConv2d, winogradEnabled, winogradGradInput } from './winograd.js';
@@ -69,6 +71,11 @@ export function geomKey(g: Conv2dGeometry): string {
 /** Multiply-adds of the forward pass (each gradient has the same count). */
 export function macs(g: Conv2dGeometry): number {
   return g.N * g.OH * g.OW * g.KH * g.KW * g.Cin * g.Cout;
+}
+
+/** A 1×1, stride-1 convolution without padding: output pixel = input pixel, so each GEMM is a plain product. */
+function isPointwise(g: Conv2dGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.stride === 1 && g.OH === g.H && g.OW === g.W;
 }
 
 /** Every tap of every output pixel lands inside the image (no padding), so loads need no validity test. */
@@ -139,10 +146,10 @@ function convGemmShape(family: ConvFamily, g: Conv2dGeometry): GemmShape {
   return { family, M: g.KH * g.KW * g.Cin, N: g.Cout, K: g.N * g.OH * g.OW, batch: 1 };
 }
 
-/** What the forward adds: bias, ReLU, and where its channels go. */
+/** What the forward adds: bias, the activation, and where its channels go. */
 export interface ForwardEpilogue {
   bias: boolean;
-  relu: boolean;
+  act: GemmActivation;
   slice?: ChannelSlice;
 }
 
@@ -152,23 +159,31 @@ export interface ForwardEpilogue {
  * - gradient of the input: rows = input pixels, columns = input channels, depth = taps × output channels;
  * - gradient of the filter: rows = taps × input channels, columns = output channels, depth = output pixels.
  */
-export function convGemmSpec(family: ConvFamily, g: Conv2dGeometry, fwd: ForwardEpilogue = { bias: false, relu: false }): GemmSpec {
+export function convGemmSpec(family: ConvFamily, g: Conv2dGeometry, fwd: ForwardEpilogue = { bias: false, act: 'linear' }): GemmSpec {
   const s = convGemmShape(family, g);
   const taps = (axis: 'm' | 'k', inner: number) => ({ axis, KH: g.KH, KW: g.KW, inner });
+  // A pointwise convolution: pixels × channels matrices, the filter [Cin, Cout] (plain products, no taps).
+  const plain = isPointwise(g);
   if (family === 'conv2d_fwd') {
-    const c = { rowStride: fwd.slice?.stride ?? g.Cout, offset: fwd.slice?.offset ?? 0, bias: fwd.bias, relu: fwd.relu };
+    const c = { rowStride: fwd.slice?.stride ?? g.Cout, offset: fwd.slice?.offset ?? 0, bias: fwd.bias, act: fwd.act };
+    if (plain) return { ...s, a: denseOperand('X', 'k', g.Cin), b: denseOperand('Wt', 'x', g.Cout), c };
     return { ...s, taps: taps('k', g.Cin), a: inputThroughTap(g, 'k'), b: filterOfTap(g, 'x'), c };
   }
+  const linear = { bias: false, act: 'linear' } as const;
   if (family === 'conv2d_grad_input') {
-    return { ...s, taps: taps('k', g.Cout), a: outputGradThroughTap(g), b: filterOfTap(g, 'k'), c: { rowStride: g.Cin, bias: false, relu: false } };
+    const c = { rowStride: g.Cin, ...linear };
+    if (plain) return { ...s, a: denseOperand('GY', 'k', g.Cout), b: denseOperand('Wt', 'k', g.Cout), c };
+    return { ...s, taps: taps('k', g.Cout), a: outputGradThroughTap(g), b: filterOfTap(g, 'k'), c };
   }
-  return { ...s, taps: taps('m', g.Cin), a: inputThroughTap(g, 'x'), b: denseOperand('GY', 'x', g.Cout), c: { rowStride: g.Cout, bias: false, relu: false } };
+  const c = { rowStride: g.Cout, ...linear };
+  if (plain) return { ...s, a: denseOperand('X', 'x', g.Cin), b: denseOperand('GY', 'x', g.Cout), c };
+  return { ...s, taps: taps('m', g.Cin), a: inputThroughTap(g, 'x'), b: denseOperand('GY', 'x', g.Cout), c };
 }
 
 /** Dispatches one convolution GEMM in the variant chosen for it; `tile` gives the lanes kernel's tile. */
 function runConvGemm(e: Engine, family: ConvFamily, g: Conv2dGeometry, bindings: Tensor[], tile: () => GemmTile, fwd?: ForwardEpilogue): void {
   const slice = fwd?.slice;
-  const extra = fwd ? `,${fwd.bias ? 1 : 0}${fwd.relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}` : '';
+  const extra = fwd ? `,${fwd.bias ? 1 : 0}${actKey(fwd.act)},${slice ? `${slice.stride}+${slice.offset}` : '-'}` : '';
   const spec = convGemmSpec(family, g, fwd);
   runGemm(e, convGemmShape(family, g), bindings, (v: GemmVariant, bs) => gemmCall(v, family, `${family}:${geomKey(g)}${extra}`, spec, tile, bs));
 }
@@ -185,6 +200,8 @@ export interface ChannelSlice {
 export interface Conv2dForwardOptions {
   stride?: 1 | 2;
   padding?: Conv2dPadding;
+  /** The fused activation (default 'linear'; `relu: true` is short for 'relu'). */
+  activation?: GemmActivation;
   relu?: boolean;
   /** Write into this tensor (shape [N, OH, OW, Cout]) instead of a new one. */
   out?: Tensor;
@@ -207,7 +224,7 @@ function checkOut(out: Tensor | undefined, shape: number[], what: string): void 
   }
 }
 
-/** y = x ⊛ w + b (ReLU'd when `relu`): x [N,H,W,Cin], w [KH,KW,Cin,Cout], b [Cout] or null. */
+/** y = act(x ⊛ w + b): x [N,H,W,Cin], w [KH,KW,Cin,Cout], b [Cout] or null. */
 export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dForwardOptions = {}): Tensor {
   const g = conv2dGeometry(x.shape, w.shape, opts.stride ?? 1, opts.padding ?? 'same');
   if (b && (b.rank !== 1 || b.size !== g.Cout)) throw new Error(`conv2d: bias must be [${g.Cout}], got [${b.shape.join(', ')}]`);
@@ -224,9 +241,10 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
     slice = { stride: C, offset: off };
   } else checkOut(opts.out, shape, 'conv2d');
   const y = opts.out ?? e.empty(shape, 'f32', 'conv2d');
-  if ((opts.algorithm ?? 'auto') === 'auto' && winogradEnabled(e) && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, opts.relu ?? false, slice)) return y;
+  const act = opts.activation ?? (opts.relu ? 'relu' : 'linear');
+  if ((opts.algorithm ?? 'auto') === 'auto' && winogradEnabled(e) && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, act, slice)) return y;
   const M = g.N * g.OH * g.OW;
-  runConvGemm(e, 'conv2d_fwd', g, b ? [x, w, b, y] : [x, w, y], () => chooseTile(e, M, macs(g)), { bias: b !== null, relu: opts.relu ?? false, ...(slice ? { slice } : {}) });
+  runConvGemm(e, 'conv2d_fwd', g, b ? [x, w, b, y] : [x, w, y], () => chooseTile(e, M, macs(g)), { bias: b !== null, act, ...(slice ? { slice } : {}) });
   return y;
 }
 
@@ -260,15 +278,17 @@ export function conv2dGradFilter(e: Engine, x: Tensor, gy: Tensor, g: Conv2dGeom
 // ------------------------------------------------------------------ the whole backward
 
 export interface Conv2dBackwardRequest {
-  /** The forward output, when the forward applied ReLU (its sign masks gy). */
+  /** The forward output, when the forward applied ReLU (its sign masks gy) or ReLU6 (gy flows where 0 < y < 6). */
   y: Tensor | null;
+  /** `y` went through ReLU6 (default: ReLU). */
+  relu6?: boolean;
   input: boolean;
   filter: boolean;
   bias: boolean;
 }
 
 /**
- * The gradients a conv2d layer needs: masks gy by the ReLU (once), then runs only the requested kernels.
+ * The gradients a conv2d layer needs: masks gy by the activation (once), then runs only the requested kernels.
  * Intermediates are disposed; returned tensors are new. `x` is read only for the filter gradient and `w` only for
  * the input gradient, so either may be null when that gradient is not requested.
  */
@@ -283,7 +303,7 @@ export function conv2dBackward(
   if (want.input && !w) throw new Error('conv2d backward: the filter is needed for the input gradient');
   if (want.filter && !x) throw new Error('conv2d backward: the input is needed for the filter gradient');
   const needMasked = want.y !== null && (want.input || want.filter);
-  const { masked, sums } = reluMaskColumnSums(e, gy, want.y, { masked: needMasked, sums: want.bias });
+  const { masked, sums } = reluMaskColumnSums(e, gy, want.y, { masked: needMasked, sums: want.bias, relu6: want.relu6 ?? false });
   const g2 = masked ?? gy;
   const gx = want.input ? conv2dGradInput(e, g2, w!, g) : null;
   const gw = want.filter ? conv2dGradFilter(e, x!, g2, g) : null;

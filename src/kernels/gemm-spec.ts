@@ -2,7 +2,7 @@
  * The one description of a GEMM that both GEMM kernels consume — the lanes kernel (matmul.ts: one subgroup per
  * workgroup) and the workgroup-memory tiles (gemm-tiled.ts):
  *
- *   C[b, m, n] = Σ_k A[b, m, k]·B[b, k, n]   (+ bias[n], ReLU), stored at out[b·batchStride + m·rowStride + offset + n]
+ *   C[b, m, n] = Σ_k A[b, m, k]·B[b, k, n]   (+ bias[n], ReLU or ReLU6), stored at out[b·batchStride + m·rowStride + offset + n]
  *
  * Each operand says where its elements are. An operand has a contiguous index (stride 1 in memory: its depth k, or
  * its x — m for A, n for B) and an outer one (the other); element (outer o, contiguous c) is `buf[base(o) + c]`. A
@@ -45,6 +45,21 @@ export interface GemmOperand {
   at: (o: string, s: string, tap: TapVars | null) => { lines?: string; ok?: string; base: string };
 }
 
+/** The activation a GEMM's epilogue applies: none, max(v, 0), or clamp(v, 0, 6). */
+export type GemmActivation = 'linear' | 'relu' | 'relu6';
+
+/** WGSL applying `act` to `v` of type `ty` (f32 or vec4f). */
+export function activate(act: GemmActivation, v: string, ty: 'f32' | 'vec4f'): string {
+  if (act === 'relu') return `max(${v}, ${ty}(0.0))`;
+  if (act === 'relu6') return `clamp(${v}, ${ty}(0.0), ${ty}(6.0))`;
+  return v;
+}
+
+/** The pipeline-cache key character of an activation. */
+export function actKey(act: GemmActivation): string {
+  return act === 'relu' ? '1' : act === 'relu6' ? '6' : '0';
+}
+
 /** Where C goes and what is applied first. */
 export interface GemmStore {
   rowStride: number;
@@ -53,7 +68,7 @@ export interface GemmStore {
   batchStride?: number;
   /** Add `bias[n]` (a binding after A and B). */
   bias: boolean;
-  relu: boolean;
+  act: GemmActivation;
 }
 
 export interface GemmSpec {

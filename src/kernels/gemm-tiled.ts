@@ -8,10 +8,10 @@
  * matmul.ts reads too) through WGSL functions it builds from it, `loadA(b, m, k)`, `loadB(b, k, n)` (indices always
  * in range; `loadA4`/`loadB4`: four consecutive elements along a contiguous index whose extent is a multiple of 4,
  * so a tile is staged with vec4 loads where the tile's share per invocation divides evenly) and `storeC(b, m, n, v)`
- * (bias, ReLU, channel slices), so one kernel serves the plain and batched matmul and the three implicit-GEMM
+ * (bias, activation, channel slices), so one kernel serves the plain and batched matmul and the three implicit-GEMM
  * convolutions. It needs no subgroups. gemm-variant.ts chooses between it and the lanes kernel.
  */
-import { bindingDecls, bufferDecl, storeIndex, type GemmOperand, type GemmSpec } from './gemm-spec.js';
+import { activate, bindingDecls, bufferDecl, storeIndex, type GemmOperand, type GemmSpec } from './gemm-spec.js';
 
 export interface TiledConfig {
   /** Rows and columns of C per workgroup, and the K depth staged per step. */
@@ -87,7 +87,7 @@ export function tiledGemmCode(c: TiledConfig, s: GemmSpec): string {
   const cols = Array.from({ length: c.RN }, (_, j) => j);
   const decls = [bufferDecl(s.a.name, s.a.vec), bufferDecl(s.b.name, s.b.vec), ...(s.c.bias ? [bufferDecl('bias', false)] : []), bufferDecl('out', false, 'read_write')];
   let v = s.c.bias ? 'v + bias[n]' : 'v';
-  if (s.c.relu) v = `max(${v}, 0.0)`;
+  v = activate(s.c.act, v, 'f32');
   return `${bindingDecls(decls)}
 ${loadFunction('A', s.a, s)}
 ${loadFunction('B', s.b, s)}

@@ -21,7 +21,7 @@ import type { Tensor } from '../engine/tensor.js';
 import type { KernelCall } from '../engine/engine.js';
 import { stateSlot } from '../engine/kernel-state.js';
 import { grid, range } from './common.js';
-import { bindingDecls, bufferDecl, denseOperand, storeIndex, type GemmOperand, type GemmSpec, type TapVars } from './gemm-spec.js';
+import { activate, bindingDecls, bufferDecl, denseOperand, storeIndex, type GemmActivation, type GemmOperand, type GemmSpec, type TapVars } from './gemm-spec.js';
 import { tiledGemmCode, tiledWorkgroups } from './gemm-tiled.js';
 import { runGemm, TILED_CONFIGS, type GemmVariant } from './gemm-variant.js';
 
@@ -362,7 +362,7 @@ ${entry}
     col0: 'col0',
     row: (r) => ({ guard: `m0 + ${r} < ${mExt}u`, base: storeIndex(s, `(row0 + ${r})`, '') }),
     bias: c.bias ? (vecOut ? 'bias4' : 'bias') : null,
-    relu: c.relu,
+    act: c.act,
     vecOut,
   })}
 }`;
@@ -377,12 +377,12 @@ interface EpilogueSpec {
   row: (r: string) => { guard: string; base: string };
   /** Name of a bias binding (array<vec4f> when vecOut, else array<f32>), or null. */
   bias: string | null;
-  relu: boolean;
+  act: GemmActivation;
   /** Store as vec4 (needs 'n' mode, N % 4 == 0 and the output bound as array<vec4f> named `out4`). */
   vecOut: boolean;
 }
 
-/** Adds bias, applies ReLU and stores the accumulators (output binding `out` or `out4`). */
+/** Adds bias, applies the activation and stores the accumulators (output binding `out` or `out4`). */
 function epilogue(p: GemmPlan, s: EpilogueSpec): string {
   const { TM, TNv } = p.tile;
   const lines: string[] = [];
@@ -401,7 +401,7 @@ function epilogue(p: GemmPlan, s: EpilogueSpec): string {
     for (let j = 0; j < TNv; j++) {
       let v = acc(p, loop ? 'r' : r, j);
       if (s.bias) v = `(${v} + bias_${j})`;
-      if (s.relu) v = `max(${v}, vec4f(0.0))`;
+      v = activate(s.act, v, 'vec4f');
       if (s.vecOut) {
         body.push(`if (col_${j}_0 < ${s.N}u) { out4[(ob + col_${j}_0) / 4u] = ${v}; }`);
       } else {
@@ -472,7 +472,7 @@ export function matmulSpec(d: MatmulDims, transA: boolean, transB: boolean, bias
     batch,
     a: denseOperand('A', transA ? 'x' : 'k', transA ? M : K, sliced(M * K)),
     b: denseOperand('B', transB ? 'k' : 'x', transB ? K : N, sliced(K * N)),
-    c: { rowStride: N, batchStride: M * N, bias, relu },
+    c: { rowStride: N, batchStride: M * N, bias, act: relu ? 'relu' : 'linear' },
   };
 }
 
@@ -538,7 +538,7 @@ const SUM_ROWS = 256;
 
 /**
  * For a gradient gy [M, C] of a layer whose output y went through ReLU: `masked` = gy·(y > 0) (when `y` is given and
- * `wantMasked`), and `sums` = column sums of the (masked) gradient, i.e. the bias gradient (when `wantSums`).
+ * `want.masked`; through ReLU6 when `want.relu6`: gy·(0 < y < 6)), and `sums` = column sums of the (masked) gradient, i.e. the bias gradient (when `wantSums`).
  * Columns are spread over lanes (vec4 when C % 4 == 0) and rows over workgroups in blocks of 256, whose partial sums
  * a second pass adds up.
  */
@@ -546,7 +546,7 @@ export function reluMaskColumnSums(
   e: Engine,
   gy: Tensor,
   y: Tensor | null,
-  want: { masked: boolean; sums: boolean },
+  want: { masked: boolean; sums: boolean; relu6?: boolean },
 ): { masked: Tensor | null; sums: Tensor | null } {
   const C = gy.shape[gy.rank - 1]!;
   const M = gy.size / C;
@@ -566,7 +566,8 @@ export function reluMaskColumnSums(
     if (y) decls.push(['y', 'read', ty]);
     if (doMask) decls.push(['masked', 'read_write', ty]);
     if (want.sums) decls.push(['partial', 'read_write', ty]);
-    const g = y ? `select(${ty}(0.0), gy[i], y[i] > ${ty}(0.0))` : 'gy[i]';
+    const live = want.relu6 ? `(y[i] > ${ty}(0.0)) & (y[i] < ${ty}(6.0))` : `y[i] > ${ty}(0.0)`;
+    const g = y ? `select(${ty}(0.0), gy[i], ${live})` : 'gy[i]';
     return `${bindingDecls(decls)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -587,7 +588,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   const bindings = [gy, ...(y ? [y] : []), ...(masked ? [masked] : []), ...(partial ? [partial] : [])];
   e.run({
     name: doMask ? (want.sums ? 'relu_mask_colsum' : 'relu_mask') : 'colsum',
-    key: `relu_mask_colsum:${M},${C},${y ? 1 : 0}${doMask ? 1 : 0}${want.sums ? 1 : 0}`,
+    key: `relu_mask_colsum:${M},${C},${y ? (want.relu6 ? 6 : 1) : 0}${doMask ? 1 : 0}${want.sums ? 1 : 0}`,
     code,
     bindings,
     workgroups: [colGroups, rowBlocks],

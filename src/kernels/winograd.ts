@@ -7,7 +7,7 @@
  *   U = G·g·Gᵀ     per filter (3×3 → α×α), computed once per weight version (cached per filter buffer)
  *   V = Bᵀ·d·B     per α×α input patch and channel
  *   M[ξν] = V[ξν]·U[ξν]   α² independent GEMMs [blocks × Cin]·[Cin × Cout] — one batched dispatch of matmul.ts
- *   y = Aᵀ·M·A + bias (ReLU)   per m×m output block
+ *   y = act(Aᵀ·M·A + bias)     per m×m output block
  *
  * V and M hold α² values per m×m block (4× / 2.25× the input and output), so large batches run in chunks of images
  * that keep each under the device's binding limit. `chooseWinograd` picks the variant with fewer multiply-adds
@@ -23,6 +23,7 @@ import { stateSlot } from '../engine/kernel-state.js';
 import type { Storage, Tensor } from '../engine/tensor.js';
 import { entry1d, f32, flatIndex, grid, range } from './common.js';
 import type { ChannelSlice, Conv2dGeometry } from './conv2d.js';
+import { activate, actKey, type GemmActivation } from './gemm-spec.js';
 import { batchedMatmul } from './matmul.js';
 import { F2x3, F4x3, type WinogradMatrices } from './winograd-matrices.js';
 
@@ -164,8 +165,8 @@ ${entry1d(WG)} {
 }`;
 }
 
-/** y (with bias and ReLU) from M [α², chunk·T, Cout]; one invocation per (block, 4 output channels). */
-export function outputTransformCode(g: Conv2dGeometry, p: WinogradPlan, hasBias: boolean, relu: boolean, slice?: ChannelSlice): string {
+/** y (with bias and the activation) from M [α², chunk·T, Cout]; one invocation per (block, 4 output channels). */
+export function outputTransformCode(g: Conv2dGeometry, p: WinogradPlan, hasBias: boolean, act: GemmActivation, slice?: ChannelSlice): string {
   const { alpha: a, m, AT } = p.w;
   const C4 = g.Cout / 4;
   const P = p.chunk * p.T;
@@ -179,7 +180,7 @@ export function outputTransformCode(g: Conv2dGeometry, p: WinogradPlan, hasBias:
     range(m).forEach((c) => {
       let v = lin(AT[c]!, range(a).map((k) => `q${r}_${k}`));
       if (hasBias) v = `${v} + bias`;
-      if (relu) v = `max(${v}, vec4f(0.0))`;
+      v = activate(act, v, 'vec4f');
       lines.push(
         `if (oy0 + ${r}u < ${g.OH}u && ox0 + ${c}u < ${g.OW}u) { out4[((n * ${g.OH}u + oy0 + ${r}u) * ${g.OW}u + ox0 + ${c}u) * ${stride4}u + ${offset4}u + c4] = ${v}; }`,
       );
@@ -266,7 +267,7 @@ export function winogradMaxBytes(e: Engine): number {
 }
 
 /**
- * y = x ⊛ w + b (ReLU) for a geometry `winogradApplies` accepted, by `variant` (default: `chooseWinograd`); false
+ * y = act(x ⊛ w + b) for a geometry `winogradApplies` accepted, by `variant` (default: `chooseWinograd`); false
  * (nothing run) when not even one image fits in `maxBytes`.
  */
 export function winogradConv2d(
@@ -276,14 +277,14 @@ export function winogradConv2d(
   b: Tensor | null,
   y: Tensor,
   g: Conv2dGeometry,
-  relu: boolean,
+  act: GemmActivation,
   slice?: ChannelSlice,
   maxBytes = winogradMaxBytes(e),
   variant: WinogradMatrices = chooseWinograd(g),
 ): boolean {
   const p = winogradPlan(g, maxBytes, variant);
   if (!p) return false;
-  run(e, FORWARD, x, transformedFilter(e, w, p.w), b, y, g, p, relu, slice);
+  run(e, FORWARD, x, transformedFilter(e, w, p.w), b, y, g, p, act, slice);
   return true;
 }
 
@@ -328,7 +329,7 @@ export function winogradGradInput(
   if (!gi) return false;
   const p = winogradPlan(gi, maxBytes, variant ?? chooseWinograd(gi));
   if (!p) return false;
-  run(e, GRAD_INPUT, gy, transformedFilter(e, w, p.w, true), null, gx, gi, p, false);
+  run(e, GRAD_INPUT, gy, transformedFilter(e, w, p.w, true), null, gx, gi, p, 'linear');
   return true;
 }
 
@@ -359,7 +360,7 @@ function run(
   y: Tensor,
   g: Conv2dGeometry,
   p: WinogradPlan,
-  relu: boolean,
+  act: GemmActivation,
   slice?: ChannelSlice,
 ): void {
   const P = p.chunk * p.T;
@@ -368,9 +369,9 @@ function run(
   const m = e.empty([slices, P, g.Cout], 'f32', 'winograd_m');
   const plan = planKey(g, p);
   const inKey = `winograd_input:${plan}`;
-  const outKey = `winograd_output:${plan},${b !== null ? 1 : 0}${relu ? 1 : 0},${slice ? `${slice.stride}+${slice.offset}` : '-'}`;
+  const outKey = `winograd_output:${plan},${b !== null ? 1 : 0}${actKey(act)},${slice ? `${slice.stride}+${slice.offset}` : '-'}`;
   const inCode = (): string => inputTransformCode(g, p);
-  const outCode = (): string => outputTransformCode(g, p, b !== null, relu, slice);
+  const outCode = (): string => outputTransformCode(g, p, b !== null, act, slice);
   for (let c = 0; c < p.chunks; c++) {
     const params = new Uint32Array([c * p.chunk]);
     e.run({ name: names.input, key: inKey, code: inCode, bindings: [x, v], params, workgroups: grid((P * g.Cin) / 4, WG) });

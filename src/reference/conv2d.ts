@@ -1,10 +1,17 @@
 /**
  * Float64 reference of the 2-D convolution as Keras defines it: NHWC input, HWIO kernel, stride 1 or 2, padding
  * 'same' (output ceil(H/s), total padding max((out−1)·s + k − H, 0), the smaller half on top/left) or 'valid'
- * (no padding), optional bias and ReLU; and its backward. The oracle for src/kernels/conv2d.ts.
+ * (no padding), optional bias and ReLU or ReLU6; and its backward. The oracle for src/kernels/conv2d.ts.
  */
 
+import { activate, activationSlope, type DepthwiseActivation } from './depthwise.js';
+
 type Numbers = ArrayLike<number>;
+
+/** The activation after the convolution: true / false stand for 'relu' / 'linear'. */
+export type RefConvActivation = boolean | DepthwiseActivation;
+
+const actOf = (a: RefConvActivation): DepthwiseActivation => (a === true ? 'relu' : a === false ? 'linear' : a);
 
 export interface RefConvShape {
   n: number;
@@ -73,25 +80,30 @@ function preActivation(x: Numbers, w: Numbers, b: Numbers | null, g: RefConvGeom
   return z;
 }
 
-export function refConv2d(x: Numbers, w: Numbers, b: Numbers | null, g: RefConvGeometry, relu: boolean): Float64Array {
+export function refConv2d(x: Numbers, w: Numbers, b: Numbers | null, g: RefConvGeometry, act: RefConvActivation): Float64Array {
   const z = preActivation(x, w, b, g);
-  if (relu) for (let o = 0; o < z.length; o++) if (z[o]! < 0) z[o] = 0;
+  const a = actOf(act);
+  if (a !== 'linear') for (let o = 0; o < z.length; o++) z[o] = activate(z[o]!, a);
   return z;
 }
 
-/** Gradients of refConv2d for the output gradient gy; with ReLU it flows only where the pre-activation is positive. */
+/**
+ * Gradients of refConv2d for the output gradient gy; with ReLU it flows only where the pre-activation is positive,
+ * with ReLU6 where it lies in (0, 6).
+ */
 export function refConv2dBackward(
   x: Numbers,
   w: Numbers,
   b: Numbers | null,
   gy: Numbers,
   g: RefConvGeometry,
-  relu: boolean,
+  act: RefConvActivation,
 ): { gx: Float64Array; gw: Float64Array; gb: Float64Array } {
   const gz = Float64Array.from(gy);
-  if (relu) {
+  const a = actOf(act);
+  if (a !== 'linear') {
     const z = preActivation(x, w, b, g);
-    for (let o = 0; o < gz.length; o++) if (!(z[o]! > 0)) gz[o] = 0;
+    for (let o = 0; o < gz.length; o++) gz[o] = gz[o]! * activationSlope(z[o]!, a);
   }
   const gx = new Float64Array(x.length);
   const gw = new Float64Array(w.length);

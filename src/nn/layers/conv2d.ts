@@ -1,6 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
 import { conv2d } from '../ops/index.js';
-import { relu6 } from '../ops/index.js';
 import { glorotUniform, zeros } from '../init.js';
 import { Layer, shapeText, type BuildContext, type ForwardContext } from '../layer.js';
 
@@ -11,7 +10,7 @@ export interface Conv2DOptions {
   kernelSize: 1 | 3;
   strides?: 1 | 2;
   padding?: 'same' | 'valid';
-  /** ReLU is fused into the convolution; ReLU6 runs as a separate pass after it. */
+  /** Fused into the convolution's epilogue. */
   activation?: ConvActivation;
   useBias?: boolean;
 }
@@ -55,14 +54,10 @@ export class Conv2D extends Layer {
   }
 
   forward(x: Tensor, _ctx: ForwardContext): Tensor {
-    const y = conv2d(x, this.param('kernel'), this.useBias ? this.param('bias') : null, {
+    return conv2d(x, this.param('kernel'), this.useBias ? this.param('bias') : null, {
       stride: this.strides,
       padding: this.padding,
-      relu: this.activation === 'relu',
+      activation: this.activation,
     });
-    if (this.activation !== 'relu6') return y;
-    const z = relu6(y);
-    y.dispose(); // the tape holds what relu6's backward reads
-    return z;
   }
 }
