@@ -35,13 +35,15 @@ export async function tfjsProbs(files: Record<string, Uint8Array>, p: Probe): Pr
 
 /**
  * The sigmoid head's p(class 1), as the exports give it ([N, 1]), against the tab's [1 − p, p]: the absolute
- * difference (also checked relative to the smaller of p and 1 − p, so that a saturated probability hides nothing).
+ * difference (also checked relative to the smaller of p and 1 − p, so that a saturated probability hides nothing
+ * beyond float32's resolution).
  */
 export function binaryDiff(tab: Probe, theirs: Float32Array): number {
   expect(tab.classes).toBe(2);
   expect(theirs.length).toBe(1);
   const p = tab.probs[1]!;
   const d = Math.abs(theirs[0]! - p);
-  expect(d / Math.min(p, 1 - p), `relative: ${theirs[0]} vs the tab's ${p}`).toBeLessThan(1e-3);
+  // float32 holds a probability near 1 only to 2^-24 (and the exports compute in float32): that much is allowed on top.
+  expect(d, `relative: ${theirs[0]} vs the tab's ${p}`).toBeLessThan(1e-3 * Math.min(p, 1 - p) + 2 ** -23);
   return d;
 }
