@@ -23,6 +23,19 @@ export interface CaseReport {
    */
   host_ms: number | null;
   tfjs_host_ms: number | null;
+  /** The fastest of ours' host samples. */
+  host_min_ms: number | null;
+  /**
+   * Ours: the same iteration's commands (same pipelines, bind groups, workgroup counts) encoded into a new encoder
+   * and submitted with everything prebuilt (bench/floor.ts): what the WebGPU stack itself costs. Median and minimum.
+   */
+  host_floor_ms: number | null;
+  host_floor_min_ms: number | null;
+  /** Ours: writing the iteration's per-step inputs (a new batch) alone until submitted; median and minimum. */
+  upload_ms: number | null;
+  upload_min_ms: number | null;
+  /** host_ms / host_floor_ms. */
+  host_over_floor: number | null;
   /**
    * GPU bytes at the peak of one iteration after the timed ones. Ours: the engine's count of live buffers (tensors
    * and captured steps, by buffer capacity; engine.memoryStats). TF.js WebGPU: tf.profile's peakBytes, the most
@@ -122,6 +135,12 @@ export function caseReport(r: CaseResult): CaseReport {
     peak_bytes: finite(r.ours.peakBytes),
     tfjs_peak_bytes: finite(r.tfjs.peakBytes),
     peak_lower_bound_bytes: finite(d.peakLowerBoundBytes),
+    host_min_ms: round(finite(r.ours.timing?.host ? Math.min(...r.ours.timing.host.samplesMs) : null), 4),
+    host_floor_ms: round(finite(r.ours.hostFloor?.medianMs), 4),
+    host_floor_min_ms: round(finite(r.ours.hostFloor?.minMs), 4),
+    upload_ms: round(finite(r.ours.upload?.medianMs), 4),
+    upload_min_ms: round(finite(r.ours.upload?.minMs), 4),
+    host_over_floor: r.ours.timing?.host && r.ours.hostFloor ? round(finite(r.ours.timing.host.medianMs / r.ours.hostFloor.medianMs), 3) : null,
     dispatches: finite(r.ours.timing?.host?.dispatches),
     ratio: ours && tfjs ? round(tfjs / ours, 4) : null,
     tfjs_wasm_ms: round(wasm, 5),
@@ -210,7 +229,7 @@ function diff(x: number | null): string {
 
 /** A fixed-width table, one row per case; errors and skips as footnotes. */
 export function formatTable(rep: Report): string {
-  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'host ms', 'disp', 'peak MB', 'max_rel_diff', 'check'];
+  const head = ['case', 'ours', 'tfjs webgpu', 'ratio', 'tfjs wasm', 'GFLOP/s', 'img/s', 'host ms', 'floor ms', 'upload', 'disp', 'peak MB', 'max_rel_diff', 'check'];
   const rows = rep.cases.map((c) => [
     c.name,
     ms(c.ours_ms),
@@ -220,6 +239,8 @@ export function formatTable(rep: Report): string {
     c.gflops == null ? '-' : `${num(c.gflops)} / ${num(c.tfjs_gflops)}`,
     c.images_per_s == null ? '-' : `${num(c.images_per_s)} / ${num(c.tfjs_images_per_s)}`,
     c.host_ms == null && c.tfjs_host_ms == null ? '-' : `${num(c.host_ms)} / ${num(c.tfjs_host_ms)}`,
+    c.host_floor_ms == null ? '-' : `${num(c.host_floor_ms)} (${ratio(c.host_over_floor)})`,
+    num(c.upload_ms),
     c.dispatches == null ? '-' : String(c.dispatches),
     c.peak_bytes == null && c.tfjs_peak_bytes == null ? '-' : `${mb(c.peak_bytes)} / ${mb(c.tfjs_peak_bytes)}`,
     diff(c.max_rel_diff),
@@ -240,6 +261,7 @@ export function formatTable(rep: Report): string {
     `host: ${rep.host.cpus} CPUs, load average ${rep.host.load_start.toFixed(1)} at the start, ${rep.host.load_end.toFixed(1)} at the end`,
     'ratio = tfjs webgpu / ours (above 1: ours faster); GFLOP/s, img/s and host ms: ours / tfjs webgpu',
     'host ms = JS time of one iteration until submitted (GPU idle); disp = our dispatches per iteration; *_eager: ours re-recorded every iteration, else replayed',
+    'floor ms = our iteration\'s commands encoded + submitted with everything prebuilt (in brackets: host ms / floor); upload = writing its per-step inputs alone',
     'peak MB = GPU bytes at the peak of one iteration, ours (live buffers) / tfjs webgpu (tf.memory() bytes, via tf.profile)',
     '',
     line(head),
@@ -277,11 +299,11 @@ export function formatProfile(rep: Report, top = 10): string {
 export function formatMarkdown(rep: Report): string {
   const rows = rep.cases.map(
     (c) =>
-      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${num(c.host_ms)} | ${c.dispatches ?? '-'} | ${mb(c.peak_bytes)} | ${mb(c.tfjs_peak_bytes)} | ${diff(c.max_rel_diff)} | ${c.check} |`,
+      `| ${c.name} | ${ms(c.ours_ms)} | ${ms(c.tfjs_ms)} | ${ratio(c.ratio)} | ${ms(c.tfjs_wasm_ms)} | ${num(c.gflops)} | ${num(c.images_per_s)} | ${num(c.host_ms)} | ${num(c.host_floor_ms)} | ${num(c.upload_ms)} | ${c.dispatches ?? '-'} | ${mb(c.peak_bytes)} | ${mb(c.tfjs_peak_bytes)} | ${diff(c.max_rel_diff)} | ${c.check} |`,
   );
   return [
-    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | ours host ms | dispatches | ours peak MB | TF.js peak MB | max_rel_diff | check |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| case | ours | TF.js WebGPU | ratio | TF.js wasm | ours GFLOP/s | ours img/s | ours host ms | host floor ms | upload ms | dispatches | ours peak MB | TF.js peak MB | max_rel_diff | check |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
 }

@@ -1,16 +1,21 @@
 // Runs one case on each implementation (ours, TF.js WebGPU, TF.js wasm) and compares what they computed. Ours and
 // TF.js WebGPU are sampled in alternation on the shared device (both alive at once), or with `sequential` one at a
 // time so their memory never overlaps; the wasm CPU reference always runs last, on its own.
-import type { KernelTiming } from '../src/engine/index.js';
+import type { KernelTiming, RecordedCommand } from '../src/engine/index.js';
 import { chooseGemmVariant, startGemmProbes, stopGemmProbes } from '../src/kernels/gemm-variant.js';
 import type { BenchContext, CaseDef, Side } from './cases/types.js';
 import { maxRelDiff, maxRelDiffAll, normRelDiff } from './compare.js';
+import { measureFloor, measureUpload, type FloorTiming } from './floor.js';
 import { measure, measureInterleaved, runOnce, type Timing, type TimingOptions } from './timing.js';
 
 export interface SideResult {
   timing?: Timing;
   /** The first run: upload, pipeline compilation, one iteration and the readback. */
   firstMs?: number;
+  /** Ours: the iteration's commands encoded and submitted with everything prebuilt (bench/floor.ts). */
+  hostFloor?: FloorTiming;
+  /** Ours: writing the iteration's per-step inputs alone, until submitted. */
+  upload?: FloorTiming;
   /** GPU bytes at the peak of one iteration after the timed ones (see measurePeak). */
   peakBytes?: number;
   error?: string;
@@ -127,6 +132,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
         o.log(`${def.name}: ${b.label} median ${fmtMs(b.into.timing.medianMs)} over ${b.into.timing.samplesMs.length}×${b.into.timing.inner} (interleaved)${hostNote(b.into.timing)}`);
       }
       for (const b of built) b.into.peakBytes = await measurePeak(b.label, b.s);
+      for (const b of built) if (b.label === 'ours') await measureOursFloor(b.s, b.into);
       for (const b of built) await b.after(b.s);
     } catch (e) {
       for (const b of built) b.into.error ??= errorText(e);
@@ -170,6 +176,36 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
     if (!Number.isFinite(info.peakBytes)) return undefined;
     o.log(`${def.name}: tfjs peak ${mib(info.peakBytes)}`);
     return info.peakBytes;
+  }
+
+  /**
+   * Ours: the host floor (one more iteration traced, its commands re-encoded and submitted with everything
+   * prebuilt, o.timing.hostSamples times) and the per-step upload alone. The pool keeps every buffer the traced
+   * iteration releases (none destroyed) so the re-encoded commands stay valid.
+   */
+  async function measureOursFloor(s: Side, into: SideResult): Promise<void> {
+    const e = ctx.engine;
+    const n = Math.max(3, o.timing.hostSamples);
+    await s.finish();
+    const keep = e.pool.maxFreeBytes;
+    e.pool.maxFreeBytes = Infinity;
+    let commands: RecordedCommand[] = [];
+    try {
+      e.startTrace();
+      try {
+        s.enqueue();
+        e.flush();
+      } finally {
+        commands = e.stopTrace();
+      }
+      await s.finish();
+      const floor = await measureFloor(e, commands, n);
+      if (floor) into.hostFloor = floor;
+      if (s.upload) into.upload = await measureUpload(e, s.upload, n);
+    } finally {
+      e.pool.maxFreeBytes = keep;
+    }
+    o.log(`${def.name}: ours host floor ${into.hostFloor ? `${fmtMs(into.hostFloor.medianMs)} (min ${fmtMs(into.hostFloor.minMs)})` : 'void'} for ${commands.length} commands; upload ${into.upload ? `${fmtMs(into.upload.medianMs)} (min ${fmtMs(into.upload.minMs)})` : '-'}`);
   }
 
   /**
@@ -245,6 +281,7 @@ export async function runCase(def: CaseDef, ctx: BenchContext, o: RunOptions): P
       o.log(`${def.name}: ${label} median ${fmtMs(into.timing.medianMs)} over ${into.timing.samplesMs.length}×${into.timing.inner}${hostNote(into.timing)}`);
       const peak = await measurePeak(label, s);
       if (peak !== undefined) into.peakBytes = peak;
+      if (label === 'ours') await measureOursFloor(s, into);
       await after?.(s);
       return out;
     } catch (e) {

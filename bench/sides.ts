@@ -34,6 +34,7 @@ export function oursSide(e: Engine, inputs: HostInput[], fn: (xs: Tensor[]) => T
   return {
     enqueue,
     finish: () => e.sync(),
+    upload: () => xs.forEach((x, i) => e.write(x, inputs[i]!.data)),
     async result() {
       if (opts.replay && !step) {
         // One eager run first: it compiles every pipeline and fills the engine's caches of values derived from

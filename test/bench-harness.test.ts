@@ -235,9 +235,24 @@ describe('report', () => {
     expect(table).toMatch(/disp/);
     expect(table).toContain('0.250 / 12.0');
     const md = formatMarkdown(rep);
-    expect(md).toMatch(/\| ours host ms \| dispatches \|/);
-    expect(md).toContain('| 0.250 | 42 |');
+    expect(md).toMatch(/\| ours host ms \| host floor ms \| upload ms \| dispatches \|/);
+    expect(md).toContain('| 0.250 | - | - | 42 |');
     expect(JSON.parse(JSON.stringify(rep)).cases[0]).toMatchObject({ host_ms: 0.25, tfjs_host_ms: 12, dispatches: 42, replay: true });
+  });
+  it('reports the host floor and the upload with host_ms over the floor', () => {
+    const t = (med: number, min: number) => ({ medianMs: med, minMs: min, samplesMs: [min, med, med + 1] });
+    const r: CaseResult = {
+      ...result(1e-5),
+      ours: { timing: { ...timing(100), host: { medianMs: 2, samplesMs: [2, 1.5, 3], dispatches: 80 } }, hostFloor: t(0.5, 0.25), upload: t(0.1, 0.05) },
+    };
+    const c = caseReport(r);
+    expect(c).toMatchObject({ host_ms: 2, host_min_ms: 1.5, host_floor_ms: 0.5, host_floor_min_ms: 0.25, upload_ms: 0.1, upload_min_ms: 0.05, host_over_floor: 4 });
+    expect(caseReport(result(1e-5))).toMatchObject({ host_floor_ms: null, upload_ms: null, host_over_floor: null });
+    const info = { vendor: 'v', architecture: 'a', device: 'd', description: 'x', isFallbackAdapter: false, features: [], limits: {} };
+    const meta = { sharedDevice: true, tfjsVersion: '4', quick: true, interleaved: true, timing: opts({}), cpus: 2, loadStart: 0, loadEnd: 0 };
+    const rep = buildReport(info, meta, [r]);
+    expect(formatTable(rep)).toContain('0.500 (4.00x)');
+    expect(formatMarkdown(rep)).toContain('| 2.00 | 0.500 | 0.100 | 80 |');
   });
   it('reports peak bytes of both sides and the lower bound, in the JSON and the tables', () => {
     const r: CaseResult = { ...result(1e-5), def: { ...def, peakLowerBoundBytes: 200e6 }, ours: { timing: timing(100), peakBytes: 300e6 }, tfjs: { timing: timing(500), peakBytes: 600e6 } };

@@ -65,3 +65,27 @@ describe('GPU memory accounting', () => {
     at(0, 4096 + plan, 0);
   });
 });
+
+describe('command trace', () => {
+  it('collects the commands of eager work and of a replay, which re-encode to the same results', async () => {
+    const e = await testEngine();
+    const x = e.keep(e.upload(new Float32Array(64).fill(1), [64]));
+    e.startTrace();
+    const y = addTensors(e, x, x);
+    const eager = e.stopTrace();
+    expect(eager.map((c) => c.kind)).toEqual(['dispatch']);
+    const step = e.capture([x], (xin) => addTensors(e, addTensors(e, xin!, xin!), xin!));
+    e.startTrace();
+    step.replay([x]);
+    const replayed = e.stopTrace();
+    expect(replayed.map((c) => (c.kind === 'dispatch' ? c.name : 'copy'))).toEqual(['copy', 'grad_add', 'grad_add']);
+    expect(e.stopTrace()).toEqual([]);
+    const { encodeAndSubmit } = await import('../bench/floor.js');
+    encodeAndSubmit(e.device, replayed);
+    expect(Array.from((await step.outputs.readF32()).slice(0, 2))).toEqual([3, 3]);
+    expect(Array.from((await y.readF32()).slice(0, 2))).toEqual([2, 2]);
+    step.dispose();
+    y.dispose();
+    x.dispose();
+  });
+});

@@ -148,6 +148,10 @@ function oursFinetune(e: Engine, batch: number, images: Float32Array, labels: Fl
       update();
     },
     finish: () => e.sync(),
+    upload() {
+      e.write(x, images);
+      e.write(y, labels);
+    },
     async result() {
       loss?.dispose();
       loss = forwardBackward();

@@ -9,6 +9,8 @@ export interface Side extends Timed {
    * back the values compared across implementations.
    */
   result(): Promise<Float32Array[]>;
+  /** Ours: writes an iteration's per-step host inputs (a new batch: what a training loop uploads per step). */
+  upload?(): void;
   dispose(): void;
 }
 

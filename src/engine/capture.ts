@@ -121,7 +121,10 @@ export class Capture {
     const encoder = sub.ensureEncoder();
     inputs?.forEach((x, i) => {
       const fixed = step.inputs[i]!;
-      if (x instanceof Tensor) encoder.copyBufferToBuffer(x.buffer, 0, fixed.storage.buffer, 0, fixed.storage.bytes);
+      if (x instanceof Tensor) {
+        encoder.copyBufferToBuffer(x.buffer, 0, fixed.storage.buffer, 0, fixed.storage.bytes);
+        sub.trace?.push({ kind: 'copy', src: x.buffer, dst: fixed.storage.buffer, bytes: fixed.storage.bytes });
+      }
       else this.memory.writeBytes(fixed.storage.buffer, x, fixed.storage.bytes);
     });
     let pass: GPUComputePassEncoder | null = null;
@@ -142,6 +145,7 @@ export class Capture {
       }
     }
     pass?.end();
+    sub.trace?.push(...step.commands);
     for (const [storage, n] of rec.externalWrites) storage.version += n;
     const dispatches = sub.stats.dispatches;
     for (const [name, n] of step.dispatchesByName) dispatches.set(name, (dispatches.get(name) ?? 0) + n);

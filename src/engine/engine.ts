@@ -1,4 +1,4 @@
-import { Capture, type CapturedStep } from './capture.js';
+import { Capture, type CapturedStep, type RecordedCommand } from './capture.js';
 import type { BindGroupCache } from './bind-groups.js';
 import { acquireDevice, type AdapterSummary } from './device.js';
 import { Kernels, type KernelCall } from './kernels.js';
@@ -251,6 +251,21 @@ export class Engine {
   /** Starts a new peak (memoryStats().peakBytes) from what is held now. */
   resetPeak(): void {
     this.pool.resetPeak();
+  }
+
+  /**
+   * Starts collecting every command encoded from now on, eager or replayed (for measurements: the bench's host
+   * floor re-encodes them with everything prebuilt). The commands hold the engine's own pipelines and bind groups.
+   */
+  startTrace(): void {
+    this.submission.trace = [];
+  }
+
+  /** The commands encoded since `startTrace`; tracing stops. */
+  stopTrace(): RecordedCommand[] {
+    const t = this.submission.trace ?? [];
+    this.submission.trace = null;
+    return t;
   }
 
   resetStats(): void {

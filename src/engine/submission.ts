@@ -1,7 +1,7 @@
 import { GpuError } from './errors.js';
 import type { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
-import type { CaptureRecorder } from './recorder.js';
+import type { CaptureRecorder, RecordedCommand } from './recorder.js';
 import { gentleAwait } from './wait.js';
 
 /**
@@ -25,6 +25,8 @@ export class Submission {
   readonly profiler: Profiler;
   /** Set while a step is being captured (capture.ts): the commands encoded are recorded into it. */
   recorder: CaptureRecorder | null = null;
+  /** Set while tracing (Engine.startTrace): every command encoded, eager or replayed, is appended. */
+  trace: RecordedCommand[] | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** Buffers that commands still waiting in the encoder use. */
@@ -93,7 +95,9 @@ export class Submission {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler.enabled) this.endPass();
-    this.recorder?.commands.push({ kind: 'dispatch', name, pipeline, bindGroup, x, y, z });
+    const c: RecordedCommand = { kind: 'dispatch', name, pipeline, bindGroup, x, y, z };
+    this.recorder?.commands.push(c);
+    this.trace?.push(c);
     this.notePending(name);
     this.stats.dispatches.set(name, (this.stats.dispatches.get(name) ?? 0) + 1);
   }
@@ -104,7 +108,9 @@ export class Submission {
     this.ensureEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
     this.touched.add(src);
     this.touched.add(dst);
-    this.recorder?.commands.push({ kind: 'copy', src, dst, bytes });
+    const c: RecordedCommand = { kind: 'copy', src, dst, bytes };
+    this.recorder?.commands.push(c);
+    this.trace?.push(c);
   }
 
   /** Host data into `buffer`; queue.writeBuffer runs before commands still in the encoder, so those go first if they use it. */
