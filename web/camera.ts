@@ -1,3 +1,5 @@
+import { rgbImageData } from './dom.js';
+
 /**
  * The webcam: one `getUserMedia` stream shown in a <video>, and its current frame as RGB bytes, the centre square
  * scaled to the model's input size (what both recording and the live preview classify).
@@ -65,23 +67,18 @@ export class Camera {
 }
 
 /** RGB bytes (`size` × `size`) drawn into a small canvas of `side` × `side` (nearest), for thumbnails. */
-export function thumbnail(rgb: Uint8Array, size: number, side: number): HTMLCanvasElement {
+export function thumbnail(src: Uint8Array, size: number, side: number): HTMLCanvasElement {
   const c = document.createElement('canvas');
   c.width = side;
   c.height = side;
-  const rgba = new Uint8ClampedArray(side * side * 4);
+  const rgb = new Uint8Array(side * side * 3);
   for (let y = 0; y < side; y++) {
     const sy = Math.min(size - 1, Math.floor(((y + 0.5) * size) / side));
     for (let x = 0; x < side; x++) {
       const sx = Math.min(size - 1, Math.floor(((x + 0.5) * size) / side));
-      const i = (sy * size + sx) * 3;
-      const j = (y * side + x) * 4;
-      rgba[j] = rgb[i]!;
-      rgba[j + 1] = rgb[i + 1]!;
-      rgba[j + 2] = rgb[i + 2]!;
-      rgba[j + 3] = 255;
+      rgb.set(src.subarray((sy * size + sx) * 3, (sy * size + sx) * 3 + 3), (y * side + x) * 3);
     }
   }
-  c.getContext('2d')!.putImageData(new ImageData(rgba, side, side), 0, 0);
+  c.getContext('2d')!.putImageData(rgbImageData(rgb, side, side), 0, 0);
   return c;
 }

@@ -18,3 +18,32 @@ export function formatBytes(n: number): string {
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
   return `${n} B`;
 }
+
+/** A class's row: "name 12.3%" over a bar filled to the probability, the class and probability in data attributes. */
+export function probabilityRow(tag: 'li' | 'div', className: string, probability: number): HTMLElement {
+  const row = document.createElement(tag);
+  row.dataset['class'] = className;
+  row.dataset['probability'] = String(probability);
+  const label = document.createElement('span');
+  label.className = 'label';
+  label.textContent = `${className} ${(probability * 100).toFixed(1)}%`;
+  const bar = document.createElement('div');
+  bar.className = 'bar';
+  const fill = document.createElement('div');
+  fill.style.width = `${(probability * 100).toFixed(1)}%`;
+  bar.append(fill);
+  row.append(label, bar);
+  return row;
+}
+
+/** RGB bytes (height × width × 3) as opaque ImageData for a canvas. */
+export function rgbImageData(rgb: ArrayLike<number>, width: number, height: number): ImageData {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgba[j] = rgb[i]!;
+    rgba[j + 1] = rgb[i + 1]!;
+    rgba[j + 2] = rgb[i + 2]!;
+    rgba[j + 3] = 255;
+  }
+  return new ImageData(rgba, width, height);
+}

@@ -1,6 +1,6 @@
 import type { ImageDecoder } from '../src/data/types.js';
 import { heatmapOverlay } from '../src/train/index.js';
-import { el } from './dom.js';
+import { el, probabilityRow, rgbImageData } from './dom.js';
 import { showError } from './errors.js';
 import { topClasses, type Classifier } from './session.js';
 
@@ -129,21 +129,7 @@ export class PredictPanel {
         bar.remove();
         const list = document.createElement('ol');
         list.className = 'top-classes';
-        for (const t of top) {
-          const li = document.createElement('li');
-          const label = document.createElement('span');
-          label.className = 'label';
-          label.textContent = `${t.className} ${(t.probability * 100).toFixed(1)}%`;
-          const b = document.createElement('div');
-          b.className = 'bar';
-          const f = document.createElement('div');
-          f.style.width = `${(t.probability * 100).toFixed(1)}%`;
-          b.append(f);
-          li.dataset['class'] = t.className;
-          li.dataset['probability'] = String(t.probability);
-          li.append(label, b);
-          list.append(li);
-        }
+        for (const t of top) list.append(probabilityRow('li', t.className, t.probability));
         text.after(list);
       }
       // The heatmap is extra: if it fails, the prediction stays and the error is shown on its own.
@@ -165,19 +151,12 @@ export class PredictPanel {
     const h = await c.explain(pixels, classIndex);
     const image = await this.decoder.decodeRaw(bytes, name);
     const rgb = heatmapOverlay(image, h.heatmap, h.height, h.width, { alpha: 0.4 });
-    const rgba = new Uint8ClampedArray(image.width * image.height * 4);
-    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgba[j] = rgb[i]!;
-      rgba[j + 1] = rgb[i + 1]!;
-      rgba[j + 2] = rgb[i + 2]!;
-      rgba[j + 3] = 255;
-    }
     const canvas = document.createElement('canvas');
     canvas.className = 'heatmap';
     canvas.width = image.width;
     canvas.height = image.height;
     canvas.title = `Grad-CAM at ${h.layer}: where the model finds ${c.classNames[h.classIndex] ?? `class ${h.classIndex}`}`;
-    canvas.getContext('2d')!.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+    canvas.getContext('2d')!.putImageData(rgbImageData(rgb, image.width, image.height), 0, 0);
     views.append(canvas);
     let max = 0;
     for (const v of h.heatmap) max = Math.max(max, v);

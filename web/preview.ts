@@ -4,6 +4,7 @@
  */
 import { heatmapOverlay } from '../src/train/index.js';
 import type { Camera } from './camera.js';
+import { probabilityRow, rgbImageData } from './dom.js';
 import type { Classifier } from './session.js';
 
 export interface LiveReading {
@@ -94,34 +95,16 @@ export class LivePreview {
   private draw(r: LiveReading, frame: { pixels: Uint8Array; size: number; heat: Awaited<ReturnType<Classifier['explain']>> | null }): void {
     this.fpsText.textContent = `Live: ${r.top} · ${r.fps.toFixed(1)} frames/s`;
     const rows = r.probs.map((p) => {
-      const row = document.createElement('div');
+      const row = probabilityRow('div', p.className, p.probability);
       row.className = `live-row${p.className === r.top ? ' top' : ''}`;
-      row.dataset['class'] = p.className;
-      row.dataset['probability'] = String(p.probability);
-      const label = document.createElement('span');
-      label.className = 'label';
-      label.textContent = `${p.className} ${(p.probability * 100).toFixed(1)}%`;
-      const bar = document.createElement('div');
-      bar.className = 'bar';
-      const fill = document.createElement('div');
-      fill.style.width = `${(p.probability * 100).toFixed(1)}%`;
-      bar.append(fill);
-      row.append(label, bar);
       return row;
     });
     this.bars.replaceChildren(...rows);
     this.overlay.hidden = false;
     const { pixels, size, heat } = frame;
     const rgb = heat ? heatmapOverlay({ width: size, height: size, data: pixels }, heat.heatmap, heat.height, heat.width, { alpha: 0.4 }) : pixels;
-    const rgba = new Uint8ClampedArray(size * size * 4);
-    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgba[j] = rgb[i]!;
-      rgba[j + 1] = rgb[i + 1]!;
-      rgba[j + 2] = rgb[i + 2]!;
-      rgba[j + 3] = 255;
-    }
     this.overlay.width = size;
     this.overlay.height = size;
-    this.overlay.getContext('2d')!.putImageData(new ImageData(rgba, size, size), 0, 0);
+    this.overlay.getContext('2d')!.putImageData(rgbImageData(rgb, size, size), 0, 0);
   }
 }
