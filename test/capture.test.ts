@@ -128,7 +128,7 @@ describe('step capture and replay', () => {
     expect(results(replayed.history)).toEqual(results(eager.history));
   });
 
-  it('replays the fine-tuning step (VGG16 at 32×32, block5 + head trained, augmentation, dropout) bit for bit', async () => {
+  it('replays the fine-tuning step (VGG16 at 32×32, block5 + head trained, augmentation, dropout) bit for bit, poisoned free buffers', async () => {
     const e = await testEngine();
     const rng = new Rng(7);
     const n = 10;
@@ -136,6 +136,8 @@ describe('step capture and replay', () => {
     const labels = Float32Array.from({ length: n }, (_, i) => i % 2);
     const run = async (replay: boolean): Promise<{ state: Map<string, Float32Array>; history: History }> => {
       e.replay = replay;
+      // Released buffers filled with NaN: a memory plan that let two live tensors share a buffer would show.
+      e.poisonReleased = replay;
       const model = buildTransferModel(e, buildVgg16(e, { inputSize: 32, seed: 1 }), 32, 2, { dropout: true });
       model.trainOnly(['block5_conv1', 'block5_conv2', 'block5_conv3', 'dense_1', 'dense_2']);
       const opt = new RMSprop(model.trainableParams(), { lr: 1e-3 });
@@ -160,6 +162,7 @@ describe('step capture and replay', () => {
     expect(replays.mock.calls.length).toBe(0);
     const replayed = await run(true);
     e.replay = true;
+    e.poisonReleased = false;
     // Training: 5 full batches of 2 per epoch → first eager, second captured, 3 + 5 replays over the two epochs (a
     // capture that went stale, or every step eager, would replay none); validation: 2 batches per pass, none replayed.
     expect(replays.mock.calls.length).toBe(8);

@@ -7,7 +7,8 @@ import type { Storage, Tensor } from './tensor.js';
  *
  * The memory plan is the capture's own allocation order: buffers acquired while recording belong to the step, a
  * buffer released while recording is handed only to later allocations of the same step (so tensors whose lifetimes
- * do not overlap share it), and none of them goes back to the engine's pool while the step lives.
+ * do not overlap share it; the smallest free one that holds the tensor, of any size class up to FIT_FACTOR times
+ * its own), and none of them goes back to the engine's pool while the step lives.
  */
 
 export type RecordedCommand =
@@ -32,14 +33,20 @@ export function tensorLabel(t: Tensor): string {
   return `tensor #${t.id}${t.name ? ` (${t.name})` : ''} [${t.shape.join(', ')}]`;
 }
 
+/** How much larger than a tensor's size class a free buffer of the step's plan may be and still serve it. */
+export const FIT_FACTOR = 16;
+
 /** The buffers of one captured step; outlives the recording, released by `CapturedStep.dispose`. */
 export class StepMemory {
   /** Every buffer the step acquired. */
   readonly owned = new Set<GPUBuffer>();
   /** Owned buffers a live tensor still holds. */
   readonly held = new Set<GPUBuffer>();
-  /** Released while recording, by size class: served to the step's later allocations (the memory plan). */
-  private readonly free = new Map<number, GPUBuffer[]>();
+  /**
+   * Released while recording: served to the step's later allocations (the memory plan), each the smallest free one
+   * that holds it, up to FIT_FACTOR times its size class (a binding covers only the tensor's bytes).
+   */
+  private readonly free: GPUBuffer[] = [];
   recording = true;
   disposed = false;
 
@@ -50,8 +57,7 @@ export class StepMemory {
    * write before the replay's first command (a later tensor may still reuse them once they are released).
    */
   acquire(bytes: number, label: string, fresh = false): GPUBuffer {
-    const list = fresh ? undefined : this.free.get(sizeClass(bytes));
-    let buffer = list?.pop();
+    let buffer = fresh ? undefined : this.takeFree(sizeClass(bytes));
     if (!buffer) {
       buffer = this.pool.acquire(bytes, label);
       this.pool.stepShare(buffer.size);
@@ -69,10 +75,20 @@ export class StepMemory {
       this.pool.stepShare(-buffer.size);
       this.pool.release(buffer);
     } else if (this.recording) {
-      let list = this.free.get(buffer.size);
-      if (!list) this.free.set(buffer.size, (list = []));
-      list.push(buffer);
+      this.free.push(buffer);
     }
+  }
+
+  /** The smallest free buffer of at least `size` bytes and at most FIT_FACTOR × `size`, taken off the free list. */
+  private takeFree(size: number): GPUBuffer | undefined {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const s = this.free[i]!.size;
+      if (s >= size && s <= size * FIT_FACTOR && (best < 0 || s < this.free[best]!.size)) best = i;
+    }
+    if (best < 0) return undefined;
+    const [b] = this.free.splice(best, 1);
+    return b;
   }
 
   /** Returns every buffer no live tensor holds; the held ones go back to the pool when their tensors are released. */
@@ -86,7 +102,7 @@ export class StepMemory {
       this.pool.stepShare(-b.size);
       this.pool.release(b);
     }
-    this.free.clear();
+    this.free.length = 0;
   }
 }
 
