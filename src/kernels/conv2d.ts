@@ -13,7 +13,8 @@
  * - gradient of the filter: rows = (ky, kx, ci), columns = output channels, K = output pixels; A = input pixels
  *   shifted by the tap (vec4 along ci), B = output gradient (vec4 along co).
  * A 1×1 stride-1 convolution without padding is a plain GEMM on the [N·H·W, C] views (dense operands, no taps, no
- * pixel index maths) in all three.
+ * pixel index maths) in all three; a forward without horizontal padding whose channels are not a multiple of 4 (an
+ * RGB input) takes kernel rows as taps, each KW·Cin contiguous floats (`mergesKx`).
  * The ReLU mask (gy·(y > 0), ReLU6: gy·(0 < y < 6)) and the bias gradient come from one pass (reluMaskColumnSums in matmul.ts) before the
  * gradient kernels: each gradient element is read by many GEMM tiles, so masking it once is cheaper than in every
  * tile's loads here.
@@ -107,6 +108,33 @@ function inputThroughTap(g: Conv2dGeometry, along: 'k' | 'x'): GemmOperand {
 }
 
 /**
+ * Whether a forward's taps along x can be merged into its depth (taps = kernel rows, depth = KW·Cin contiguous floats
+ * per row: a row's KW pixels lie side by side in NHWC): no horizontal padding, and channels not a multiple of 4
+ * (which are read as vec4s per tap already), e.g. the RGB first layer — 3 taps of 9 floats instead of 9 of 3.
+ */
+function mergesKx(g: Conv2dGeometry): boolean {
+  return g.KW > 1 && g.Cin % 4 !== 0 && g.padLeft === 0 && (g.OW - 1) * g.stride + g.KW <= g.W;
+}
+
+/** The forward's A when `mergesKx`: input row segments of KW·Cin floats from the window's first pixel, zero outside. */
+function inputRowThroughTap(g: Conv2dGeometry): GemmOperand {
+  const padded = g.padTop > 0 || (g.OH - 1) * g.stride + g.KH > g.H;
+  return {
+    name: 'X',
+    along: 'k',
+    vec: false,
+    pre: (o, s) =>
+      `let ox${s} = ${o} % ${g.OW}u; let t${s} = ${o} / ${g.OW}u; let iy0${s} = i32((t${s} % ${g.OH}u) * ${g.stride}u) - ${g.padTop}; ` +
+      `let ix0${s} = ox${s} * ${g.stride}u; let nh${s} = (t${s} / ${g.OH}u) * ${g.H}u;`,
+    at: (_o, s, tap) => ({
+      lines: `let iy${s} = iy0${s} + i32(${tap!.ky});`,
+      ...(padded ? { ok: `u32(iy${s}) < ${g.H}u` } : {}),
+      base: `((nh${s} + u32(iy${s})) * ${g.W}u + ix0${s}) * ${g.Cin}u`,
+    }),
+  };
+}
+
+/**
  * The output gradient GY at the output pixel whose tap reaches input pixel `o` (oy·stride + ky − padTop = iy):
  * channels contiguous, zero where no output pixel does (the input gradient's A).
  */
@@ -167,6 +195,11 @@ export function convGemmSpec(family: ConvFamily, g: Conv2dGeometry, fwd: Forward
   if (family === 'conv2d_fwd') {
     const c = { rowStride: fwd.slice?.stride ?? g.Cout, offset: fwd.slice?.offset ?? 0, bias: fwd.bias, act: fwd.act };
     if (plain) return { ...s, a: denseOperand('X', 'k', g.Cin), b: denseOperand('Wt', 'x', g.Cout), c };
+    if (mergesKx(g)) {
+      // The filter [KH, KW·Cin, Cout] of kernel-row taps: filterOfTap of one tap column and KW·Cin channels.
+      const rows = { ...g, KW: 1, Cin: g.KW * g.Cin };
+      return { ...s, taps: { axis: 'k', KH: g.KH, KW: 1, inner: g.KW * g.Cin }, a: inputRowThroughTap(g), b: filterOfTap(rows, 'x'), c };
+    }
     return { ...s, taps: taps('k', g.Cin), a: inputThroughTap(g, 'k'), b: filterOfTap(g, 'x'), c };
   }
   const linear = { bias: false, act: 'linear' } as const;

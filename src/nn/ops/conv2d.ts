@@ -85,6 +85,9 @@ export const CONV2D: OpDef<Conv2dAttrs> = {
     convCase(3, 5, 3, 6, 9, 1, { stride: 1, padding: 'valid', activation: 'relu6' }, false),
     convCase(2, 9, 8, 3, 8, 3, { stride: 2, padding: 'same', activation: 'relu6' }, true),
     convCase(1, 6, 7, 16, 20, 3, { stride: 1, padding: 'same', activation: 'relu6' }, true),
+    // No horizontal padding and channels not a multiple of 4: kernel-row taps of KW·Cin floats (MobileNetV2's Conv1).
+    convCase(2, 9, 7, 3, 8, 3, { stride: 2, padding: 'valid', activation: 'relu6' }, true),
+    convCase(1, 6, 7, 5, 6, 3, { stride: 1, padding: 'valid', activation: 'linear' }, true),
   ],
 };
 
