@@ -1,9 +1,11 @@
 // Usage: node dev/tab-ab.mjs BASE_DIR [model] [size] [batch] [rounds]: the whole forward on the tab's adapter (server on
-// :8090) with this checkout's src/ and with BASE_DIR's (e.g. `git archive HEAD src dev | tar -x -C /tmp/base`), in
+// :8090) with this checkout's src/ and with BASE_DIR's (e.g. `git archive HEAD src | tar -x -C /tmp/base`; dev/tab-forward.ts
+// is copied there), in
 // alternating runs so that both see the same machine load; prints each side's wall time and the CPU time of Chromium's
 // GPU process (SwiftShader's threads; per image, halved: a call runs the forward twice) per run, and medians.
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
 import path from 'node:path';
 import { gpuCpuSeconds } from './tab-cpu.mjs';
 const [base, model = 'mobilenet_v2', size = '224', batch = '16', rounds = '3'] = process.argv.slice(2);
@@ -12,8 +14,10 @@ if (!base) throw new Error('usage: node dev/tab-ab.mjs BASE_DIR [model] [size] [
 // (per image of its batch n).
 const conv = process.env.CONV ? process.env.CONV.split(',').map((v) => (/^\d+$/.test(v) ? Number(v) : v)) : null;
 const nodePaths = [path.resolve('node_modules')];
-await build({ entryPoints: ['dev/tab-layer-times.ts'], bundle: true, format: 'iife', outfile: 'web/dist/tab-ab-new.js', logLevel: 'error' });
-await build({ entryPoints: [path.join(base, 'dev/tab-layer-times.ts')], bundle: true, format: 'iife', outfile: 'web/dist/tab-ab-base.js', logLevel: 'error', nodePaths });
+await build({ entryPoints: ['dev/tab-forward.ts'], bundle: true, format: 'iife', outfile: 'web/dist/tab-ab-new.js', logLevel: 'error' });
+fs.mkdirSync(path.join(base, 'dev'), { recursive: true });
+fs.copyFileSync('dev/tab-forward.ts', path.join(base, 'dev/tab-forward.ts'));
+await build({ entryPoints: [path.join(base, 'dev/tab-forward.ts')], bundle: true, format: 'iife', outfile: 'web/dist/tab-ab-base.js', logLevel: 'error', nodePaths });
 const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
 const pages = {};
 for (const side of ['base', 'new']) {
@@ -24,6 +28,7 @@ for (const side of ['base', 'new']) {
 }
 const runs = { base: [], new: [] };
 const cpu = { base: [], new: [] };
+const sums = {};
 for (let r = 0; r < Number(rounds); r++) {
   for (const side of r % 2 ? ['new', 'base'] : ['base', 'new']) {
     // The first call compiles (its warm-up run); time only later calls' own runs.
@@ -35,6 +40,7 @@ for (let r = 0; r < Number(rounds); r++) {
     const c0 = gpuCpuSeconds();
     const out = await call(1);
     cpu[side].push(((gpuCpuSeconds() - c0) * 1000) / (conv ? conv[0] : Number(batch)) / 2);
+    if (out.checksum !== undefined) sums[side] = out.checksum;
     runs[side].push(...out.ms.map((t) => t / (conv ? conv[0] : Number(batch))));
   }
 }
@@ -43,4 +49,5 @@ for (const side of ['base', 'new']) {
   console.log(side.padEnd(5), 'wall ms/image', runs[side].map((t) => t.toFixed(0)).join(' '), ' median', med(runs[side]).toFixed(1),
     ' | GPU-process CPU ms/image', cpu[side].map((t) => t.toFixed(0)).join(' '), ' median', med(cpu[side]).toFixed(1));
 }
+if (sums.base !== undefined) console.log('output checksums: base', sums.base, 'new', sums.new, 'relative difference', Math.abs(sums.new - sums.base) / Math.abs(sums.base));
 await b.close();

@@ -1,8 +1,9 @@
 // Bundled into a page by the dev/tab-*.mjs scripts, timing on the browser's own WebGPU adapter (SwiftShader in headless
 // Chromium) to see which kernels a software adapter spends its time in: each top-level layer of a backbone's forward
-// (__layerTimes), the whole forward (__forwardTimes), the GEMM variants (__gemmTimes), a 1×1 convolution
+// (__layerTimes), the whole forward and one convolution (dev/tab-forward.ts), the GEMM variants (__gemmTimes), a 1×1 convolution
 // (__pointwiseTimes), lanes-GEMM tiles (__tileSetup / __tileRun / __tileCheck), the depthwise forward's widths
-// (__dwSetup / __dwRun) and one convolution (__convTimes).
+// (__dwSetup / __dwRun).
+import './tab-forward.js';
 import { Engine } from '../src/engine/index.js';
 import { INFERENCE } from '../src/nn/layer.js';
 import { createBackbone } from '../src/models/registry.js';
@@ -109,35 +110,6 @@ async function pointwiseTimes(n: number, hw: number, c: number, f: number, reps:
 }
 (window as unknown as { __pointwiseTimes: typeof pointwiseTimes }).__pointwiseTimes = pointwiseTimes;
 
-const forwardSetups = new Map<string, Promise<{ e: Engine; bb: ReturnType<typeof createBackbone>; x: ReturnType<Engine['upload']> }>>();
-
-/**
- * The whole forward of a backbone (one sync at the end), `reps` times after a warm-up run: each run's ms. The engine,
- * backbone and input are kept for later calls with the same arguments.
- */
-async function forwardTimes(name: BuiltinBackboneName, size: number, batch: number, reps: number): Promise<{ adapter: string; ms: number[] }> {
-  const key = `${name},${size},${batch}`;
-  if (!forwardSetups.has(key)) {
-    forwardSetups.set(key, (async () => {
-      const e = await Engine.create();
-      const bb = createBackbone(name, e, { inputSize: size, logger: { warn: () => {} } });
-      const x = e.upload(new Float32Array(batch * size * size * 3).map((_, i) => (i % 17) / 17), [batch, size, size, 3]);
-      return { e, bb, x };
-    })());
-  }
-  const { e, bb, x } = await forwardSetups.get(key)!;
-  const ms: number[] = [];
-  for (let r = 0; r <= reps; r++) {
-    await e.sync();
-    const t0 = performance.now();
-    const y = bb.model.forward(x, INFERENCE);
-    await e.sync();
-    if (r > 0) ms.push(performance.now() - t0);
-    y.dispose();
-  }
-  return { adapter: e.info.description, ms };
-}
-(window as unknown as { __forwardTimes: typeof forwardTimes }).__forwardTimes = forwardTimes;
 
 import { gemmCall, matmulSpec, type GemmTile } from '../src/kernels/matmul.js';
 
@@ -238,33 +210,3 @@ async function dwRun(T: number, n: number): Promise<number[]> {
   return ms;
 }
 Object.assign(window, { __dwSetup: dwSetupFor, __dwRun: dwRun });
-
-const convSetups = new Map<string, Promise<{ e: Engine; run: () => void }>>();
-
-/**
- * One convolution forward (bias, activation `act`) on [n, h, h, cin] with k×k filters to `cout` channels, `reps` times
- * after a warm-up run: each run's wall ms (engine and tensors kept for later calls with the same arguments).
- */
-async function convTimes(n: number, h: number, cin: number, cout: number, k: number, stride: 1 | 2, padding: 'same' | 'valid', act: 'linear' | 'relu' | 'relu6', reps: number): Promise<{ ms: number[] }> {
-  const key = [n, h, cin, cout, k, stride, padding, act].join(',');
-  if (!convSetups.has(key)) {
-    convSetups.set(key, (async () => {
-      const e = await Engine.create();
-      const x = e.upload(new Float32Array(n * h * h * cin).map((_, i) => (i % 17) / 17), [n, h, h, cin]);
-      const w = e.upload(new Float32Array(k * k * cin * cout).map((_, i) => (i % 7) / 7 - 0.4), [k, k, cin, cout]);
-      const b = e.upload(new Float32Array(cout).fill(0.1), [cout]);
-      return { e, run: () => conv2dForward(e, x, w, b, { stride, padding, activation: act }).dispose() };
-    })());
-  }
-  const { e, run } = await convSetups.get(key)!;
-  const ms: number[] = [];
-  for (let r = 0; r <= reps; r++) {
-    await e.sync();
-    const t0 = performance.now();
-    run();
-    await e.sync();
-    if (r > 0) ms.push(performance.now() - t0);
-  }
-  return { ms };
-}
-Object.assign(window, { __convTimes: convTimes });
