@@ -29,6 +29,7 @@ for (const side of ['base', 'new']) {
 const runs = { base: [], new: [] };
 const cpu = { base: [], new: [] };
 const sums = {};
+const first = {};
 for (let r = 0; r < Number(rounds); r++) {
   for (const side of r % 2 ? ['new', 'base'] : ['base', 'new']) {
     // The first call compiles (its warm-up run); time only later calls' own runs.
@@ -36,7 +37,11 @@ for (let r = 0; r < Number(rounds); r++) {
       conv
         ? pages[side].evaluate(([c, reps]) => window.__convTimes(...c, reps), [conv, reps])
         : pages[side].evaluate(([m, s, n, reps]) => window.__forwardTimes(m, Number(s), Number(n), reps), [model, size, batch, reps]);
-    if (r < 2) await call(0);
+    if (r < 2) {
+      const t0 = Date.now();
+      await call(0);
+      first[side] = Date.now() - t0;
+    }
     const c0 = gpuCpuSeconds();
     const out = await call(1);
     cpu[side].push(((gpuCpuSeconds() - c0) * 1000) / (conv ? conv[0] : Number(batch)) / 2);
@@ -49,5 +54,6 @@ for (const side of ['base', 'new']) {
   console.log(side.padEnd(5), 'wall ms/image', runs[side].map((t) => t.toFixed(0)).join(' '), ' median', med(runs[side]).toFixed(1),
     ' | GPU-process CPU ms/image', cpu[side].map((t) => t.toFixed(0)).join(' '), ' median', med(cpu[side]).toFixed(1));
 }
+console.log('first call (set-up, compiling, one run) ms: base', first.base, 'new', first.new);
 if (sums.base !== undefined) console.log('output checksums: base', sums.base, 'new', sums.new, 'relative difference', Math.abs(sums.new - sums.base) / Math.abs(sums.base));
 await b.close();

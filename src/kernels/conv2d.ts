@@ -277,7 +277,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, b: Tensor | null,
   const act = opts.activation ?? (opts.relu ? 'relu' : 'linear');
   if ((opts.algorithm ?? 'auto') === 'auto' && winogradEnabled(e) && winogradApplies(g, slice) && winogradConv2d(e, x, w, b, y, g, act, slice)) return y;
   const M = g.N * g.OH * g.OW;
-  runConvGemm(e, 'conv2d_fwd', g, b ? [x, w, b, y] : [x, w, y], () => chooseTile(e, M, macs(g)), { bias: b !== null, act, ...(slice ? { slice } : {}) });
+  runConvGemm(e, 'conv2d_fwd', g, b ? [x, w, b, y] : [x, w, y], () => chooseTile(e, M, macs(g), 16, g.Cout), { bias: b !== null, act, ...(slice ? { slice } : {}) });
   return y;
 }
 

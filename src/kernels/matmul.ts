@@ -101,17 +101,18 @@ export function adapterLanes(e: Engine): AdapterLanes {
  * Tile for an output with `rows` rows and `macs` multiply-adds in all: `maxRows` rows per workgroup
  * (16 or 32 are the fastest here, dev/NOTES.md; 32 compiles 2-3× slower), fewer for short outputs, and 8 for small
  * products, where compiling a bigger unrolled kernel (seconds on llvmpipe) would cost more than it saves.
- * With 4-lane subgroups (SwiftShader) 8 subgroups share a workgroup in a large product: fewer, larger workgroups
- * for the same code (dev/tab-tile-times.mjs: up to 20% faster there on MobileNetV2's 1×1 convolutions, most on the
- * small depths; 2 column groups per lane gain about as much but compile 1.5× longer).
+ * With 4-lane subgroups (SwiftShader) a large product puts 4 subgroups in a workgroup (fewer, larger workgroups for
+ * the same code) and, given `cols` ≥ 32 output columns (the forward convolutions pass theirs), 2 column groups per
+ * lane: MobileNetV2's forward there 15% less CPU than with one-subgroup 16 × 16 tiles (dev/tab-ab.mjs), the
+ * pipelines compiling no slower in all.
  */
-export function chooseTile(e: Engine, rows: number, macs: number, maxRows = 16): GemmTile {
+export function chooseTile(e: Engine, rows: number, macs: number, maxRows = 16, cols = 0): GemmTile {
   const { bcast, L } = adapterLanes(e);
   const big = macs >= 2 ** 22;
   const want = big ? maxRows : 8;
   const full = Math.max(L, want - (want % L));
   const TM = Math.min(full, Math.ceil(rows / L) * L);
-  if (bcast && L === 4 && big) return { L, TM, TNv: 1, bcast, groups: 8 };
+  if (bcast && L === 4 && big) return { L, TM, TNv: cols >= 32 && TM <= 16 ? 2 : 1, bcast, groups: 4 };
   return { L, TM, TNv: 1, bcast };
 }
 
