@@ -171,17 +171,17 @@ describe('your own .onnx network as the base in the tab', () => {
       return pred.probability!;
     };
     try {
-      expect(await page.inputValue('#weights-select')).toBe('squeezenet1_1');
+      expect(await page.inputValue('#weights-select')).toBe('mobilenet_v2');
 
       // Random bytes named .onnx, then a real ONNX model with an op the import does not support: each is refused,
       // named, and the base stays the served weights.
       const junk = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24));
       await pick({ name: 'random.onnx', mimeType: 'application/octet-stream', buffer: junk });
       expect(await lastError(), console.join('\n')).toMatchObject({ title: 'Could not use that network', message: expect.stringMatching(/^random\.onnx: .*; choose a network exported to ONNX/) });
-      expect(await status()).toBe('Could not use random.onnx; the base is still squeezenet1_1.');
+      expect(await status()).toBe('Could not use random.onnx; the base is still mobilenet_v2.');
       await pick({ name: 'argmax.onnx', mimeType: 'application/octet-stream', buffer: await readFile(UNSUPPORTED_FILE) });
       expect((await lastError())?.message).toMatch(/^argmax\.onnx: this engine cannot import the network: .*'MaxPool_0' \(MaxPool\)/);
-      expect(await page.inputValue('#weights-select')).toBe('squeezenet1_1');
+      expect(await page.inputValue('#weights-select')).toBe('mobilenet_v2');
       expect(await page.isHidden('#onnx-options')).toBe(true);
 
       // SqueezeNet: read in the tab, cut at its classifier's input, average-pooled to 512 features.
