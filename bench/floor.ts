@@ -2,6 +2,7 @@
 // command encoder — same pipelines, bind groups and workgroup counts, everything prebuilt, no bookkeeping — and
 // submitted. What the stack itself (Dawn's encoder and submit) costs for that work; our host_ms above it is ours.
 import type { Engine, RecordedCommand } from '../src/engine/index.js';
+import { encodeRecorded } from '../src/engine/recorder.js';
 import { gentleAwait } from '../src/engine/wait.js';
 import { median } from './timing.js';
 
@@ -14,24 +15,7 @@ export interface FloorTiming {
 /** Encodes `commands` as a replay does (one compute pass between copies, setPipeline only when it changes) and submits. */
 export function encodeAndSubmit(device: GPUDevice, commands: readonly RecordedCommand[]): void {
   const encoder = device.createCommandEncoder();
-  let pass: GPUComputePassEncoder | null = null;
-  let pipeline: GPUComputePipeline | null = null;
-  for (const c of commands) {
-    if (c.kind === 'dispatch') {
-      if (!pass) {
-        pass = encoder.beginComputePass();
-        pipeline = null;
-      }
-      if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
-      pass.setBindGroup(0, c.bindGroup);
-      pass.dispatchWorkgroups(c.x, c.y, c.z);
-    } else {
-      pass?.end();
-      pass = null;
-      encoder.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
-    }
-  }
-  pass?.end();
+  encodeRecorded(encoder, commands);
   device.queue.submit([encoder.finish()]);
 }
 

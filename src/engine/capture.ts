@@ -1,6 +1,6 @@
 import type { Engine } from './engine.js';
 import type { Memory } from './memory.js';
-import { CaptureRecorder, StepMemory, tensorLabel, type RecordedCommand } from './recorder.js';
+import { CaptureRecorder, encodeRecorded, StepMemory, tensorLabel, type RecordedCommand } from './recorder.js';
 import type { Submission } from './submission.js';
 import { BYTES_PER_ELEMENT, byteLength, dtypeOf, Storage, Tensor, type DType, type HostArray } from './tensor.js';
 
@@ -127,24 +127,7 @@ export class Capture {
       }
       else this.memory.writeBytes(fixed.storage.buffer, x, fixed.storage.bytes);
     });
-    let pass: GPUComputePassEncoder | null = null;
-    let pipeline: GPUComputePipeline | null = null;
-    for (const c of step.commands) {
-      if (c.kind === 'dispatch') {
-        if (!pass) {
-          pass = encoder.beginComputePass({ label: step.label });
-          pipeline = null;
-        }
-        if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(c.x, c.y, c.z);
-      } else {
-        pass?.end();
-        pass = null;
-        encoder.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
-      }
-    }
-    pass?.end();
+    encodeRecorded(encoder, step.commands, step.label);
     sub.trace?.push(...step.commands);
     for (const [storage, n] of rec.externalWrites) storage.version += n;
     const dispatches = sub.stats.dispatches;

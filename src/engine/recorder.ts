@@ -15,6 +15,28 @@ export type RecordedCommand =
   | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }
   | { kind: 'copy'; src: GPUBuffer; dst: GPUBuffer; bytes: number };
 
+/** Encodes recorded commands as a replay does: one compute pass between copies, setPipeline only when it changes. */
+export function encodeRecorded(encoder: GPUCommandEncoder, commands: readonly RecordedCommand[], label?: string): void {
+  let pass: GPUComputePassEncoder | null = null;
+  let pipeline: GPUComputePipeline | null = null;
+  for (const c of commands) {
+    if (c.kind === 'dispatch') {
+      if (!pass) {
+        pass = encoder.beginComputePass(label === undefined ? {} : { label });
+        pipeline = null;
+      }
+      if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
+      pass.setBindGroup(0, c.bindGroup);
+      pass.dispatchWorkgroups(c.x, c.y, c.z);
+    } else {
+      pass?.end();
+      pass = null;
+      encoder.copyBufferToBuffer(c.src, 0, c.dst, 0, c.bytes);
+    }
+  }
+  pass?.end();
+}
+
 /** A tensor the step uses but does not own (parameters, optimizer state, metric accumulators, cached transforms). */
 interface ExternalUse {
   storage: Storage;
