@@ -472,9 +472,7 @@ async function openProject(f: File): Promise<void> {
       const select = el<HTMLSelectElement>('weights-select');
       if (!Array.from(select.options).some((o) => o.value === st.base)) throw new Error(`${f.name}: the project's base ${st.base} is not served by this machine`);
       select.value = st.base;
-      state.running = false;
       await loadWeights();
-      state.running = true;
     }
     onBaseChange();
     board.clear();

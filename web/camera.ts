@@ -1,3 +1,5 @@
+import { rgbFromRgba } from '../src/data/decoder-browser.js';
+import { resizeRgb } from '../src/data/resize.js';
 import { rgbImageData } from './dom.js';
 
 /**
@@ -50,14 +52,7 @@ export class Camera {
     }
     const side = Math.min(w, h);
     this.ctx.drawImage(this.video, (w - side) / 2, (h - side) / 2, side, side, 0, 0, size, size);
-    const rgba = this.ctx.getImageData(0, 0, size, size).data;
-    const rgb = new Uint8Array(size * size * 3);
-    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgb[i] = rgba[j]!;
-      rgb[i + 1] = rgba[j + 1]!;
-      rgb[i + 2] = rgba[j + 2]!;
-    }
-    return rgb;
+    return rgbFromRgba(this.ctx.getImageData(0, 0, size, size).data);
   }
 
   close(): void {
@@ -71,14 +66,7 @@ export function thumbnail(src: Uint8Array, size: number, side: number): HTMLCanv
   const c = document.createElement('canvas');
   c.width = side;
   c.height = side;
-  const rgb = new Uint8Array(side * side * 3);
-  for (let y = 0; y < side; y++) {
-    const sy = Math.min(size - 1, Math.floor(((y + 0.5) * size) / side));
-    for (let x = 0; x < side; x++) {
-      const sx = Math.min(size - 1, Math.floor(((x + 0.5) * size) / side));
-      rgb.set(src.subarray((sy * size + sx) * 3, (sy * size + sx) * 3 + 3), (y * side + x) * 3);
-    }
-  }
+  const rgb = resizeRgb({ width: size, height: size, data: src }, [side, side], 'nearest');
   c.getContext('2d')!.putImageData(rgbImageData(rgb, side, side), 0, 0);
   return c;
 }

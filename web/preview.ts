@@ -5,7 +5,7 @@
 import { heatmapOverlay } from '../src/train/index.js';
 import type { Camera } from './camera.js';
 import { probabilityRow, rgbImageData } from './dom.js';
-import type { Classifier } from './session.js';
+import { topClasses, type Classifier } from './session.js';
 
 export interface LiveReading {
   /** Classes in the model's order with their probabilities. */
@@ -69,8 +69,7 @@ export class LivePreview {
         const pixels = cam.grab(c.inputSize);
         const p = await c.classProbabilities(pixels, 1);
         let heat: Awaited<ReturnType<Classifier['explain']>> | null = null;
-        let topIndex = 0;
-        for (let k = 1; k < p.classes; k++) if (p.probs[k]! > p.probs[topIndex]!) topIndex = k;
+        const topIndex = topClasses(p, c.classNames, 1)[0]!.index;
         if (this.hooks.heatmap()) heat = await c.explain(pixels, topIndex);
         if (!this.running) break;
         const now = performance.now();

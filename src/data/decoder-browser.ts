@@ -11,6 +11,17 @@ const MIME: Record<ImageFormat, string> = {
   tiff: 'image/tiff',
 };
 
+/** A canvas's RGBA pixels as RGB bytes (alpha dropped). */
+export function rgbFromRgba(rgba: ArrayLike<number>): Uint8Array {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgb[i] = rgba[j]!;
+    rgb[i + 1] = rgba[j + 1]!;
+    rgb[i + 2] = rgba[j + 2]!;
+  }
+  return rgb;
+}
+
 /**
  * Decodes with the browser's codecs (createImageBitmap, EXIF orientation applied) and reads the pixels back through an
  * OffscreenCanvas; alpha is dropped. Resizing is the shared Pillow-compatible code, as in Node.
@@ -27,14 +38,7 @@ export class BrowserImageDecoder extends BaseImageDecoder {
       const ctx = canvas.getContext('2d', { willReadFrequently: true });
       if (!ctx) throw new Error('no 2D canvas context');
       ctx.drawImage(bitmap, 0, 0);
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const rgb = new Uint8Array(width * height * 3);
-      for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-        rgb[i] = rgba[j]!;
-        rgb[i + 1] = rgba[j + 1]!;
-        rgb[i + 2] = rgba[j + 2]!;
-      }
-      return { width, height, data: rgb };
+      return { width, height, data: rgbFromRgba(ctx.getImageData(0, 0, width, height).data) };
     } finally {
       bitmap.close();
     }
