@@ -6,6 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refConv2d, refConv2dBackward, refConvGeometry } from '../src/reference/conv2d.js';
 import { refMatmul } from '../src/reference/matmul.js';
+import { CHROMIUM_ARGS } from './helpers/browser-tab.js';
 import type { PageInputs } from './helpers/gemm-page.js';
 import { expectClose, FWD_TOL, GRAD_TOL, randomArray } from './helpers/small-ops.js';
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: CHROMIUM_ARGS,
     timeout: 60_000,
   });
 }, 120_000);

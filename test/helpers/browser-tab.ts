@@ -6,22 +6,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../bench/onnx/browser.js';
 import { startRepoWebServer, repoRoot } from '../../src/cli/commands/web.js';
 import type { WebServer } from '../../src/cli/web-server.js';
 import { setApiBase } from '../../web/sources.js';
 
 export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Flags under which headless Chromium gives WebGPU without a GPU (SwiftShader's Vulkan). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
+/** The flags under which headless Chromium gives WebGPU without a GPU (SwiftShader's Vulkan): the bench's, one list. */
+export { CHROMIUM_ARGS };
 
 /** `npm test` builds first; a bare `vitest run` after an edit rebuilds here (only then, so dist/ is not rewritten under other tests). */
 async function bundleIsStale(root: string): Promise<boolean> {
